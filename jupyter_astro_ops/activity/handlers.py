@@ -1,0 +1,3 @@
+"""Activity REST handlers."""
+
+routes: list = []

@@ -1,0 +1,96 @@
+"""Wire models of the activity domain (pydantic); ORM rows never leave the service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .states import Action, Status
+
+
+class ObjectRef(BaseModel):
+    type: str = Field(min_length=1, max_length=32, pattern=r"^[A-Z][A-Z_]*$")
+    id: str | None = Field(default=None, max_length=128)
+
+
+class LogEntry(BaseModel):
+    time: datetime
+    level: Literal["debug", "info", "warning", "error"]
+    message: str
+
+
+class EventOut(BaseModel):
+    """An activity event as clients see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    seq: int
+    action: Action
+    object: ObjectRef
+    user: str
+    project_id: int | None
+    status: Status
+    previous_status: Status | None
+    manager: str | None
+    data: dict[str, Any]
+    log: list[LogEntry]
+    version: int
+    created: datetime
+    updated: datetime
+
+
+class EventFilter(BaseModel):
+    """Query filters shared by ``GET activity`` and the live feed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] | None = None
+    action: list[Action] | None = None
+    object_type: list[str] | None = None
+    object_id: str | None = Field(default=None, max_length=128)
+    user: str | None = Field(default=None, max_length=128)
+    project_id: int | None = None
+    since: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class RequestIn(BaseModel):
+    """``POST activity``: ask for something that may need approval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["REQ"] = "REQ"
+    kind: Literal["project.create", "project.join"]
+    project_id: int | None = None
+    name: str | None = Field(default=None, min_length=2, max_length=128,
+                             pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$")
+    description: str = Field(default="", max_length=4000)
+    message: str = Field(default="", max_length=2000)
+
+
+class DecisionIn(BaseModel):
+    """``PUT requests/<id>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "deny"]
+    message: str = Field(default="", max_length=2000)
+
+
+class MemberOut(BaseModel):
+    username: str
+    role: Literal["pi", "member"]
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    created_by: str
+    created: datetime
+    members: list[MemberOut]

@@ -1,0 +1,230 @@
+"""The activity service: record events, move them through the state machine, query them.
+
+Every domain calls ``record``/``transition``/``note`` *inside its own write transaction*, so a
+domain change and its event commit together or not at all. Each write appends an
+``ActivityChange`` row whose ``seq`` becomes the event's feed cursor, and the event's
+``version`` column makes concurrent writers fail (``Conflict``) instead of losing updates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
+from traitlets import Float, Instance, Int
+from traitlets.config import LoggingConfigurable
+
+from ..core.db import Database
+from ..core.errors import Conflict, NotFound, ValidationError
+from ..core.identity import User
+from ..core.timeutil import isoformat, utcnow
+from .models import ActivityChange, ActivityEvent, ProjectMember
+from .schemas import EventFilter, EventOut, ObjectRef
+from .states import Action, Status, check_transition
+
+BASE_OBJECT_TYPES = frozenset({"AUTHORITY", "USER", "PROJECT", "SLICE", "RESOURCE"})
+Listener = Callable[[], None]
+
+
+def to_out(row: ActivityEvent) -> EventOut:
+    """Convert a row to its wire model."""
+    return EventOut(
+        id=row.id, seq=row.seq, action=Action(row.action),
+        object=ObjectRef(type=row.object_type, id=row.object_id), user=row.username,
+        project_id=row.project_id, status=Status(row.status),
+        previous_status=Status(row.previous_status) if row.previous_status else None,
+        manager=row.manager, data=row.data or {}, log=row.log or [], version=row.version,
+        created=row.created, updated=row.updated,
+    )
+
+
+class ActivityService(LoggingConfigurable):
+    """Event log + state machine shared by every domain."""
+
+    db = Instance(Database)
+    lease_seconds = Float(
+        60.0, config=True,
+        help="Seconds a worker may hold a claimed event before another worker may take it over.",
+    )
+    max_attempts = Int(
+        3, config=True,
+        help="How many times a request is tried before it is failed with ERROR and a log line.",
+    )
+    new_grace_seconds = Float(
+        10.0, config=True,
+        help="Seconds after which an event still in NEW is considered abandoned and routed again.",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._object_types = set(BASE_OBJECT_TYPES)
+        self._listeners: list[Listener] = []
+
+    # -- lifecycle (background work runs only in the Jupyter server process) -------------------
+    async def start(self) -> None:
+        """Start background runners (worker, live feed)."""
+
+    async def stop(self) -> None:
+        """Stop background runners."""
+
+    # -- registration and notification -------------------------------------------------------
+    def register_object_type(self, name: str) -> None:
+        """Let a domain add its object type (``STAGING_JOB``, ``RESERVATION``, ...)."""
+        self._object_types.add(name)
+
+    @property
+    def object_types(self) -> frozenset[str]:
+        return frozenset(self._object_types)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener()`` after each committed write made through this service instance."""
+        self._listeners.append(listener)
+
+    def notify(self) -> None:
+        """Tell in-process listeners (the live feed) that new changes were committed."""
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a broken listener must not break the write path
+                self.log.exception("activity listener failed")
+
+    # -- writing (inside the caller's transaction) ---------------------------------------------
+    def record(
+        self, session: Session, user: User | str, *, action: Action | str, object_type: str,
+        object_id: str | None = None, data: dict[str, Any] | None = None,
+        status: Status | str = Status.NEW, project_id: int | None = None,
+        message: str | None = None, event_id: str | None = None,
+    ) -> ActivityEvent:
+        """Insert a new event (and its first change) in ``session``'s transaction."""
+        if object_type not in self._object_types:
+            raise ValidationError(f"unknown object type {object_type!r}")
+        now = utcnow()
+        row = ActivityEvent(
+            id=event_id or uuid.uuid4().hex, seq=0, action=Action(action).value,
+            object_type=object_type, object_id=object_id,
+            username=user.username if isinstance(user, User) else user,
+            project_id=project_id, status=Status(status).value, previous_status=None,
+            data=dict(data or {}), log=[], attempts=0, created=now, updated=now,
+        )
+        row.log = [_entry(message or f"{row.action} {object_type} created as {row.status}")]
+        session.add(row)
+        session.flush()
+        self._bump(session, row)
+        return row
+
+    def transition(
+        self, session: Session, row: ActivityEvent, status: Status | str, *,
+        message: str, level: str = "info", manager: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> ActivityEvent:
+        """Move ``row`` along a legal edge of the state machine, logging why."""
+        target = check_transition(row.status, status)
+        row.previous_status = row.status
+        row.status = target.value
+        if manager is not None:
+            row.manager = manager
+        return self.note(session, row, message, level=level, data=data)
+
+    def note(
+        self, session: Session, row: ActivityEvent, message: str | None, *,
+        level: str = "info", data: dict[str, Any] | None = None,
+    ) -> ActivityEvent:
+        """Append a log line and/or merge ``data`` without changing the status (progress)."""
+        if data:
+            row.data = {**(row.data or {}), **data}
+        if message:
+            row.log = [*(row.log or []), _entry(message, level)]
+        row.updated = utcnow()
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise Conflict("the event was changed by someone else; reload and retry") from exc
+        self._bump(session, row)
+        return row
+
+    def _bump(self, session: Session, row: ActivityEvent) -> None:
+        change = ActivityChange(event_id=row.id, status=row.status, at=row.updated)
+        session.add(change)
+        session.flush()
+        row.seq = change.seq
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise Conflict("the event was changed by someone else; reload and retry") from exc
+
+    # -- reading -------------------------------------------------------------------------------
+    def visible_clause(self, session: Session, user: User) -> ColumnElement[bool] | None:
+        """SQL condition for events ``user`` may see (``None``: all, for admins)."""
+        if user.is_admin:
+            return None
+        led = select(ProjectMember.project_id).where(
+            ProjectMember.username == user.username, ProjectMember.role == "pi"
+        )
+        return or_(ActivityEvent.username == user.username, ActivityEvent.project_id.in_(led))
+
+    def query(self, session: Session, user: User, flt: EventFilter) -> list[ActivityEvent]:
+        """Events visible to ``user`` matching ``flt``, oldest change first from ``since``."""
+        stmt = select(ActivityEvent).where(ActivityEvent.seq > flt.since)
+        visible = self.visible_clause(session, user)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        for column, values in (
+            (ActivityEvent.status, flt.status), (ActivityEvent.action, flt.action),
+            (ActivityEvent.object_type, flt.object_type),
+        ):
+            if values:
+                stmt = stmt.where(column.in_([getattr(v, "value", v) for v in values]))
+        if flt.object_id is not None:
+            stmt = stmt.where(ActivityEvent.object_id == flt.object_id)
+        if flt.user is not None:
+            stmt = stmt.where(ActivityEvent.username == flt.user)
+        if flt.project_id is not None:
+            stmt = stmt.where(ActivityEvent.project_id == flt.project_id)
+        return list(session.scalars(stmt.order_by(ActivityEvent.seq).limit(flt.limit)))
+
+    def list_events(self, user: User, flt: EventFilter) -> list[EventOut]:
+        """``GET activity``."""
+        with self.db.read() as session:
+            return [to_out(r) for r in self.query(session, user, flt)]
+
+    def get_event(self, user: User, event_id: str) -> EventOut:
+        """``GET activity/<id>``; invisible events are reported as missing."""
+        with self.db.read() as session:
+            return to_out(self.load_visible(session, user, event_id))
+
+    def load_visible(self, session: Session, user: User, event_id: str) -> ActivityEvent:
+        stmt = select(ActivityEvent).where(ActivityEvent.id == event_id)
+        visible = self.visible_clause(session, user)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        row = session.scalars(stmt).first()
+        if row is None:
+            raise NotFound(f"no activity event {event_id}")
+        return row
+
+    def latest_seq(self) -> int:
+        """The newest committed change sequence number (0 when empty)."""
+        with self.db.read() as session:
+            return int(session.scalar(select(ActivityChange.seq).order_by(
+                ActivityChange.seq.desc()).limit(1)) or 0)
+
+    def events_for_objects(
+        self, session: Session, object_type: str, object_ids: Iterable[str]
+    ) -> dict[str, ActivityEvent]:
+        """The newest event of each given object (domains use it to find their event)."""
+        rows = session.scalars(
+            select(ActivityEvent)
+            .where(ActivityEvent.object_type == object_type,
+                   ActivityEvent.object_id.in_(list(object_ids)))
+            .order_by(ActivityEvent.created)
+        )
+        return {row.object_id or "": row for row in rows}
+
+
+def _entry(message: str, level: str = "info") -> dict[str, Any]:
+    return {"time": isoformat(utcnow()), "level": level, "message": message}

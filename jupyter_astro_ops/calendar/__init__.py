@@ -1,0 +1,1 @@
+"""Telescope reservations calendar (after LCOGT's Photon Ranch calendar)."""

@@ -1,0 +1,3 @@
+"""Calendar REST handlers."""
+
+routes: list = []

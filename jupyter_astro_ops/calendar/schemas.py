@@ -1,0 +1,1 @@
+"""Calendar wire models (pydantic)."""

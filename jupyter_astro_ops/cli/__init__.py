@@ -1,0 +1,1 @@
+"""``jupyter astro-ops ...``: the command line (one module per subcommand group)."""

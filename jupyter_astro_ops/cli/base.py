@@ -1,0 +1,46 @@
+"""Shared base of the command-line apps: reads the same config files as the Jupyter server.
+
+Each subcommand is a ``JupyterApp`` whose ``config_file_name`` is ``jupyter_server_config``, so
+``c.AstroOpsApp.db_url`` and the service settings apply on the command line exactly as they do
+in the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+from traitlets import Dict, List, Unicode, default
+
+from ..core.db import Database
+from ..core.identity import RoleMap
+
+
+class AstroOpsCommand(JupyterApp):
+    """Base for subcommands; loads server config so every trait has its server value."""
+
+    config_file_name = Unicode("jupyter_server_config")
+    db_url = Unicode(config=True, help="Database URL (default: as the server extension).")
+    roles = Dict(key_trait=Unicode(), value_trait=List(Unicode()), config=True,
+                 help="Role map, as c.AstroOpsApp.roles.")
+
+    @default("db_url")
+    def _db_url_default(self) -> str:
+        from_server = self.config.get("AstroOpsApp", {}).get("db_url")
+        if from_server:
+            return str(from_server)
+        from ..app import default_db_url
+
+        return default_db_url()
+
+    @default("roles")
+    def _roles_default(self) -> dict[str, Any]:
+        return dict(self.config.get("AstroOpsApp", {}).get("roles", {}))
+
+    aliases = {"db-url": "AstroOpsCommand.db_url", "log-level": "Application.log_level"}
+
+    def open_database(self) -> Database:
+        return Database(self.db_url)
+
+    def role_map(self) -> RoleMap:
+        return RoleMap(self.roles)

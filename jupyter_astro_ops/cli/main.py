@@ -1,0 +1,32 @@
+"""Entry point of ``jupyter astro-ops``; each subcommand group lives in its own module."""
+
+from __future__ import annotations
+
+from jupyter_core.application import JupyterApp
+
+from .._version import __version__
+
+SUBCOMMANDS = {
+    "db": ("jupyter_astro_ops.cli.db.DbCommand", "Database schema management."),
+}
+
+
+class AstroOpsCLI(JupyterApp):
+    """Observatory operations from the terminal."""
+
+    name = "jupyter-astro-ops"
+    description = "Observatory operations: staging, calendar, database."
+    version = __version__
+    subcommands = SUBCOMMANDS
+
+    def start(self) -> None:
+        if self.subapp is None:
+            self.print_help()
+            self.exit(2)
+        self.subapp.start()
+
+
+main = AstroOpsCLI.launch_instance
+
+if __name__ == "__main__":
+    main()

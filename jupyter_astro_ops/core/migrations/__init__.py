@@ -1,0 +1,1 @@
+"""Alembic migrations of the whole schema, one branch per domain (``upgrade heads``)."""

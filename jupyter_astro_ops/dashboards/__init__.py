@@ -1,0 +1,1 @@
+"""Panel dashboards; the Jupyter server process never imports panel."""

@@ -1,0 +1,1 @@
+"""Data staging into users' working directories (after the SKAO staging service)."""

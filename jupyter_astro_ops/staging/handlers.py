@@ -1,0 +1,3 @@
+"""Staging REST handlers."""
+
+routes: list = []

@@ -1,0 +1,1 @@
+"""Tornado glue shared by every domain's handlers: base handler, error map, OpenAPI."""
