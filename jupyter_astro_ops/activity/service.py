@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
@@ -82,7 +82,11 @@ class ActivityService(LoggingConfigurable):
         return frozenset(self._object_types)
 
     def add_listener(self, listener: Listener) -> None:
-        """Call ``listener()`` after each committed write made through this service instance."""
+        """Call ``listener()`` after each commit that wrote events through this service.
+
+        Runs in the committing thread; listeners must be cheap and thread-safe (the live feed
+        just schedules a poll on its event loop).
+        """
         self._listeners.append(listener)
 
     def notify(self) -> None:
@@ -148,6 +152,8 @@ class ActivityService(LoggingConfigurable):
         return row
 
     def _bump(self, session: Session, row: ActivityEvent) -> None:
+        # After this transaction commits, wake the in-process live feed (see _after_commit).
+        session.info.setdefault(_NOTIFY_KEY, set()).add(self)
         change = ActivityChange(event_id=row.id, status=row.status, at=row.updated)
         session.add(change)
         session.flush()
@@ -224,6 +230,20 @@ class ActivityService(LoggingConfigurable):
             .order_by(ActivityEvent.created)
         )
         return {row.object_id or "": row for row in rows}
+
+
+_NOTIFY_KEY = "astro_activity_notify"
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for service in session.info.pop(_NOTIFY_KEY, ()):
+        service.notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_NOTIFY_KEY, None)
 
 
 def _entry(message: str, level: str = "info") -> dict[str, Any]:
