@@ -1,0 +1,185 @@
+"""``AstroOps``: the REST API of jupyter_astro_ops as Python calls (requests, synchronous).
+
+Inside a notebook ``AstroOps()`` finds its own server (see ``discovery``); elsewhere pass
+``url=`` and ``token=``. Every non-2xx answer is raised as an ``AstroOpsError`` subclass carrying
+the server's ``message``, ``reason`` and ``details``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+
+from .discovery import ServerInfo, find_server
+from .errors import ConnectionFailed, error_from_response
+from .jobs import Job
+
+API = "astro-ops/api/v1/"
+
+
+def parse_location(spec: str | dict[str, Any] | tuple[str, str]) -> dict[str, str]:
+    """``"archive:night1/"`` (or ``("archive", "night1/")``) -> ``{"root", "path"}``."""
+    if isinstance(spec, dict):
+        return {"root": str(spec["root"]), "path": str(spec.get("path", ""))}
+    if isinstance(spec, tuple):
+        root, path = spec
+        return {"root": root, "path": path}
+    root, sep, path = str(spec).partition(":")
+    if not sep or not root:
+        raise ValueError(f"expected '<root>:<path>', e.g. 'archive:night1/', got {spec!r}")
+    return {"root": root, "path": path}
+
+
+def _instant(value: datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone; use e.g. tzinfo=timezone.utc")
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _items(body: Any, *keys: str) -> list[Any]:
+    """A list answer, whether bare or wrapped as ``{"items": [...]}`` / ``{"<key>": [...]}``."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in (*keys, "items", "results", "data"):
+            if isinstance(body.get(key), list):
+                return list(body[key])
+    return [] if body is None else [body]
+
+
+class AstroOps:
+    """Client of one jupyter_astro_ops server, acting as the token's user."""
+
+    def __init__(self, url: str | None = None, token: str | None = None,
+                 timeout: float = 30.0, runtime_dir: str | None = None) -> None:
+        self.server: ServerInfo = find_server(url, token, runtime_dir)
+        self.url = self.server.url
+        self.api_url = self.url + API
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        if self.server.token:
+            self.session.headers["Authorization"] = f"token {self.server.token}"
+
+    def __repr__(self) -> str:
+        return f"AstroOps(url={self.url!r}, via {self.server.source})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> AstroOps:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            resp = self.session.request(method, url, **kwargs)
+        except requests.ConnectionError as exc:
+            raise ConnectionFailed(f"cannot reach the Jupyter server at {self.url}: {exc}",
+                                   url=url) from exc
+        except requests.Timeout as exc:
+            raise ConnectionFailed(f"no answer from {self.url} within {self.timeout} s",
+                                   url=url) from exc
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        return resp
+
+    def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        resp = self._request("GET", path, params=clean or None)
+        return resp.json() if resp.content else None
+
+    def _send_json(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        resp = self._request(method, path, json=body)
+        return resp.json() if resp.content else None
+
+    def me(self) -> dict[str, Any]:
+        """Who the server thinks we are (Jupyter's ``/api/me``)."""
+        return dict(self._request("GET", self.url + "api/me").json())
+
+    # -- staging ---------------------------------------------------------------------------
+    def stage(self, source: str | dict[str, Any] | tuple[str, str], target: str,
+              method: str = "copy", **options: Any) -> Job:
+        """Start a staging job from ``"<root>:<path>"`` to ``target`` (relative to the
+        server's working directory); returns the ``Job`` at once (call ``job.wait()``)."""
+        body = {"source": parse_location(source), "target": target, "method": method,
+                **options}
+        return Job(self, self._send_json("POST", "staging/jobs", body))
+
+    def job(self, job_id: str) -> Job:
+        """One job by id."""
+        return Job(self, self._get_json(f"staging/jobs/{job_id}"))
+
+    def jobs(self) -> list[Job]:
+        """The user's staging jobs (an admin sees everyone's)."""
+        return [Job(self, j) for j in _items(self._get_json("staging/jobs"), "jobs")]
+
+    def roots(self) -> list[dict[str, Any]]:
+        """The storage roots this user may stage from."""
+        return _items(self._get_json("staging/roots"), "roots")
+
+    def ls(self, location: str | dict[str, Any] | tuple[str, str] = "") -> list[dict[str, Any]]:
+        """Entries of a directory in a root: ``ops.ls("archive:night1/")``."""
+        loc = parse_location(location)
+        return _items(self._get_json(f"staging/roots/{loc['root']}/ls", {"path": loc["path"]}),
+                      "entries", "files")
+
+    def methods(self) -> list[Any]:
+        """The staging methods this user may use."""
+        return _items(self._get_json("staging/methods"), "methods")
+
+    # -- calendar --------------------------------------------------------------------------
+    def sites(self) -> list[dict[str, Any]]:
+        """Observing sites (code, name, time zone)."""
+        return _items(self._get_json("calendar/sites"), "sites")
+
+    def reservations(self, site: str | None = None, start: datetime | str | None = None,
+                     end: datetime | str | None = None) -> list[dict[str, Any]]:
+        """Reservations overlapping ``[start, end)`` at ``site`` (default: the next 7 days)."""
+        if start is None:
+            start = datetime.now(timezone.utc)
+        if end is None:
+            begin = start if isinstance(start, datetime) else datetime.fromisoformat(
+                start.replace("Z", "+00:00"))
+            end = begin + timedelta(days=7)
+        query = {"site": site, "start": _instant(start), "end": _instant(end)}
+        return _items(self._get_json("calendar/reservations", query), "reservations")
+
+    def reservation(self, reservation_id: str | int) -> dict[str, Any]:
+        return dict(self._get_json(f"calendar/reservations/{reservation_id}"))
+
+    def book(self, site: str, start: datetime | str, end: datetime | str,
+             type: str = "realtime", title: str | None = None, note: str = "",
+             project_id: str | int | None = None) -> dict[str, Any]:
+        """Book ``[start, end)`` at ``site``; a clash raises ``ConflictError`` whose
+        ``details`` lists the reservations in the way."""
+        body: dict[str, Any] = {"site": site, "start": _instant(start), "end": _instant(end),
+                                "type": type, "note": note}
+        if title is not None:
+            body["title"] = title
+        if project_id is not None:
+            body["project_id"] = project_id
+        return dict(self._send_json("POST", "calendar/reservations", body))
+
+    def update_reservation(self, reservation_id: str | int, **changes: Any) -> dict[str, Any]:
+        """PATCH a reservation (pass ``version=`` for optimistic concurrency)."""
+        body = {k: (_instant(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        return dict(self._send_json("PATCH", f"calendar/reservations/{reservation_id}", body))
+
+    def cancel_reservation(self, reservation_id: str | int) -> None:
+        """Delete a reservation (only its creator or a calendar admin may)."""
+        self._request("DELETE", f"calendar/reservations/{reservation_id}")
+
+    def validate(self, site: str, start: datetime | str, end: datetime | str) -> Any:
+        """Would this booking fit? Answers without booking."""
+        return self._send_json("POST", "calendar/validate",
+                               {"site": site, "start": _instant(start), "end": _instant(end)})
