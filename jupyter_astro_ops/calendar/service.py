@@ -1,27 +1,434 @@
-"""Calendar service (placeholder until its issue is built)."""
+"""Calendar service: sites and conflict-free telescope reservations.
+
+Rules (fixing what the Photon Ranch original got wrong):
+
+* two *active* reservations at one site never overlap as half-open intervals ``[start, end)``;
+  the check runs inside the write transaction (SQLite serializes writers with ``BEGIN
+  IMMEDIATE``), and on PostgreSQL the exclusion constraint of ``calendar_0001`` catches races;
+* the creator comes from the login only; only the creator or a ``calendar_admin`` may change a
+  reservation, with one conditional ``UPDATE`` (optimistic concurrency on ``version``);
+* deleting cancels (the row stays for calendar feeds, ``sequence`` grows);
+* attaching or detaching a project also needs membership of that project;
+* every change records a ``RESERVATION`` activity event in the same transaction.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from traitlets import Instance
+from sqlalchemy import Table, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from traitlets import Dict, Float, Instance, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
+from ..activity.models import Project, ProjectMember
 from ..activity.service import ActivityService
 from ..core.db import Database
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
+from ..core.timeutil import as_utc, isoformat, utcnow
+from . import queries as q
+from .models import Reservation, Site
+from .schemas import (
+    ReservationIn,
+    ReservationOut,
+    ReservationPatch,
+    SiteIn,
+    SiteOut,
+    ValidateIn,
+    ValidateOut,
+)
+
+OBJECT_TYPE = "RESERVATION"
+T = TypeVar("T")
+_EXCLUSION_VIOLATION = "23P01"
+_UNIQUE_VIOLATION = "23505"
+_WINDOW = "calendar_window"
+
+
+def check_timezone(name: str) -> str:
+    """Return ``name`` if it is an IANA time zone, else raise ``ValidationError``."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"unknown time zone {name!r}") from exc
+    return name
 
 
 class CalendarService(LoggingConfigurable):
-    """Calendar business rules."""
+    """Calendar business rules; every public method takes the acting ``User``."""
 
     db = Instance(Database)
     activity = Instance(ActivityService)
+    sites = Dict(
+        config=True,
+        help="Sites synced into the database at start: {code: {'name': ..., 'timezone': ...}}.",
+    )
+    min_length_minutes = Float(
+        1.0, config=True, help="Shortest reservation accepted, in minutes (must be > 0)."
+    )
+    max_length_hours = Float(
+        168.0, config=True, help="Longest reservation accepted, in hours."
+    )
+    admin_role = Unicode(
+        "calendar_admin", config=True,
+        help="Role that may add sites and change or cancel anyone's reservation.",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.activity.register_object_type(OBJECT_TYPE)
+        self._synced = False
+        self._sync_lock = threading.Lock()
+
+    @validate("sites")
+    def _valid_sites(self, proposal: Any) -> dict[str, Any]:
+        value = proposal["value"]
+        for code, spec in value.items():
+            try:
+                SiteIn(code=code, **spec)
+                check_timezone(spec.get("timezone", "UTC"))
+            except Exception as exc:
+                raise TraitError(f"CalendarService.sites[{code!r}]: {exc}") from exc
+        return value
 
     async def start(self) -> None:
-        """Start background runners."""
+        """Sync the configured sites into the database."""
+        await asyncio.to_thread(self.ensure_sites)
 
     async def stop(self) -> None:
-        """Stop background runners."""
+        """Nothing runs in the background."""
+
+    # -- sites ---------------------------------------------------------------------------------
+    def ensure_sites(self) -> None:
+        """Insert or update the configured sites (idempotent; runs once per service)."""
+        if self._synced:
+            return
+        with self._sync_lock:
+            if self._synced:
+                return
+            with self._write() as session:
+                for code, spec in self.sites.items():
+                    row = session.get(Site, code)
+                    if row is None:
+                        row = Site(code=code, max_span_s=0, created_by="config", created=utcnow())
+                        session.add(row)
+                    row.name = spec.get("name", code)
+                    row.timezone = spec.get("timezone", "UTC")
+            self._synced = True
+
+    def list_sites(self, user: User) -> list[SiteOut]:
+        """Every site, by code."""
+        self.ensure_sites()
+        with self.db.read() as session:
+            return [q.site_out(r) for r in session.scalars(select(Site).order_by(Site.code))]
+
+    def add_site(self, user: User, spec: SiteIn) -> SiteOut:
+        """Add a site (``calendar_admin``); an existing code is a conflict."""
+        user.require_role(self.admin_role, "add sites")
+        check_timezone(spec.timezone)
+        self.ensure_sites()
+        with self._write() as session:
+            if session.get(Site, spec.code) is not None:
+                raise Conflict(f"site {spec.code!r} already exists")
+            row = Site(code=spec.code, name=spec.name, timezone=spec.timezone, max_span_s=0,
+                       created_by=user.username, created=utcnow())
+            session.add(row)
+            session.flush()
+            return q.site_out(row)
+
+    # -- reading -------------------------------------------------------------------------------
+    def list_reservations(
+        self, user: User, site: str | None, start: datetime, end: datetime,
+        include_cancelled: bool = False,
+    ) -> list[ReservationOut]:
+        """Every reservation overlapping ``[start, end)`` (at ``site``, or at all sites)."""
+        start, end = as_utc(start), as_utc(end)
+        if end <= start:
+            raise ValidationError("end must be after start")
+        with self.db.read() as session:
+            sites = None if site is None else [self._site(session, site).code]
+            rows = q.overlapping(session, sites, start, end, active_only=not include_cancelled)
+            return [q.to_out(r) for r in rows]
+
+    def get(self, user: User, reservation_id: str) -> ReservationOut:
+        """One reservation, cancelled or not."""
+        with self.db.read() as session:
+            return q.to_out(self._load(session, reservation_id))
+
+    def active_at(self, user: User, site: str, time: datetime) -> list[ReservationOut]:
+        """Active reservations at ``site`` with ``start <= time < end``."""
+        time = as_utc(time)
+        with self.db.read() as session:
+            self._site(session, site)
+            rows = q.overlapping(session, [site], time, time + timedelta(microseconds=1))
+            return [q.to_out(r) for r in rows]
+
+    def user_reservations(
+        self, user: User, username: str, ending_after: datetime | None = None
+    ) -> list[ReservationOut]:
+        """Active reservations created by ``username`` that end after ``ending_after``."""
+        after = as_utc(ending_after) if ending_after else utcnow()
+        stmt = (select(Reservation)
+                .where(Reservation.creator_id == username, Reservation.end > after,
+                       Reservation.status == "active")
+                .order_by(Reservation.end))
+        with self.db.read() as session:
+            return [q.to_out(r) for r in session.scalars(stmt)]
+
+    def validate(self, user: User, spec: ValidateIn) -> ValidateOut:
+        """Would ``spec`` be accepted? Same rules as ``create``, without booking."""
+        start, end = self._check_times(spec.start, spec.end)
+        with self.db.read() as session:
+            self._site(session, spec.site)
+            rows = q.overlapping(session, [spec.site], start, end, exclude_id=spec.ignore_id)
+            return ValidateOut(ok=not rows, conflicts=[q.to_out(r) for r in rows])
+
+    # -- writing -------------------------------------------------------------------------------
+    def create(
+        self, user: User, spec: ReservationIn, *, reservation_id: str | None = None,
+        origin: str = "ptr", external_id: str | None = None,
+    ) -> ReservationOut:
+        """Book ``spec`` for ``user``; 409 with the reservations in the way on overlap."""
+        start, end = self._check_times(spec.start, spec.end)
+        if origin != "ptr" or external_id is not None:
+            user.require_role(self.admin_role, "import reservations")
+        self.ensure_sites()
+        now = utcnow()
+        with self._write() as session:
+            self._site(session, spec.site)
+            if spec.project_id is not None:
+                self._require_member(session, user, spec.project_id)
+            self._refuse_overlap(session, spec.site, start, end, None)
+            row = Reservation(
+                id=reservation_id or uuid.uuid4().hex, site=spec.site, start=start, end=end,
+                title=spec.title or user.label, type=spec.type, origin=origin,
+                external_id=external_id, creator_id=user.username, creator_name=user.label,
+                project_id=spec.project_id, note=spec.note, status="active", sequence=0,
+                created=now, modified=now, cancelled_at=None,
+            )
+            session.add(row)
+            q.widen_span(session, spec.site, start, end)
+            session.flush()
+            self._record(session, user, "ADD", row)
+            return q.to_out(row)
+
+    def modify(
+        self, user: User, reservation_id: str, patch: ReservationPatch,
+        version: int | None = None,
+    ) -> ReservationOut:
+        """Apply ``patch`` in one conditional UPDATE (stale ``version`` -> 409)."""
+        fields = patch.model_fields_set - {"version"}
+        expected = patch.version if patch.version is not None else version
+        with self._write() as session:
+            row = self._load(session, reservation_id)
+            self._require_owner(user, row, "change")
+            self._require_current(row, expected)
+            values = {f: getattr(patch, f) for f in fields if f != "project_id"}
+            if None in values.values():
+                raise ValidationError(f"{sorted(k for k, v in values.items() if v is None)} "
+                                      "may not be null")
+            start, end = self._check_times(values.get("start", row.start),
+                                           values.get("end", row.end))
+            values.update(start=start, end=end)
+            if "project_id" in fields and patch.project_id != row.project_id:
+                for pid in (row.project_id, patch.project_id):
+                    if pid is not None:
+                        self._require_member(session, user, pid)
+                values["project_id"] = patch.project_id
+            self._refuse_overlap(session, row.site, start, end, row.id)
+            q.widen_span(session, row.site, start, end)
+            self._update(session, row, values)
+            self._record(session, user, "MOD", row, changed=sorted(fields))
+            return q.to_out(row)
+
+    def cancel(self, user: User, reservation_id: str, version: int | None = None) -> ReservationOut:
+        """Cancel (``DELETE``): the row stays, ``status`` becomes ``cancelled``."""
+        with self._write() as session:
+            row = self._load(session, reservation_id)
+            self._require_owner(user, row, "cancel")
+            self._require_current(row, version)
+            self._update(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
+            self._record(session, user, "DEL", row)
+            return q.to_out(row)
+
+    def set_project(
+        self, user: User, reservation_ids: list[str], project_id: int | None
+    ) -> list[ReservationOut]:
+        """Attach ``project_id`` to (or, with ``None``, detach from) several reservations."""
+        out = []
+        with self._write() as session:
+            for rid in reservation_ids:
+                row = self._load(session, rid)
+                self._require_owner(user, row, "change the project of")
+                if row.project_id == project_id:
+                    out.append(q.to_out(row))
+                    continue
+                for pid in (row.project_id, project_id):
+                    if pid is not None:
+                        self._require_member(session, user, pid)
+                self._update(session, row, {"project_id": project_id})
+                self._record(session, user, "MOD", row, changed=["project_id"])
+                out.append(q.to_out(row))
+        return out
+
+    def cancel_imported_after(
+        self, user: User, site: str, cutoff: datetime
+    ) -> list[ReservationOut]:
+        """Cancel active imported (``lco``) reservations at ``site`` starting after ``cutoff``."""
+        user.require_role(self.admin_role, "clear imported schedules")
+        stmt = select(Reservation).where(
+            Reservation.site == site, Reservation.origin == "lco",
+            Reservation.status == "active", Reservation.start > as_utc(cutoff),
+        )
+        out = []
+        with self._write() as session:
+            self._site(session, site)
+            for row in session.scalars(stmt).all():
+                self._update(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
+                self._record(session, user, "DEL", row)
+                out.append(q.to_out(row))
+        return out
+
+    # -- projects (read through the activity domain's tables) ----------------------------------
+    def project_keys(self, project_ids: set[int]) -> dict[int, tuple[str, datetime]]:
+        """``{id: (name, created)}`` of the given projects."""
+        if not project_ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(select(Project.id, Project.name, Project.created)
+                                   .where(Project.id.in_(project_ids)))
+            return {pid: (name, created) for pid, name, created in rows}
+
+    def project_id_by_name(self, name: str) -> int:
+        """The id of the project called ``name`` (400 if there is none)."""
+        with self.db.read() as session:
+            pid = session.scalar(select(Project.id).where(Project.name == name))
+        if pid is None:
+            raise ValidationError(f"no project named {name!r}")
+        return int(pid)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _check_times(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        start, end = as_utc(start), as_utc(end)
+        if end <= start:
+            raise ValidationError("a reservation must end after it starts",
+                                  details={"start": isoformat(start), "end": isoformat(end)})
+        length = end - start
+        if length < timedelta(minutes=self.min_length_minutes):
+            raise ValidationError(f"a reservation lasts at least {self.min_length_minutes:g} min")
+        if length > timedelta(hours=self.max_length_hours):
+            raise ValidationError(f"a reservation lasts at most {self.max_length_hours:g} h")
+        return start, end
+
+    def _site(self, session: Session, code: str) -> Site:
+        self.ensure_sites()
+        row = session.get(Site, code)
+        if row is None:
+            raise NotFound(f"no site {code!r}")
+        return row
+
+    def _load(self, session: Session, reservation_id: str) -> Reservation:
+        row = session.get(Reservation, reservation_id)
+        if row is None:
+            raise NotFound(f"no reservation {reservation_id}")
+        return row
+
+    def _require_owner(self, user: User, row: Reservation, verb: str) -> None:
+        if row.creator_id != user.username and not user.has_role(self.admin_role):
+            raise Forbidden(f"only {row.creator_id} or a {self.admin_role} may {verb} "
+                            f"reservation {row.id}")
+
+    @staticmethod
+    def _require_current(row: Reservation, expected: int | None) -> None:
+        if row.status != "active":
+            raise Conflict(f"reservation {row.id} is cancelled", details={"current": q.to_out(row)})
+        if expected is not None and expected != row.version:
+            raise Conflict(f"reservation {row.id} is at version {row.version}, not {expected}; "
+                           "reload and retry", details={"current": q.to_out(row)})
+
+    def _require_member(self, session: Session, user: User, project_id: int) -> None:
+        if session.get(Project, project_id) is None:
+            raise ValidationError(f"no project {project_id}")
+        is_member: Callable[..., bool] | None = getattr(self.activity, "is_member", None)
+        if is_member is not None:
+            member = is_member(session, user.username, project_id)
+        else:  # until ActivityService.is_member exists
+            member = session.get(ProjectMember, (project_id, user.username)) is not None
+        if not member:
+            raise Forbidden(f"{user.username} is not a member of project {project_id}")
+
+    def _refuse_overlap(
+        self, session: Session, site: str, start: datetime, end: datetime, exclude: str | None
+    ) -> None:
+        session.info.get(_WINDOW, {}).update(site=site, start=start, end=end, exclude=exclude)
+        rows = q.overlapping(session, [site], start, end, exclude_id=exclude)
+        if rows:
+            raise self._overlap_conflict([q.to_out(r) for r in rows])
+
+    @staticmethod
+    def _overlap_conflict(conflicts: list[ReservationOut]) -> Conflict:
+        return Conflict(f"overlaps {len(conflicts)} reservation(s) at the site",
+                        details={"conflicts": conflicts})
+
+    @staticmethod
+    def _update(session: Session, row: Reservation, values: dict[str, Any]) -> None:
+        """One conditional UPDATE: applies only if nobody changed the row since it was read."""
+        table: Table = Reservation.__table__  # type: ignore[assignment]
+        result = session.execute(
+            update(table)
+            .where(table.c.id == row.id, table.c.version == row.version,
+                   table.c.status == "active")
+            .values(**values, version=table.c.version + 1, sequence=table.c.sequence + 1,
+                    modified=utcnow())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"reservation {row.id} was changed by someone else; reload and retry")
+        session.refresh(row)
+
+    def _record(self, session: Session, user: User, action: str, row: Reservation,
+                **extra: Any) -> None:
+        data = {"site": row.site, "start": isoformat(row.start), "end": isoformat(row.end),
+                "title": row.title, "status": row.status, "sequence": row.sequence, **extra}
+        self.activity.record(
+            session, user, action=action, object_type=OBJECT_TYPE, object_id=row.id,
+            data=data, status="SUCCESS", project_id=row.project_id,
+            message=f"{action} reservation {row.site} {data['start']}..{data['end']}",
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction whose database-level conflicts become ``Conflict``.
+
+        On PostgreSQL a booking that raced past the in-transaction check hits the exclusion
+        constraint at flush or commit; the window last checked tells what is in the way.
+        """
+        window: dict[str, Any] = {}
+        try:
+            with self.db.write() as session:
+                session.info[_WINDOW] = window
+                yield session
+        except IntegrityError as exc:
+            raise self._integrity_conflict(exc, window) from exc
+
+    def _integrity_conflict(self, exc: IntegrityError, window: dict[str, Any]) -> Exception:
+        code = getattr(exc.orig, "sqlstate", None)
+        if code == _EXCLUSION_VIOLATION:
+            conflicts: list[ReservationOut] = []
+            if window:
+                with self.db.read() as session:
+                    rows = q.overlapping(session, [window["site"]], window["start"],
+                                         window["end"], exclude_id=window["exclude"])
+                    conflicts = [q.to_out(r) for r in rows]
+            return self._overlap_conflict(conflicts)
+        if code == _UNIQUE_VIOLATION or "UNIQUE" in str(exc.orig):
+            return Conflict("a reservation with this id already exists")
+        return ValidationError(f"rejected by the database: {exc.orig}")

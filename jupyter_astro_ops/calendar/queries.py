@@ -1,0 +1,84 @@
+"""SQL building blocks of the calendar: overlap queries that use the indexes, row conversion.
+
+Overlap of half-open intervals: ``[a, b)`` and ``[s, e)`` overlap iff ``a < e and b > s``;
+touching intervals (``b == s``) do not. With only those two predicates the ``(site, start,
+end)`` index would be read from the site's first reservation up to ``e``. Every site stores the
+longest span it has ever held (``Site.max_span_s``), so the scan can start at ``s - max_span``:
+no reservation starting earlier can reach ``s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from .models import Reservation, Site
+from .schemas import ReservationOut, SiteOut
+
+
+def to_out(row: Reservation) -> ReservationOut:
+    """Convert a row to its wire model."""
+    return ReservationOut(
+        id=row.id, site=row.site, start=row.start, end=row.end, title=row.title,
+        type=row.type, origin=row.origin, external_id=row.external_id,  # type: ignore[arg-type]
+        creator_id=row.creator_id, creator_name=row.creator_name, project_id=row.project_id,
+        note=row.note, status=row.status, sequence=row.sequence,  # type: ignore[arg-type]
+        version=row.version, created=row.created, modified=row.modified,
+        cancelled_at=row.cancelled_at,
+    )
+
+
+def site_out(row: Site) -> SiteOut:
+    return SiteOut(code=row.code, name=row.name, timezone=row.timezone,
+                   created_by=row.created_by, created=row.created)
+
+
+def max_spans(session: Session, sites: Sequence[str] | None) -> dict[str, int]:
+    """``{site: longest span in seconds}`` for ``sites`` (all sites when ``None``)."""
+    stmt = select(Site.code, Site.max_span_s)
+    if sites is not None:
+        stmt = stmt.where(Site.code.in_(list(sites)))
+    return {code: int(span or 0) for code, span in session.execute(stmt)}
+
+
+def overlapping_stmt(
+    site: str, start: datetime, end: datetime, span_s: int, *, active_only: bool = True,
+    exclude_id: str | None = None,
+) -> Select[Reservation]:
+    """Reservations at ``site`` overlapping ``[start, end)``, ordered by start."""
+    stmt = select(Reservation).where(
+        Reservation.site == site,
+        Reservation.start >= start - timedelta(seconds=span_s),
+        Reservation.start < end,
+        Reservation.end > start,
+    )
+    if active_only:
+        stmt = stmt.where(Reservation.status == "active")
+    if exclude_id is not None:
+        stmt = stmt.where(Reservation.id != exclude_id)
+    return stmt.order_by(Reservation.start)
+
+
+def overlapping(
+    session: Session, sites: Sequence[str] | None, start: datetime, end: datetime, *,
+    active_only: bool = True, exclude_id: str | None = None,
+) -> list[Reservation]:
+    """Reservations at ``sites`` (all when ``None``) overlapping ``[start, end)``."""
+    rows: list[Reservation] = []
+    for code, span in sorted(max_spans(session, sites).items()):
+        stmt = overlapping_stmt(code, start, end, span, active_only=active_only,
+                                exclude_id=exclude_id)
+        rows.extend(session.scalars(stmt))
+    rows.sort(key=lambda r: (r.start, r.site))
+    return rows
+
+
+def widen_span(session: Session, site: str, start: datetime, end: datetime) -> None:
+    """Record that ``site`` now holds a reservation as long as ``end - start``."""
+    span = int((end - start).total_seconds()) + 1
+    session.execute(
+        update(Site).where(Site.code == site, Site.max_span_s < span).values(max_span_s=span)
+    )

@@ -1,0 +1,58 @@
+"""Calendar fixtures: a service on the ``db`` fixture (SQLite and PostgreSQL), sites, a project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from jupyter_astro_ops.activity.models import Project, ProjectMember
+from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.calendar.schemas import ReservationIn
+from jupyter_astro_ops.calendar.service import CalendarService
+from jupyter_astro_ops.core.db import Database
+
+SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
+         "mrc": {"name": "Mountain Ranch Camp", "timezone": "America/Los_Angeles"}}
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def at(hours: float) -> datetime:
+    """``T0`` plus ``hours``: keeps tests readable and far in the future."""
+    return T0 + timedelta(hours=hours)
+
+
+def iso(hours: float) -> str:
+    return at(hours).isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def cal(db: Database) -> CalendarService:
+    act = ActivityService(db=db)
+    return CalendarService(db=db, activity=act, sites=SITES)
+
+
+@pytest.fixture
+def project(db: Database) -> int:
+    """Project ``m31`` with bob as a member (carol and dave are not)."""
+    with db.write() as session:
+        row = Project(name="m31", description="", created_by="bob", created=T0)
+        session.add(row)
+        session.flush()
+        session.add(ProjectMember(project_id=row.id, username="bob", role="pi", added=T0))
+        return row.id
+
+
+@pytest.fixture
+def book(cal: CalendarService, users: dict[str, Any]) -> Callable[..., Any]:
+    def _book(user: str, start: float, end: float, site: str = "saf", **kw: Any) -> Any:
+        spec = ReservationIn(site=site, start=at(start), end=at(end), **kw)
+        return cal.create(users[user], spec)
+    return _book
+
+
+@pytest.fixture
+def astro_config(tmp_path: Any) -> dict[str, Any]:
+    return {"CalendarService": {"sites": SITES}}

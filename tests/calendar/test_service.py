@@ -1,0 +1,179 @@
+"""Calendar service rules on SQLite and PostgreSQL: overlap, ownership, versions, projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from jupyter_astro_ops.activity.models import ActivityEvent
+from jupyter_astro_ops.calendar.schemas import ReservationPatch, SiteIn, ValidateIn
+from jupyter_astro_ops.core.errors import Conflict, Forbidden, NotFound, ValidationError
+
+from .conftest import at
+
+
+def test_sites_from_config_and_admin(cal: Any, users: Any) -> None:
+    assert [s.code for s in cal.list_sites(users["bob"])] == ["mrc", "saf"]
+    with pytest.raises(Forbidden):
+        cal.add_site(users["bob"], SiteIn(code="ogg", name="Haleakala"))
+    site = cal.add_site(users["dave"], SiteIn(code="ogg", name="Haleakala",
+                                              timezone="Pacific/Honolulu"))
+    assert site.created_by == "dave"
+    with pytest.raises(ValidationError):
+        cal.add_site(users["alice"], SiteIn(code="xyz", name="X", timezone="Mars/Olympus"))
+    with pytest.raises(Conflict):
+        cal.add_site(users["alice"], SiteIn(code="ogg", name="again"))
+
+
+def test_create_defaults(book: Any) -> None:
+    r = book("bob", 0, 2)
+    assert (r.creator_id, r.creator_name, r.title) == ("bob", "Bob", "Bob")
+    assert (r.status, r.version, r.sequence, r.origin) == ("active", 1, 0, "ptr")
+    assert r.start == at(0) and r.end == at(2)
+
+
+@pytest.mark.parametrize("start,end", [(1, 3), (-1, 1), (0.5, 1.5), (-1, 3), (0, 2)],
+                         ids=["overlap-end", "overlap-start", "contained", "containing", "equal"])
+def test_overlaps_refused(book: Any, start: float, end: float) -> None:
+    first = book("bob", 0, 2)
+    with pytest.raises(Conflict) as err:
+        book("carol", start, end)
+    assert [c.id for c in err.value.details["conflicts"]] == [first.id]
+
+
+def test_touching_is_fine_and_other_site_is_independent(book: Any, cal: Any, users: Any) -> None:
+    book("bob", 0, 2)
+    book("carol", 2, 4)
+    book("carol", -2, 0)
+    book("carol", 0, 2, site="mrc")
+    assert len(cal.list_reservations(users["bob"], "saf", at(-10), at(10))) == 3
+
+
+@pytest.mark.parametrize("start,end", [(1, 1), (2, 1), (0, 0.001), (0, 200)],
+                         ids=["zero", "negative", "too-short", "too-long"])
+def test_bad_lengths_refused(book: Any, start: float, end: float) -> None:
+    with pytest.raises(ValidationError):
+        book("bob", start, end)
+
+
+def test_unknown_site(book: Any) -> None:
+    with pytest.raises(NotFound):
+        book("bob", 0, 1, site="nowhere")
+
+
+def test_window_query_includes_long_running(book: Any, cal: Any, users: Any) -> None:
+    long = book("bob", 0, 100)
+    inside = book("carol", 100, 101)
+    # a window inside the long reservation finds it (Photon Ranch's end-only query did not)
+    rows = cal.list_reservations(users["dave"], "saf", at(50), at(51))
+    assert [r.id for r in rows] == [long.id]
+    rows = cal.list_reservations(users["dave"], None, at(99), at(100.5))
+    assert [r.id for r in rows] == [long.id, inside.id]
+    assert cal.list_reservations(users["dave"], "saf", at(101), at(102)) == []
+
+
+def test_active_at_is_half_open(book: Any, cal: Any, users: Any) -> None:
+    a = book("bob", 0, 2)
+    b = book("carol", 2, 4)
+    assert [r.id for r in cal.active_at(users["dave"], "saf", at(2))] == [b.id]
+    assert [r.id for r in cal.active_at(users["dave"], "saf", at(0))] == [a.id]
+    assert cal.active_at(users["dave"], "saf", at(4)) == []
+
+
+def test_validate_does_not_book(book: Any, cal: Any, users: Any) -> None:
+    a = book("bob", 0, 2)
+    ans = cal.validate(users["carol"], ValidateIn(site="saf", start=at(1), end=at(3)))
+    assert not ans.ok and [c.id for c in ans.conflicts] == [a.id]
+    ans = cal.validate(users["bob"], ValidateIn(site="saf", start=at(1), end=at(3),
+                                                ignore_id=a.id))
+    assert ans.ok
+    assert len(cal.list_reservations(users["bob"], "saf", at(-5), at(5))) == 1
+
+
+@pytest.mark.parametrize("who,allowed", [("carol", False), ("bob", True), ("dave", True),
+                                         ("alice", True)])
+def test_permission_matrix(book: Any, cal: Any, users: Any, who: str, allowed: bool) -> None:
+    r = book("bob", 0, 2)
+    calls = [
+        lambda: cal.modify(users[who], r.id, ReservationPatch(title="x")),
+        lambda: cal.set_project(users[who], [r.id], None),
+        lambda: cal.cancel(users[who], r.id),
+    ]
+    for call in calls:
+        if allowed:
+            call()
+        else:
+            with pytest.raises(Forbidden):
+                call()
+
+
+def test_modify_versions_and_overlap(book: Any, cal: Any, users: Any) -> None:
+    r = book("bob", 0, 2)
+    other = book("carol", 3, 4)
+    moved = cal.modify(users["bob"], r.id, ReservationPatch(start=at(1), end=at(3), version=1))
+    assert (moved.version, moved.sequence, moved.start) == (2, 1, at(1))
+    with pytest.raises(Conflict):  # stale version
+        cal.modify(users["bob"], r.id, ReservationPatch(note="late", version=1))
+    with pytest.raises(Conflict) as err:  # would overlap carol's
+        cal.modify(users["bob"], r.id, ReservationPatch(end=at(3.5)))
+    assert [c.id for c in err.value.details["conflicts"]] == [other.id]
+    with pytest.raises(ValidationError):
+        cal.modify(users["bob"], r.id, ReservationPatch(end=at(0.5)))
+    assert cal.get(users["bob"], r.id).version == 2
+
+
+def test_cancel_keeps_row_and_frees_slot(book: Any, cal: Any, users: Any) -> None:
+    r = book("bob", 0, 2)
+    gone = cal.cancel(users["bob"], r.id)
+    assert (gone.status, gone.sequence, gone.version) == ("cancelled", 1, 2)
+    assert gone.cancelled_at is not None
+    with pytest.raises(Conflict):
+        cal.cancel(users["bob"], r.id)
+    book("carol", 0, 2)
+    rows = cal.list_reservations(users["bob"], "saf", at(0), at(2), include_cancelled=True)
+    assert sorted(x.status for x in rows) == ["active", "cancelled"]
+
+
+def test_projects_need_membership(book: Any, cal: Any, users: Any, project: int) -> None:
+    with pytest.raises(Forbidden):
+        book("carol", 0, 1, project_id=project)
+    r = book("bob", 0, 1, project_id=project)
+    assert r.project_id == project
+    with pytest.raises(Forbidden):  # dave may edit any booking but is no member of m31
+        cal.set_project(users["dave"], [r.id], None)
+    assert cal.set_project(users["bob"], [r.id], None)[0].project_id is None
+    with pytest.raises(ValidationError):
+        cal.set_project(users["bob"], [r.id], 9999)
+
+
+def test_user_reservations(book: Any, cal: Any, users: Any) -> None:
+    a = book("bob", 0, 1)
+    b = book("bob", 5, 6)
+    book("carol", 2, 3)
+    assert [r.id for r in cal.user_reservations(users["carol"], "bob", at(0.5))] == [a.id, b.id]
+    assert [r.id for r in cal.user_reservations(users["carol"], "bob", at(1))] == [b.id]
+
+
+def test_every_change_is_an_activity_event(book: Any, cal: Any, users: Any, db: Any) -> None:
+    r = book("bob", 0, 1)
+    cal.modify(users["bob"], r.id, ReservationPatch(note="n"))
+    cal.cancel(users["bob"], r.id)
+    with db.read() as session:
+        rows = session.execute(select(ActivityEvent.action, ActivityEvent.object_type)
+                               .where(ActivityEvent.object_id == r.id)
+                               .order_by(ActivityEvent.seq)).all()
+    assert [tuple(e) for e in rows] == [
+        ("ADD", "RESERVATION"), ("MOD", "RESERVATION"), ("DEL", "RESERVATION")]
+
+
+def test_import_origin_needs_admin(cal: Any, users: Any) -> None:
+    from jupyter_astro_ops.calendar.schemas import ReservationIn
+
+    spec = ReservationIn(site="saf", start=at(10), end=at(11), type="project")
+    with pytest.raises(Forbidden):
+        cal.create(users["bob"], spec, origin="lco", external_id="42")
+    r = cal.create(users["dave"], spec, origin="lco", external_id="42")
+    assert (r.origin, r.external_id) == ("lco", "42")
+    assert [x.id for x in cal.cancel_imported_after(users["dave"], "saf", at(0))] == [r.id]
