@@ -1,0 +1,125 @@
+"""core.db: aware-UTC timestamps and serialized read-modify-write transactions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
+from sqlalchemy.exc import StatementError
+
+from jupyter_astro_ops.core.db import Database, UTCDateTime
+
+# A scratch table outside Base.metadata, so the migration comparison never sees it.
+scratch = MetaData()
+stamps = Table(
+    "test_stamps", scratch,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime),
+)
+counters = Table(
+    "test_counters", scratch,
+    Column("name", String(16), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+
+@pytest.fixture
+def scratch_db(db: Database):
+    scratch.create_all(db.engine)
+    yield db
+    scratch.drop_all(db.engine)
+
+
+def test_utc_datetime_round_trip_is_aware_utc(scratch_db: Database):
+    eastern = timezone(timedelta(hours=-5))
+    written = datetime(2026, 3, 1, 7, 30, 15, 123456, tzinfo=eastern)
+    with scratch_db.write() as s:
+        s.execute(stamps.insert().values(id=1, at=written))
+    with scratch_db.read() as s:
+        back = s.execute(select(stamps.c.at)).scalar_one()
+    assert back.tzinfo is not None
+    assert back.utcoffset() == timedelta(0)
+    assert back == written
+    assert back.hour == 12
+
+
+def test_naive_datetime_is_refused(scratch_db: Database):
+    with pytest.raises(StatementError, match="naive"), scratch_db.write() as s:
+        s.execute(stamps.insert().values(id=2, at=datetime(2026, 3, 1, 7, 30)))
+    with scratch_db.read() as s:
+        assert s.execute(select(stamps.c.id)).all() == []
+
+
+def test_write_rolls_back_on_error(scratch_db: Database):
+    with pytest.raises(RuntimeError), scratch_db.write() as s:
+        s.execute(counters.insert().values(name="x", value=1))
+        raise RuntimeError("boom")
+    with scratch_db.read() as s:
+        assert s.execute(select(counters)).all() == []
+
+
+def _increment(db: Database, rounds: int, errors: list[BaseException]) -> None:
+    try:
+        for _ in range(rounds):
+            with db.write() as s:
+                if db.dialect == "postgresql":
+                    # PostgreSQL: the service pattern is a row lock for read-modify-write.
+                    stmt = select(counters.c.value).where(counters.c.name == "n").with_for_update()
+                else:
+                    # SQLite: BEGIN IMMEDIATE alone must serialize the writers.
+                    stmt = select(counters.c.value).where(counters.c.name == "n")
+                value = s.execute(stmt).scalar_one()
+                s.execute(update(counters).where(counters.c.name == "n").values(value=value + 1))
+    except BaseException as exc:  # surfaced by the test thread
+        errors.append(exc)
+
+
+def test_concurrent_read_modify_write_never_loses_an_update(scratch_db: Database):
+    with scratch_db.write() as s:
+        s.execute(counters.insert().values(name="n", value=0))
+    threads_n, rounds = 4, 40
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=_increment, args=(scratch_db, rounds, errors))
+               for _ in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with scratch_db.read() as s:
+        assert s.execute(select(counters.c.value)).scalar_one() == threads_n * rounds
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path: Path):
+    db = Database(f"sqlite:///{tmp_path}/wal.db", busy_timeout_ms=1234)
+    try:
+        with db.read() as s:
+            assert s.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            assert s.execute(text("PRAGMA busy_timeout")).scalar_one() == 1234
+            assert s.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    finally:
+        db.dispose()
+
+
+def test_sqlite_reader_is_not_blocked_by_an_open_writer(tmp_path: Path):
+    db = Database(f"sqlite:///{tmp_path}/rw.db", busy_timeout_ms=200)
+    scratch.create_all(db.engine)
+    try:
+        with db.write() as s:
+            s.execute(counters.insert().values(name="r", value=1))
+        with db.write() as w:
+            w.execute(update(counters).values(value=2))
+            with db.read() as r:  # WAL: sees the last committed value while the writer holds
+                assert r.execute(select(counters.c.value)).scalar_one() == 1
+        with db.read() as r:
+            assert r.execute(select(counters.c.value)).scalar_one() == 2
+    finally:
+        db.dispose()
+
+
+def test_memory_sqlite_is_refused():
+    with pytest.raises(ValueError, match="file-backed"):
+        Database("sqlite:///:memory:")
