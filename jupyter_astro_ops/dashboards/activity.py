@@ -1,0 +1,293 @@
+"""The Activity dashboard: the live event feed, event details, and request decisions.
+
+``ActivitySource`` loads data for one user through ``ActivityService`` (blocking calls, so the
+Viewer runs them in a thread under ``panel serve``). ``ActivityDashboard`` is the Viewer: its
+state is param Parameters (filters, the visible frame, the selected event, the decision
+message), its widgets are built from them per instance, and it works the same in a notebook::
+
+    dash = ActivityDashboard(source=ActivitySource(service, user)); dash.load(); dash
+
+Under ``panel serve`` ``follow(ctx)`` subscribes to the process's activity ``FeedHub`` and
+pushes each new event into the session with ``doc.add_next_tick_callback``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..activity.schemas import DecisionIn, EventFilter, EventOut
+from ..activity.service import ActivityService
+from ..activity.states import Action, Status
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
+from ..core.timeutil import isoformat
+
+log = logging.getLogger(__name__)
+DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
+COLUMNS = ["seq", "updated", "user", "action", "object_type", "object_id", "status",
+           "project_id", "last_message"]
+
+
+class ActivitySource:
+    """Blocking data access for one user; every rule is the service's."""
+
+    def __init__(self, service: ActivityService, user: User, *, max_rows: int = 1000) -> None:
+        self.service = service
+        self.user = user
+        self.max_rows = max_rows
+
+    def recent(self) -> list[EventOut]:
+        """The newest ``max_rows`` events visible to the user (by feed cursor)."""
+        since = max(0, self.service.latest_seq() - 4 * self.max_rows)
+        events: list[EventOut] = []
+        while True:
+            page = self.service.list_events(self.user, EventFilter(since=since, limit=1000))
+            events = (events + page)[-self.max_rows:]
+            if len(page) < 1000:
+                return events
+            since = page[-1].seq
+
+    def pending_ids(self) -> set[str]:
+        """Ids of the pending requests this user may decide."""
+        return {ev.id for ev in self.service.pending_requests(self.user)}
+
+    def decide(self, event_id: str, decision: str, message: str) -> EventOut:
+        """Approve or deny a request (the service checks the user may)."""
+        result = self.service.decide(
+            self.user, event_id, DecisionIn(decision=decision, message=message))  # type: ignore[arg-type]
+        return result if isinstance(result, EventOut) else self.service.get_event(
+            self.user, event_id)
+
+
+def event_row(ev: EventOut) -> dict[str, Any]:
+    """One table row of an event."""
+    return {
+        "seq": ev.seq, "updated": isoformat(ev.updated), "user": ev.user,
+        "action": ev.action.value, "object_type": ev.object.type, "object_id": ev.object.id,
+        "status": ev.status.value, "project_id": ev.project_id,
+        "last_message": ev.log[-1].message if ev.log else "",
+    }
+
+
+def _served() -> bool:
+    doc = pn.state.curdoc
+    return bool(doc and doc.session_context)
+
+
+class ActivityDashboard(pn.viewable.Viewer):
+    """Live activity feed with filters, details and approve/deny for pending requests."""
+
+    status = param.ListSelector(default=[], objects=[s.value for s in Status])
+    action = param.ListSelector(default=[], objects=[a.value for a in Action])
+    object_type = param.ListSelector(default=[], objects=[], label="Object type")
+    user = param.String(default="", label="User", doc="Only events of this user name.")
+    frame = param.DataFrame(default=pd.DataFrame(columns=COLUMNS), doc="Visible rows.")
+    selected = param.String(default=None, allow_None=True, doc="Id of the selected event.")
+    pending = param.List(default=[], item_type=str, doc="Requests the user may decide.")
+    message = param.String(default="", label="Message to the requester")
+    notice = param.String(default="", doc="Outcome of the last action.")
+    cursor = param.Integer(default=0, doc="Feed cursor: the newest sequence number seen.")
+
+    def __init__(self, source: ActivitySource, **params: Any) -> None:
+        super().__init__(**params)
+        self.source = source
+        self.events: dict[str, EventOut] = {}
+        self.param.object_type.objects = sorted(source.service.object_types)
+        self._build_widgets()
+
+    # -- data (no widgets involved) --------------------------------------------------------------
+    def fetch(self) -> tuple[list[EventOut], set[str]]:
+        """Recent events and pending request ids (blocking; touches no state, thread-safe)."""
+        return self.source.recent(), self.source.pending_ids()
+
+    def set_data(self, events: list[EventOut], pending: set[str]) -> None:
+        """Replace the state with freshly fetched data."""
+        self.events = {ev.id: ev for ev in events}
+        self.cursor = max((ev.seq for ev in events), default=0)
+        self.pending = sorted(pending)
+        self._refilter()
+
+    def load(self) -> None:
+        """Fetch and show (blocking; for notebooks and tests)."""
+        self.set_data(*self.fetch())
+
+    def apply(self, events: Iterable[EventOut]) -> None:
+        """Merge new or changed events (from the live feed or a decision) into the view."""
+        new_types, touched_pending = set(), False
+        for ev in events:
+            old = self.events.get(ev.id)
+            if old is None or ev.seq >= old.seq:
+                self.events[ev.id] = ev
+            self.cursor = max(self.cursor, ev.seq)
+            new_types.add(ev.object.type)
+            touched_pending |= ev.status == Status.PENDING or ev.id in self.pending
+        known = set(self.param.object_type.objects)
+        if not new_types <= known:
+            self.param.object_type.objects = sorted(known | new_types)
+        self._trim()
+        self._refilter()
+        if touched_pending:
+            self._background(self.source.pending_ids, lambda ids: self._set_pending(ids))
+
+    def decide(self, decision: str) -> None:
+        """Approve or deny the selected request with ``message``."""
+        if not self.selected:
+            self.notice = "Select a pending request first."
+            return
+        self._background(partial(self.source.decide, self.selected, decision, self.message),
+                         partial(self._decided, decision))
+
+    def _decided(self, decision: str, ev: EventOut) -> None:
+        self.notice = f"{decision.title()}d request {ev.id[:8]} ({ev.status.value})."
+        self.message = ""
+        self.apply([ev])
+
+    def _set_pending(self, ids: set[str]) -> None:
+        self.pending = sorted(ids)
+
+    def _trim(self) -> None:
+        if len(self.events) > self.source.max_rows:
+            keep = sorted(self.events.values(), key=lambda e: e.seq)[-self.source.max_rows:]
+            self.events = {ev.id: ev for ev in keep}
+
+    @param.depends("status", "action", "object_type", "user", watch=True)
+    def _refilter(self) -> None:
+        rows = [ev for ev in self.events.values() if self._matches(ev)]
+        rows.sort(key=lambda e: e.seq, reverse=True)
+        frame = pd.DataFrame([event_row(ev) for ev in rows], columns=COLUMNS,
+                             index=pd.Index([ev.id for ev in rows], name="id"))
+        self.frame = frame
+
+    def _matches(self, ev: EventOut) -> bool:
+        return ((not self.status or ev.status.value in self.status)
+                and (not self.action or ev.action.value in self.action)
+                and (not self.object_type or ev.object.type in self.object_type)
+                and (not self.user or ev.user == self.user.strip()))
+
+    def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run blocking ``work`` off the event loop when served; inline in a notebook/test."""
+        if not _served():
+            self._report(work, done)
+            return
+
+        async def run() -> None:
+            try:
+                result = await asyncio.to_thread(work)
+            except DOMAIN_ERRORS as exc:
+                self.notice = f"Refused: {exc}"
+            else:
+                done(result)
+
+        pn.state.execute(run)
+
+    def _report(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        try:
+            result = work()
+        except DOMAIN_ERRORS as exc:
+            self.notice = f"Refused: {exc}"
+        else:
+            done(result)
+
+    # -- live feed ---------------------------------------------------------------------------------
+    async def follow(self, hub: Any) -> None:
+        """Apply every event the hub delivers after ``cursor``, until cancelled."""
+        doc = pn.state.curdoc if _served() else None
+        flt = EventFilter()
+        subscription = hub.subscribe(self.source.user, flt, self.cursor)
+        try:
+            async for ev in subscription:
+                if doc is not None:
+                    doc.add_next_tick_callback(partial(self.apply, [ev]))
+                else:
+                    self.apply([ev])
+        finally:
+            await _maybe_await(subscription.close())
+
+    # -- views -------------------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self._table = pn.widgets.Tabulator.from_param(
+            self.param.frame, show_index=False, selectable=1, disabled=True,
+            pagination="local", page_size=20, sizing_mode="stretch_width", height=560,
+            name="events",
+        )
+        self._table.param.watch(self._on_selection, "selection")
+        self._approve = pn.widgets.Button(name="Approve", button_type="success")
+        self._deny = pn.widgets.Button(name="Deny", button_type="danger")
+        self._approve.on_click(lambda _e: self.decide("approve"))
+        self._deny.on_click(lambda _e: self.decide("deny"))
+        self._filters = pn.Column(
+            pn.widgets.MultiChoice.from_param(self.param.status),
+            pn.widgets.MultiChoice.from_param(self.param.action),
+            pn.widgets.MultiChoice.from_param(self.param.object_type),
+            pn.widgets.TextInput.from_param(self.param.user, placeholder="user name"),
+            width=260,
+        )
+
+    def _on_selection(self, event: param.parameterized.Event) -> None:
+        rows = event.new or []
+        if rows and rows[0] < len(self.frame):
+            self.selected = str(self.frame.index[rows[0]])
+
+    @param.depends("selected", "pending", "frame", "notice")
+    def details(self) -> pn.viewable.Viewable:
+        """The selected event with its data and log, and the decision form if it applies."""
+        ev = self.events.get(self.selected or "")
+        parts: list[Any] = [pn.pane.Alert(self.notice, alert_type="info")] if self.notice else []
+        if ev is None:
+            return pn.Column(*parts, pn.pane.Markdown("Select an event to see its log."))
+        parts += [pn.pane.Markdown(_summary(ev)), pn.pane.JSON(ev.data, depth=2, name="data"),
+                  pn.pane.DataFrame(_log_frame(ev), index=False, sizing_mode="stretch_width")]
+        if ev.id in self.pending:
+            parts.append(pn.Column(
+                "**Decide this request**",
+                pn.widgets.TextAreaInput.from_param(self.param.message, height=70),
+                pn.Row(self._approve, self._deny)))
+        return pn.Column(*parts, width=420)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Row(self._filters, pn.Column(self._table, sizing_mode="stretch_width"),
+                      self.details, sizing_mode="stretch_width")
+
+
+def _summary(ev: EventOut) -> str:
+    previous = f" (was {ev.previous_status.value})" if ev.previous_status else ""
+    return (f"#### {ev.action.value} {ev.object.type} {ev.object.id or ''}\n\n"
+            f"**Status:** {ev.status.value}{previous} · **by** {ev.user} · "
+            f"**project** {ev.project_id if ev.project_id is not None else '-'}  \n"
+            f"**Created** {isoformat(ev.created)} · **updated** {isoformat(ev.updated)} · "
+            f"seq {ev.seq} · id `{ev.id}`")
+
+
+def _log_frame(ev: EventOut) -> pd.DataFrame:
+    return pd.DataFrame([{"time": isoformat(e.time), "level": e.level, "message": e.message}
+                         for e in ev.log], columns=["time", "level", "message"])
+
+
+async def _maybe_await(value: Any) -> None:
+    if asyncio.iscoroutine(value):
+        await value
+
+
+def build(ctx: Any, user: User) -> ActivityDashboard:
+    """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
+    dash = ActivityDashboard(source=ActivitySource(ctx.activity, user))
+
+    async def start() -> None:
+        dash.set_data(*await asyncio.to_thread(dash.fetch))
+        task = asyncio.ensure_future(dash.follow(await ctx.feed()))
+        
+        def stop(_session: Any) -> None:
+            task.cancel()
+
+        pn.state.on_session_destroyed(stop)
+
+    pn.state.execute(start)
+    return dash

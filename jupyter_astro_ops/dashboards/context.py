@@ -1,0 +1,139 @@
+"""Per-process context of the dashboard server: config, database, services, live feed.
+
+Behind jupyter-server-proxy the Jupyter server hands us ``$ASTRO_OPS_RUNTIME_FILE`` (see
+``core.runtime``) with its URL, base URL and effective config, so the dashboards use exactly the
+same database and role rules. Standalone (plain ``panel serve``) the config comes from the
+environment and the Jupyter config files:
+
+* ``ASTRO_OPS_DB_URL``: SQLAlchemy URL (else ``c.AstroOpsApp.db_url`` from
+  ``jupyter_server_config.{json,py}`` on the Jupyter config path, else the default SQLite file);
+* ``ASTRO_OPS_ROLES``: JSON ``{"role": ["user", "group:name"]}`` (else ``c.AstroOpsApp.roles``).
+
+One ``Context`` per process holds one ``Database``, one ``ActivityService`` and (once started on
+the server's event loop) one activity ``FeedHub``; dashboards of other domains add their
+services with ``ctx.cached("staging", factory)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_core.paths import jupyter_config_path, jupyter_data_dir
+from traitlets.config import Config
+from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+from ..activity.service import ActivityService
+from ..core.db import Database
+from ..core.identity import RoleMap
+from ..core.runtime import read_runtime
+
+T = TypeVar("T")
+DB_ENV = "ASTRO_OPS_DB_URL"
+ROLES_ENV = "ASTRO_OPS_ROLES"
+
+
+def default_db_url() -> str:
+    """Same default as ``AstroOpsApp.db_url`` (kept here: dashboards never import app.py)."""
+    path = Path(jupyter_data_dir()) / "astro_ops" / "astro_ops.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def load_jupyter_config() -> Config:
+    """Merge ``jupyter_server_config.{json,py}`` from the Jupyter config path (user wins)."""
+    merged = Config()
+    for directory in reversed(jupyter_config_path()):
+        for loader_cls, name in ((JSONFileConfigLoader, "jupyter_server_config.json"),
+                                 (PyFileConfigLoader, "jupyter_server_config.py")):
+            if (Path(directory) / name).is_file():
+                merged.merge(loader_cls(name, path=directory).load_config())
+    return merged
+
+
+def standalone_config() -> Config:
+    """Config for plain ``panel serve``: Jupyter config files, then environment overrides."""
+    config = load_jupyter_config()
+    app = config.AstroOpsApp
+    if os.environ.get(DB_ENV):
+        app.db_url = os.environ[DB_ENV]
+    if os.environ.get(ROLES_ENV):
+        app.roles = json.loads(os.environ[ROLES_ENV])
+    if not app.get("db_url"):
+        app.db_url = default_db_url()
+    return config
+
+
+class Context:
+    """Database, services and live feed shared by every session of this process."""
+
+    def __init__(self, config: Config, *, server_url: str | None = None,
+                 base_url: str = "/", root_dir: str | None = None) -> None:
+        self.config = config
+        self.server_url = server_url
+        self.base_url = base_url
+        self.root_dir = root_dir or os.getcwd()
+        app = config.AstroOpsApp
+        self.db = Database(str(app.db_url))
+        self.role_map = RoleMap(dict(app.get("roles", {})))
+        self.activity = ActivityService(config=config, db=self.db)
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._hub: Any = None
+        self._hub_lock: asyncio.Lock | None = None
+
+    @property
+    def behind_jupyter(self) -> bool:
+        """True when started by the Jupyter server (identity comes from its ``/api/me``)."""
+        return self.server_url is not None
+
+    @classmethod
+    def from_environment(cls) -> Context:
+        """Build from the runtime file if there is one, else standalone config."""
+        info = read_runtime()
+        if info is None:
+            return cls(standalone_config())
+        return cls(Config(info.get("config", {})), server_url=info.get("url"),
+                   base_url=info.get("base_url", "/"), root_dir=info.get("root_dir"))
+
+    def cached(self, name: str, factory: Callable[[Context], T]) -> T:
+        """One instance per process of ``factory(self)``, e.g. another domain's service."""
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = factory(self)
+            return self._cache[name]  # type: ignore[no-any-return]
+
+    async def feed(self) -> Any:
+        """The process-wide activity ``FeedHub``, started on the running loop at first use."""
+        from ..activity.feed import FeedHub  # feed.py lands with the live-feed work
+
+        if self._hub_lock is None:
+            self._hub_lock = asyncio.Lock()
+        async with self._hub_lock:
+            if self._hub is None:
+                hub = FeedHub(self.activity, poll_interval=1.0)
+                await hub.start()
+                self._hub = hub
+        return self._hub
+
+    def close(self) -> None:
+        """Dispose of the engine (tests and notebooks)."""
+        self.db.dispose()
+
+
+_CONTEXT: Context | None = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def get_context() -> Context:
+    """The process-wide ``Context`` (built on first use)."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            _CONTEXT = Context.from_environment()
+        return _CONTEXT
