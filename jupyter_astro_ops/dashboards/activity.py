@@ -61,10 +61,8 @@ class ActivitySource:
 
     def decide(self, event_id: str, decision: str, message: str) -> EventOut:
         """Approve or deny a request (the service checks the user may)."""
-        result = self.service.decide(
-            self.user, event_id, DecisionIn(decision=decision, message=message))  # type: ignore[arg-type]
-        return result if isinstance(result, EventOut) else self.service.get_event(
-            self.user, event_id)
+        choice = DecisionIn.model_validate({"decision": decision, "message": message})
+        return self.service.decide(self.user, event_id, choice)
 
 
 def event_row(ev: EventOut) -> dict[str, Any]:
@@ -283,7 +281,7 @@ def build(ctx: Any, user: User) -> ActivityDashboard:
     async def start() -> None:
         dash.set_data(*await asyncio.to_thread(dash.fetch))
         task = asyncio.ensure_future(dash.follow(await ctx.feed()))
-        
+
         def stop(_session: Any) -> None:
             task.cancel()
 
