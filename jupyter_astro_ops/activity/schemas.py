@@ -85,6 +85,29 @@ class MemberOut(BaseModel):
     role: Literal["pi", "member"]
 
 
+USERNAME = r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$"
+PROJECT_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"
+
+
+class MemberIn(BaseModel):
+    """``POST projects/<id>/members`` (PI or admin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=128, pattern=USERNAME)
+    role: Literal["pi", "member"] = "member"
+
+
+class ProjectIn(BaseModel):
+    """``POST projects`` (admin): create a project directly, without a request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2, max_length=128, pattern=PROJECT_NAME)
+    description: str = Field(default="", max_length=4000)
+    pi: str | None = Field(default=None, min_length=1, max_length=128, pattern=USERNAME)
+
+
 class ProjectOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -94,3 +117,28 @@ class ProjectOut(BaseModel):
     created_by: str
     created: datetime
     members: list[MemberOut]
+
+
+class LiveSubscribe(BaseModel):
+    """Websocket ``live``: the client's ``subscribe`` message (replay from ``since``, then live)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["subscribe"]
+    since: int | None = Field(default=None, ge=0)
+    filters: EventFilter = Field(default_factory=EventFilter)
+
+
+class LiveEvent(BaseModel):
+    """Websocket ``live``: one event sent by the server; ``seq`` is the cursor to resume from."""
+
+    type: Literal["event"] = "event"
+    seq: int
+    event: EventOut
+
+
+class LiveError(BaseModel):
+    """Websocket ``live``: a refused client message (the connection stays open)."""
+
+    type: Literal["error"] = "error"
+    message: str

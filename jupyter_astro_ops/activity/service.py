@@ -12,39 +12,32 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
-from traitlets import Float, Instance, Int
+from traitlets import Bool, Float, Instance, Int
 from traitlets.config import LoggingConfigurable
 
 from ..core.db import Database
-from ..core.errors import Conflict, NotFound, ValidationError
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
+from .convert import to_out
+from .feed import FeedHub
 from .models import ActivityChange, ActivityEvent, ProjectMember
-from .schemas import EventFilter, EventOut, ObjectRef
+from .projects import ProjectsMixin
+from .requests import RequestsMixin
+from .schemas import EventFilter, EventOut
 from .states import Action, Status, check_transition
+from .worker import RequestWorker
 
 BASE_OBJECT_TYPES = frozenset({"AUTHORITY", "USER", "PROJECT", "SLICE", "RESOURCE"})
 Listener = Callable[[], None]
 
 
-def to_out(row: ActivityEvent) -> EventOut:
-    """Convert a row to its wire model."""
-    return EventOut(
-        id=row.id, seq=row.seq, action=Action(row.action),
-        object=ObjectRef(type=row.object_type, id=row.object_id), user=row.username,
-        project_id=row.project_id, status=Status(row.status),
-        previous_status=Status(row.previous_status) if row.previous_status else None,
-        manager=row.manager, data=row.data or {}, log=row.log or [], version=row.version,
-        created=row.created, updated=row.updated,
-    )
-
-
-class ActivityService(LoggingConfigurable):
-    """Event log + state machine shared by every domain."""
+class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
+    """Event log + state machine shared by every domain (projects and requests mixed in)."""
 
     db = Instance(Database)
     lease_seconds = Float(
@@ -59,18 +52,46 @@ class ActivityService(LoggingConfigurable):
         10.0, config=True,
         help="Seconds after which an event still in NEW is considered abandoned and routed again.",
     )
+    poll_interval = Float(
+        1.0, config=True,
+        help="Seconds between database polls of the live feed and of the request worker "
+             "(both also wake at once after a write in this process).",
+    )
+    run_worker = Bool(
+        True, config=True,
+        help="Run the request worker in this process (start() always runs the live feed).",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._object_types = set(BASE_OBJECT_TYPES)
         self._listeners: list[Listener] = []
+        self.feed: FeedHub | None = None
+        self.worker: RequestWorker | None = None
 
     # -- lifecycle (background work runs only in the Jupyter server process) -------------------
     async def start(self) -> None:
-        """Start background runners (worker, live feed)."""
+        """Start the live feed and (if ``run_worker``) the request worker on this loop."""
+        await self.ensure_feed()
+        if self.run_worker and self.worker is None:
+            self.worker = RequestWorker(self, poll_interval=self.poll_interval)
+            await self.worker.start()
+
+    async def ensure_feed(self) -> FeedHub:
+        """The process's ``FeedHub``, started on the running loop at first use."""
+        if self.feed is None:
+            hub = FeedHub(self, poll_interval=self.poll_interval)
+            await hub.start()
+            self.feed = hub
+        return self.feed
 
     async def stop(self) -> None:
-        """Stop background runners."""
+        """Stop the worker and the feed (each finishes its current round)."""
+        worker, feed, self.worker, self.feed = self.worker, self.feed, None, None
+        if worker is not None:
+            await worker.stop()
+        if feed is not None:
+            await feed.stop()
 
     # -- registration and notification -------------------------------------------------------
     def register_object_type(self, name: str) -> None:
@@ -88,6 +109,11 @@ class ActivityService(LoggingConfigurable):
         just schedules a poll on its event loop).
         """
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Undo ``add_listener`` (no error if it was not registered)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def notify(self) -> None:
         """Tell in-process listeners (the live feed) that new changes were committed."""
@@ -193,8 +219,14 @@ class ActivityService(LoggingConfigurable):
             stmt = stmt.where(ActivityEvent.project_id == flt.project_id)
         return list(session.scalars(stmt.order_by(ActivityEvent.seq).limit(flt.limit)))
 
+    def check_filter(self, user: User, flt: EventFilter) -> None:
+        """A non-admin may not ask for another user's events by name (403, not an empty list)."""
+        if flt.user is not None and flt.user != user.username and not user.is_admin:
+            raise Forbidden(f"{user.username} may not list the events of {flt.user}")
+
     def list_events(self, user: User, flt: EventFilter) -> list[EventOut]:
         """``GET activity``."""
+        self.check_filter(user, flt)
         with self.db.read() as session:
             return [to_out(r) for r in self.query(session, user, flt)]
 
@@ -216,8 +248,7 @@ class ActivityService(LoggingConfigurable):
     def latest_seq(self) -> int:
         """The newest committed change sequence number (0 when empty)."""
         with self.db.read() as session:
-            return int(session.scalar(select(ActivityChange.seq).order_by(
-                ActivityChange.seq.desc()).limit(1)) or 0)
+            return int(session.scalar(select(func.max(ActivityChange.seq))) or 0)
 
     def events_for_objects(
         self, session: Session, object_type: str, object_ids: Iterable[str]
@@ -232,6 +263,7 @@ class ActivityService(LoggingConfigurable):
         return {row.object_id or "": row for row in rows}
 
 
+__all__ = ["ActivityService", "to_out"]
 _NOTIFY_KEY = "astro_activity_notify"
 
 

@@ -1,0 +1,277 @@
+"""The live feed: one database poll loop per process, fanned out to subscribers.
+
+``FeedHub`` reads the change journal (``activity_changes``) past its cursor about once a second,
+or at once when a write in this process wakes it, and hands each changed event to the
+subscribers allowed to see it (same rules as ``ActivityService.visible_clause``) whose filters
+match. It has no tornado dependency: the Jupyter server (websocket) and the Panel dashboard
+process (another process on the same database) both use it.
+
+Replay: ``subscribe(user, flt, since=N)`` registers at the hub's cursor ``C`` and first yields
+every visible event changed in ``(N, C]`` from the database, then the live ones (``> C``), so
+there is no gap and no duplicate.
+
+Commit-order gaps (PostgreSQL): sequence numbers are taken before commit, so ``seq`` 7 may be
+visible while 6 is still in flight. The hub holds its cursor below a missing number for up to
+``gap_timeout`` seconds (a rolled-back write leaves a hole forever) before skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..core.db import Database
+from ..core.identity import User
+from .convert import to_out
+from .models import ActivityChange, ActivityEvent, ProjectMember
+from .schemas import EventFilter, EventOut
+
+PAGE = 500
+MAX_QUEUE = 10_000
+
+
+class EventSource(Protocol):
+    """What the hub needs from ``ActivityService``."""
+
+    db: Database
+    log: logging.Logger
+
+    def add_listener(self, listener: Callable[[], None]) -> None: ...
+    def remove_listener(self, listener: Callable[[], None]) -> None: ...
+    def check_filter(self, user: User, flt: EventFilter) -> None: ...
+    def query(self, session: Session, user: User, flt: EventFilter) -> list[ActivityEvent]: ...
+
+
+def event_matches(flt: EventFilter, ev: EventOut) -> bool:
+    """Does ``ev`` pass the filters of ``flt`` (``since`` and ``limit`` aside)?"""
+    checks = (
+        (flt.status, ev.status), (flt.action, ev.action), (flt.object_type, ev.object.type),
+    )
+    if any(allowed and value not in allowed for allowed, value in checks):
+        return False
+    return not (
+        (flt.object_id is not None and ev.object.id != flt.object_id)
+        or (flt.user is not None and ev.user != flt.user)
+        or (flt.project_id is not None and ev.project_id != flt.project_id)
+    )
+
+
+def may_see(user: User, ev: EventOut, pis: Mapping[int, set[str]]) -> bool:
+    """Python twin of ``visible_clause``: own events, events of led projects; admins all."""
+    if user.is_admin or ev.user == user.username:
+        return True
+    return ev.project_id is not None and user.username in pis.get(ev.project_id, set())
+
+
+class Subscription:
+    """An async iterator of ``EventOut``: the replay from ``since``, then live events."""
+
+    def __init__(self, hub: FeedHub, user: User, flt: EventFilter, since: int | None,
+                 cursor: int) -> None:
+        self.hub, self.user, self.flt = hub, user, flt
+        self._queue: asyncio.Queue[EventOut | None] = asyncio.Queue()
+        self._backlog: deque[EventOut] = deque()
+        self._replay_from = since if since is not None and since < cursor else None
+        self._replay_to = cursor
+        self._floor = max(cursor, since or 0)  # live events at or below this were replayed
+        self.last_seq = since or cursor
+        self.closed = False
+        self.overflowed = False
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> EventOut:
+        while not self._backlog and self._replay_from is not None and not self.closed:
+            await self._load_replay_page()
+        if self._backlog:
+            return self._take(self._backlog.popleft())
+        if self.closed and self._queue.empty():
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return self._take(item)
+
+    def _take(self, ev: EventOut) -> EventOut:
+        self.last_seq = max(self.last_seq, ev.seq)
+        return ev
+
+    async def _load_replay_page(self) -> None:
+        start = self._replay_from or 0
+        flt = self.flt.model_copy(update={"since": start, "limit": PAGE})
+        page = await asyncio.to_thread(self.hub.read_events, self.user, flt)
+        kept = [ev for ev in page if ev.seq <= self._replay_to]
+        self._backlog.extend(kept)
+        done = len(page) < PAGE or len(kept) < len(page)
+        self._replay_from = None if done else page[-1].seq
+
+    def offer(self, ev: EventOut) -> None:
+        """Queue a live event (called on the hub's loop)."""
+        if self.closed or ev.seq <= self._floor:
+            return
+        if self._queue.qsize() >= MAX_QUEUE:  # a stuck consumer: let it reconnect with a cursor
+            self.overflowed = True
+            self.close()
+            return
+        self._queue.put_nowait(ev)
+
+    def close(self) -> None:
+        """Stop the subscription; the iterator ends after what is already queued."""
+        if not self.closed:
+            self.closed = True
+            self.hub.unsubscribe(self)
+            self._queue.put_nowait(None)
+
+
+class FeedHub:
+    """One poll loop per process over the change journal, fanned out to subscriptions."""
+
+    def __init__(self, service: EventSource, poll_interval: float = 1.0,
+                 gap_timeout: float = 3.0) -> None:
+        self.service = service
+        self.poll_interval = poll_interval
+        self.gap_timeout = gap_timeout
+        self.cursor = 0
+        self.polls = 0
+        self._gaps: dict[int, float] = {}
+        self._subs: set[Subscription] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Begin at the newest committed change and poll on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.cursor = await asyncio.to_thread(self._latest_seq)
+        self.service.add_listener(self.wake)
+        self._task = asyncio.create_task(self._run(), name="astro-ops-activity-feed")
+
+    async def stop(self) -> None:
+        """Stop polling and end every subscription."""
+        self.service.remove_listener(self.wake)
+        self._stopping = True
+        if self._wake is not None and self._task is not None:
+            self._wake.set()
+            await self._task
+        self._task = None
+        for sub in list(self._subs):
+            sub.close()
+
+    def wake(self) -> None:
+        """Thread-safe: poll now (a write in this process committed)."""
+        loop, event = self._loop, self._wake
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                loop.call_soon_threadsafe(event.set)
+
+    # -- subscribers ---------------------------------------------------------------------------
+    def subscribe(self, user: User, flt: EventFilter, since: int | None = None) -> Subscription:
+        """Events visible to ``user`` matching ``flt``: changed after ``since``, then live.
+
+        Call on the hub's event loop. Raises ``Forbidden`` for a non-admin filtering on
+        another user.
+        """
+        if not self.running:
+            raise RuntimeError("FeedHub.start() must run before subscribe()")
+        self.service.check_filter(user, flt)
+        sub = Subscription(self, user, flt, since, self.cursor)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def read_events(self, user: User, flt: EventFilter) -> list[EventOut]:
+        """Blocking: visible events after ``flt.since`` (the replay query)."""
+        with self.service.db.read() as session:
+            return [to_out(r) for r in self.service.query(session, user, flt)]
+
+    # -- polling -------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                events, pis, cursor = await asyncio.to_thread(self.poll)
+                self._fan_out(events, pis)
+                self.cursor = cursor
+            except Exception:
+                self.service.log.exception("activity feed poll failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    def poll(self) -> tuple[list[EventOut], dict[int, set[str]], int]:
+        """Blocking: events changed in ``(cursor, safe]``, their projects' PIs, and ``safe``."""
+        self.polls += 1
+        with self.service.db.read() as session:
+            seqs = list(session.scalars(select(ActivityChange.seq).where(
+                ActivityChange.seq > self.cursor).order_by(ActivityChange.seq).limit(PAGE)))
+            upto = self._safe_upto(seqs, time.monotonic())
+            if upto <= self.cursor:
+                return [], {}, self.cursor
+            rows = session.scalars(select(ActivityEvent).where(
+                ActivityEvent.seq > self.cursor, ActivityEvent.seq <= upto,
+            ).order_by(ActivityEvent.seq))
+            events = [to_out(r) for r in rows]
+            return events, self._pis(session, events), upto
+
+    def _safe_upto(self, seqs: list[int], now: float) -> int:
+        """The highest seq up to which every change is committed (or given up on)."""
+        upto, expected = self.cursor, self.cursor + 1
+        for seq in seqs:
+            while expected < seq:  # ``expected`` is missing: in flight, or rolled back
+                first_seen = self._gaps.setdefault(expected, now)
+                if now - first_seen < self.gap_timeout:
+                    return upto
+                self._gaps.pop(expected, None)
+                self.service.log.debug("activity feed: skipping seq %s (never committed)",
+                                       expected)
+                upto, expected = expected, expected + 1
+            upto, expected = seq, seq + 1
+        for stale in [g for g in self._gaps if g <= upto]:
+            del self._gaps[stale]
+        return upto
+
+    def _pis(self, session: Session, events: list[EventOut]) -> dict[int, set[str]]:
+        ids = {ev.project_id for ev in events if ev.project_id is not None}
+        pis: dict[int, set[str]] = {}
+        if ids:
+            for pid, name in session.execute(select(
+                ProjectMember.project_id, ProjectMember.username,
+            ).where(ProjectMember.project_id.in_(ids), ProjectMember.role == "pi")):
+                pis.setdefault(pid, set()).add(name)
+        return pis
+
+    def _latest_seq(self) -> int:
+        with self.service.db.read() as session:
+            return int(session.scalar(select(func.max(ActivityChange.seq))) or 0)
+
+    def _fan_out(self, events: list[EventOut], pis: dict[int, set[str]]) -> None:
+        for sub in list(self._subs):
+            for ev in events:
+                if may_see(sub.user, ev, pis) and event_matches(sub.flt, ev):
+                    sub.offer(ev)
+
+
+__all__ = ["EventSource", "FeedHub", "Subscription", "event_matches", "may_see"]
