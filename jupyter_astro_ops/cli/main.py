@@ -8,6 +8,7 @@ from .._version import __version__
 
 SUBCOMMANDS = {
     "db": ("jupyter_astro_ops.cli.db.DbCommand", "Database schema management."),
+    "demo": ("jupyter_astro_ops.demo.cli.DemoCommand", "Write the demo config and seed demo data."),
     "stage": ("jupyter_astro_ops.cli.stage.StageCommand", "Stage data into the working directory."),
 }
 

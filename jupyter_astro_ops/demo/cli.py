@@ -1,0 +1,93 @@
+"""``jupyter astro-ops demo``: write the demo config, storage and data; print the logins.
+
+``make demo`` runs this, then JupyterLab with ``JUPYTER_CONFIG_DIR=<dir>/config``. Re-running
+keeps the tokens and the data, and only adds what is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+from traitlets import Int, Unicode
+
+from .._version import __version__
+from . import files
+from .seed import seed
+
+CONFIG_NAME = "jupyter_server_config.json"
+ROLE_LABELS = {"admin": "admin", "stager": "stager", "calendar_admin": "calendar admin"}
+
+
+class DemoCommand(JupyterApp):
+    """Prepare the demo: config with demo users and roles, local storage, seeded database."""
+
+    name = "jupyter-astro-ops-demo"
+    description = "Write the demo configuration and seed demo data (idempotent)."
+    version = __version__
+
+    dir = Unicode(".demo", config=True, help="Directory that holds everything of the demo.")
+    port = Int(8888, config=True, help="Preferred port; a free one is picked if it is taken.")
+    ip = Unicode("127.0.0.1", config=True, help="Address JupyterLab listens on.")
+
+    aliases = {"dir": "DemoCommand.dir", "port": "DemoCommand.port", "ip": "DemoCommand.ip"}
+
+    def start(self) -> None:
+        base = Path(self.dir).expanduser().resolve()
+        spec = files.load_spec()
+        config_path = base / "config" / CONFIG_NAME
+        config = self.build_config(base, spec, files.read_config(config_path))
+        files.write_config(config_path, config)
+        self._copy_notebooks(base / "work")
+        for line in seed(config["AstroOpsApp"]["db_url"], spec):
+            print(f"  seeded: {line}")
+        self.print_logins(base, spec, config)
+
+    def build_config(self, base: Path, spec: dict[str, Any], previous: dict[str, Any]
+                     ) -> dict[str, Any]:
+        """The Jupyter config of the demo server (tokens kept from ``previous``)."""
+        for sub in ("work", "data", "runtime"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        old_tokens = previous.get("TokenMapIdentityProvider", {}).get("tokens", {})
+        return {
+            "ServerApp": {
+                "identity_provider_class": "jupyter_astro_ops.auth.TokenMapIdentityProvider",
+                "root_dir": str(base / "work"),
+                "ip": self.ip,
+                "port": files.pick_port(self.port, self.ip),
+                "port_retries": 0,
+                "open_browser": False,
+            },
+            # No owner token: every login is one of the demo users below.
+            "IdentityProvider": {"token": ""},
+            "TokenMapIdentityProvider": {"tokens": files.user_tokens(spec, old_tokens)},
+            "AstroOpsApp": {"db_url": f"sqlite:///{base / 'astro_ops.db'}",
+                            "roles": spec["roles"]},
+            "StagingService": {"roots": files.make_storage(base / "storage")},
+            "CalendarService": {"sites": spec["sites"]},
+        }
+
+    def _copy_notebooks(self, work: Path) -> None:
+        source = Path(__file__).resolve().parents[2] / "notebooks"
+        if not source.is_dir():
+            return  # installed from a wheel: the examples are not shipped
+        for nb in sorted(source.glob("*.ipynb")):
+            if not (work / nb.name).exists():
+                shutil.copy2(nb, work / nb.name)
+
+    def print_logins(self, base: Path, spec: dict[str, Any], config: dict[str, Any]) -> None:
+        server = config["ServerApp"]
+        url = f"http://{server['ip']}:{server['port']}/lab"
+        roles = spec["roles"]
+        print(f"\nDemo ready in {base} (database {config['AstroOpsApp']['db_url']}).")
+        print("Log in as one of these users (open the URL, or paste the token at /login):")
+        for token, info in config["TokenMapIdentityProvider"]["tokens"].items():
+            name, groups = info["username"], info["groups"]
+            held = [ROLE_LABELS.get(r, r) for r, members in roles.items()
+                    if name in members or any(f"group:{g}" in members for g in groups)]
+            label = f"{name} ({', '.join(held) or 'no role'})"
+            print(f"  {label:32s} {url}?token={token}")
+        print(f"\nStart it: JUPYTER_CONFIG_DIR={base / 'config'} jupyter lab"
+              "   (make demo does this)\n")
