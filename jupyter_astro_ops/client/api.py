@@ -106,6 +106,22 @@ class AstroOps:
         """Who the server thinks we are (Jupyter's ``/api/me``)."""
         return dict(self._request("GET", self.url + "api/me").json())
 
+    def files(self, path: str = "") -> list[dict[str, Any]]:
+        """Files in the server's working directory (Jupyter's contents API), e.g. what a job
+        staged: ``ops.files("data/night1")`` -> ``[{"name", "path", "type", "size"}, ...]``;
+        directories are walked."""
+        body = self._request("GET", self.url + "api/contents/" + path.strip("/"),
+                             params={"content": 1}).json()
+        if body.get("type") != "directory":
+            return [{k: body.get(k) for k in ("name", "path", "type", "size")}]
+        out: list[dict[str, Any]] = []
+        for entry in sorted(body.get("content") or [], key=lambda e: e["name"]):
+            if entry["type"] == "directory":
+                out.extend(self.files(entry["path"]))
+            else:
+                out.append({k: entry.get(k) for k in ("name", "path", "type", "size")})
+        return out
+
     # -- staging ---------------------------------------------------------------------------
     def stage(self, source: str | dict[str, Any] | tuple[str, str], target: str,
               method: str = "copy", **options: Any) -> Job:

@@ -95,7 +95,10 @@ def error_from_response(resp: requests.Response) -> AstroOpsError:
         message, reason, details = str(body["message"]), str(body.get("reason") or ""), \
             body.get("details")
     else:
-        message = (resp.text or resp.reason or "").strip()[:500] or f"HTTP {resp.status_code}"
+        # an HTML error page (no such route, a proxy in between): name the request instead
+        text = "" if "html" in resp.headers.get("Content-Type", "") else resp.text.strip()[:300]
+        message = f"{resp.reason or 'HTTP error'}: {resp.request.method} {resp.url}" + (
+            f": {text}" if text else "")
         reason, details = "", None
     cls = _BY_STATUS.get(resp.status_code)
     if cls is None:

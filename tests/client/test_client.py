@@ -1,0 +1,137 @@
+"""The Python client against a live server: staging end to end, calendar, and the error map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_astro_ops.client import (
+    AstroOps,
+    AstroOpsError,
+    BadRequest,
+    ConflictError,
+    ConnectionFailed,
+    Job,
+    NotFound,
+    PermissionDenied,
+)
+
+from .conftest import run
+
+Ops = Callable[[str], AstroOps]
+
+
+def staged(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*") if p.is_file()}
+
+
+async def test_stage_a_tree_and_wait(ops_for: Ops, night1: dict[str, bytes],
+                                     root_dir: Path) -> None:
+    ops = ops_for("bob")
+    roots = await run(ops.roots)
+    assert "archive" in {r.get("name", r.get("root")) for r in roots}
+    names = {e.get("name", "").rstrip("/") for e in await run(ops.ls, "archive:night1/")}
+    assert {"frame001.fits", "notes.txt", "calib"} <= names
+
+    job = await run(ops.stage, "archive:night1/", "data/night1")
+    assert isinstance(job, Job) and job.id
+    await run(job.wait, progress=True, timeout=120)
+    assert job.ok
+    assert staged(root_dir / "data" / "night1") == night1
+    assert job.files_done == job.files_total == len(night1)
+    assert job.bytes_done == sum(len(v) for v in night1.values())
+    assert job.id in {j.id for j in await run(ops.jobs)}
+    assert await run(job.log)
+
+    # re-running is cheap and safe: same content, nothing broken
+    again = await run(ops.stage, "archive:night1/", "data/night1")
+    await run(again.wait, progress=False, timeout=120)
+    assert staged(root_dir / "data" / "night1") == night1
+
+
+async def test_methods_listed(ops_for: Ops) -> None:
+    methods = await run(ops_for("bob").methods)
+    flat = {m if isinstance(m, str) else m.get("name") for m in methods}
+    assert "copy" in flat
+
+
+async def test_bad_root_and_bad_path_are_client_errors(ops_for: Ops, night1: Any,
+                                                        root_dir: Path) -> None:
+    ops = ops_for("bob")
+    with pytest.raises((BadRequest, NotFound)) as err:
+        await run(ops.stage, "no-such-root:night1/", "data/x")
+    assert err.value.status in (400, 404) and err.value.message
+    with pytest.raises((BadRequest, PermissionDenied)) as err2:
+        await run(ops.stage, "archive:night1/", "../outside")
+    assert err2.value.message
+    assert not (root_dir.parent / "outside").exists()
+    with pytest.raises(ValueError, match="root"):
+        await run(ops.stage, "night1/", "data/x")
+
+
+async def test_strangers_cannot_see_or_cancel_a_job(ops_for: Ops, night1: Any) -> None:
+    job = await run(ops_for("bob").stage, "archive:night1/", "data/bobs")
+    carol = ops_for("carol")
+    with pytest.raises((NotFound, PermissionDenied)):
+        await run(carol.job, job.id)
+    foreign = Job(carol, {"id": job.id})
+    with pytest.raises((NotFound, PermissionDenied)):
+        await run(foreign.cancel)
+    assert job.id not in {j.id for j in await run(carol.jobs)}
+    await run(job.wait, progress=False, timeout=120)
+
+
+async def test_no_credentials_is_permission_denied(live_url: str) -> None:
+    anonymous = AstroOps(url=live_url, token="")
+    with pytest.raises(PermissionDenied):
+        await run(anonymous.jobs)
+
+
+async def test_unreachable_server_names_the_url() -> None:
+    ops = AstroOps(url="http://127.0.0.1:9/nowhere/", token="x", timeout=5)
+    with pytest.raises(ConnectionFailed, match=r"127\.0\.0\.1:9/nowhere/"):
+        await run(ops.jobs)
+
+
+async def test_book_conflict_list_cancel(ops_for: Ops) -> None:
+    bob, carol = ops_for("bob"), ops_for("carol")
+    sites = await run(bob.sites)
+    assert "saf" in {s["code"] for s in sites}
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    end = start + timedelta(hours=2)
+    booking = await run(bob.book, "saf", start, end, note="M31 run")
+    assert booking["site"] == "saf" and booking["creator_id"] == "bob"
+
+    with pytest.raises(ConflictError) as clash:
+        await run(carol.book, "saf", start + timedelta(hours=1), end + timedelta(hours=1))
+    assert clash.value.status == 409 and clash.value.message
+    assert booking["id"] in str(clash.value.details)
+
+    back_to_back = await run(carol.book, "saf", end, end + timedelta(hours=1))
+    listed = await run(bob.reservations, "saf", start - timedelta(days=1),
+                       end + timedelta(days=1))
+    assert {r["id"] for r in listed} >= {booking["id"], back_to_back["id"]}
+
+    with pytest.raises((PermissionDenied, NotFound)):
+        await run(carol.cancel_reservation, booking["id"])
+    await run(bob.cancel_reservation, booking["id"])
+    listed = await run(bob.reservations, "saf", start, end)
+    assert booking["id"] not in {r["id"] for r in listed}
+
+
+async def test_naive_datetimes_refused_before_sending(ops_for: Ops) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        await run(ops_for("bob").book, "saf", datetime(2030, 1, 1), datetime(2030, 1, 2))
+
+
+async def test_error_carries_server_fields(ops_for: Ops) -> None:
+    with pytest.raises(AstroOpsError) as err:
+        await run(ops_for("bob").book, "saf", "2030-01-02T00:00Z", "2030-01-01T00:00Z")
+    assert err.value.status == 400
+    assert isinstance(err.value, BadRequest)
+    assert err.value.reason and err.value.message

@@ -1,0 +1,68 @@
+"""The example notebooks run top to bottom against a live server, and do what they say."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from .conftest import LiveServer
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def execute(name: str, server: LiveServer, user: str = "bob") -> str:
+    """Run ``notebooks/<name>`` as ``user``; returns the text of every output, in order."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    for cell in nb.cells:  # the committed notebooks carry no outputs
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{name}: clear outputs"
+    env = {**os.environ, "ASTRO_OPS_URL": server.url, "ASTRO_OPS_TOKEN": server.token(user)}
+    client = NotebookClient(nb, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(server.root_dir)}})
+    try:
+        client.execute(env=env)
+    except CellExecutionError as exc:
+        pytest.fail(f"{name} failed:\n{exc}\n--- server log ---\n{server.log_tail()}")
+    return "\n".join(_text(out) for cell in nb.cells if cell.cell_type == "code"
+                     for out in cell.outputs)
+
+
+def _text(output: Any) -> str:
+    if output.get("output_type") == "stream":
+        return str(output.get("text", ""))
+    data = output.get("data", {})
+    return str(data.get("text/plain", ""))
+
+
+def test_staging_notebook(live_server: LiveServer) -> None:
+    text = execute("staging.ipynb", live_server)
+    assert "job success ok" in text or " ok - " in text, text
+    assert f"staged {len(live_server.files)} files" in text, text
+    target = live_server.root_dir / "data" / "night1"
+    for rel, data in live_server.files.items():
+        assert (target / rel).read_bytes() == data, rel
+    assert "re-run" in text and "FAILED" not in text
+    refused = [line for line in text.splitlines() if line.startswith("refused:")]
+    assert len(refused) == 2, text
+    assert all(any(code in line for code in (" 400 ", " 403 ", " 404 ")) for line in refused)
+    assert not (live_server.root_dir.parent / "outside").exists()
+
+
+def test_calendar_notebook(live_server: LiveServer) -> None:
+    text = execute("calendar.ipynb", live_server)
+    assert "booking as bob" in text
+    assert "saf - Santa Fe (America/Denver)" in text
+    assert "booked " in text
+    assert "conflict: 409" in text, text
+    assert "overlapping slot free? False" in text
+    assert "back-to-back slot free? True" in text
+    assert "1 reservation(s)" in text
+    assert text.rstrip().endswith("0 reservation(s)"), text
+    # the notebook cleans up after itself, so a second run works the same way
+    assert "conflict: 409" in execute("calendar.ipynb", live_server)
