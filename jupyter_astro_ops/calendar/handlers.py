@@ -1,3 +1,147 @@
-"""Calendar REST handlers."""
+"""Calendar REST handlers under ``<base_url>astro-ops/api/v1/calendar/``.
 
-routes: list = []
+Thin: parse with the pydantic models of ``schemas``, await ``CalendarService``, write JSON.
+The Photon Ranch compatible endpoints live in ``compat_handlers`` and join the route table here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.errors import ValidationError
+from ..web.base import AstroOpsHandler, api_path
+from .compat_handlers import routes as compat_routes
+from .schemas import (
+    AtQuery,
+    EndingAfterQuery,
+    ReservationIn,
+    ReservationPatch,
+    SiteIn,
+    ValidateIn,
+    WindowQuery,
+)
+
+RID = r"(?P<reservation_id>[0-9a-f]{32})"
+SITE = r"(?P<code>[a-z0-9][a-z0-9_-]{0,31})"
+
+
+class CalendarHandler(AstroOpsHandler):
+    """Shared helpers of the calendar handlers."""
+
+    @property
+    def cal(self) -> Any:
+        return self.service("calendar")
+
+    def if_match(self) -> int | None:
+        """The version in an ``If-Match: "3"`` header (``None`` when absent)."""
+        raw = self.request.headers.get("If-Match")
+        if raw is None or raw.strip() == "*":
+            return None
+        tag = raw.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit():
+            raise ValidationError(f"If-Match must be a reservation version, not {raw!r}")
+        return int(tag)
+
+    def write_reservation(self, out: Any, status: int = 200, location: str | None = None) -> None:
+        self.set_header("ETag", f'"{out.version}"')
+        self.write_json(out, status, location=location)
+
+
+class SitesHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(await self.call(self.cal.list_sites, self.astro_user))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        site = await self.call(self.cal.add_site, self.astro_user, self.parse_body(SiteIn))
+        self.write_json(site, 201, location=self.url_for_api(f"calendar/sites/{site.code}"))
+
+
+class SiteHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, code: str) -> None:
+        self.write_json(await self.call(self.cal.get_site, self.astro_user, code))
+
+
+class ReservationsHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = self.parse_query(WindowQuery)
+        self.write_json(await self.call(
+            self.cal.list_reservations, self.astro_user, query.site, query.start, query.end,
+            query.include_cancelled,
+        ))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        spec = self.parse_body(ReservationIn)
+        out = await self.call(self.cal.create, self.astro_user, spec)
+        self.write_reservation(out, 201, self.url_for_api(f"calendar/reservations/{out.id}"))
+
+
+class ReservationHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, reservation_id: str) -> None:
+        self.write_reservation(await self.call(self.cal.get, self.astro_user, reservation_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, reservation_id: str) -> None:
+        patch = self.parse_body(ReservationPatch)
+        out = await self.call(self.cal.modify, self.astro_user, reservation_id, patch,
+                              self.if_match())
+        self.write_reservation(out)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, reservation_id: str) -> None:
+        await self.call(self.cal.cancel, self.astro_user, reservation_id, self.if_match())
+        self.no_content()
+
+
+class ActiveAtHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = self.parse_query(AtQuery)
+        self.write_json(await self.call(self.cal.active_at, self.astro_user, query.site,
+                                        query.time))
+
+
+class UserReservationsHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, username: str) -> None:
+        query = self.parse_query(EndingAfterQuery)
+        self.write_json(await self.call(self.cal.user_reservations, self.astro_user, username,
+                                        query.ending_after))
+
+
+class ValidateHandler(CalendarHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        spec = self.parse_body(ValidateIn)
+        self.write_json(await self.call(self.cal.validate, self.astro_user, spec))
+
+
+routes = [
+    (api_path("calendar/sites"), SitesHandler),
+    (api_path(f"calendar/sites/{SITE}"), SiteHandler),
+    (api_path("calendar/reservations"), ReservationsHandler),
+    (api_path("calendar/reservations/at"), ActiveAtHandler),
+    (api_path(f"calendar/reservations/{RID}"), ReservationHandler),
+    (api_path(r"calendar/users/(?P<username>[^/]+)/reservations"), UserReservationsHandler),
+    (api_path("calendar/validate"), ValidateHandler),
+    *compat_routes,
+]

@@ -131,6 +131,11 @@ class CalendarService(LoggingConfigurable):
         with self.db.read() as session:
             return [q.site_out(r) for r in session.scalars(select(Site).order_by(Site.code))]
 
+    def get_site(self, user: User, code: str) -> SiteOut:
+        """One site."""
+        with self.db.read() as session:
+            return q.site_out(self._site(session, code))
+
     def add_site(self, user: User, spec: SiteIn) -> SiteOut:
         """Add a site (``calendar_admin``); an existing code is a conflict."""
         user.require_role(self.admin_role, "add sites")
@@ -196,11 +201,19 @@ class CalendarService(LoggingConfigurable):
     def create(
         self, user: User, spec: ReservationIn, *, reservation_id: str | None = None,
         origin: str = "ptr", external_id: str | None = None,
+        owner: tuple[str, str] | None = None,
     ) -> ReservationOut:
-        """Book ``spec`` for ``user``; 409 with the reservations in the way on overlap."""
+        """Book ``spec`` for ``user``; 409 with the reservations in the way on overlap.
+
+        ``origin``/``external_id`` (imports) and ``owner`` (``(username, display name)``, to
+        book on someone's behalf) need the ``calendar_admin`` role.
+        """
         start, end = self._check_times(spec.start, spec.end)
         if origin != "ptr" or external_id is not None:
             user.require_role(self.admin_role, "import reservations")
+        creator_id, creator_name = owner or (user.username, user.label)
+        if creator_id != user.username:
+            user.require_role(self.admin_role, "book for another user")
         self.ensure_sites()
         now = utcnow()
         with self._write() as session:
@@ -210,8 +223,8 @@ class CalendarService(LoggingConfigurable):
             self._refuse_overlap(session, spec.site, start, end, None)
             row = Reservation(
                 id=reservation_id or uuid.uuid4().hex, site=spec.site, start=start, end=end,
-                title=spec.title or user.label, type=spec.type, origin=origin,
-                external_id=external_id, creator_id=user.username, creator_name=user.label,
+                title=spec.title or creator_name, type=spec.type, origin=origin,
+                external_id=external_id, creator_id=creator_id, creator_name=creator_name,
                 project_id=spec.project_id, note=spec.note, status="active", sequence=0,
                 created=now, modified=now, cancelled_at=None,
             )
