@@ -28,6 +28,7 @@ from jupyter_core.paths import jupyter_config_path, jupyter_data_dir
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
+from ..activity.feed import FeedHub
 from ..activity.service import ActivityService
 from ..core.db import Database
 from ..core.identity import RoleMap
@@ -84,7 +85,7 @@ class Context:
         self.activity = ActivityService(config=config, db=self.db)
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._hub: Any = None
+        self._hub: FeedHub | None = None
         self._hub_lock: asyncio.Lock | None = None
 
     @property
@@ -108,10 +109,8 @@ class Context:
                 self._cache[name] = factory(self)
             return self._cache[name]  # type: ignore[no-any-return]
 
-    async def feed(self) -> Any:
+    async def feed(self) -> FeedHub:
         """The process-wide activity ``FeedHub``, started on the running loop at first use."""
-        from ..activity.feed import FeedHub  # feed.py lands with the live-feed work
-
         if self._hub_lock is None:
             self._hub_lock = asyncio.Lock()
         async with self._hub_lock:

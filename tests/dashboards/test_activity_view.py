@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from jupyter_astro_ops.activity.feed import FeedHub
 from jupyter_astro_ops.activity.schemas import EventFilter, RequestIn
 from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.core.db import Database
@@ -123,3 +125,27 @@ def _text(view: Any) -> str:
         elif hasattr(value, "to_string"):
             out.append(value.to_string())
     return "\n".join(out)
+
+
+async def test_follow_shows_new_events_from_the_feed(act, users, seeded) -> None:
+    dash = dashboard(act, users["alice"])
+    hub = FeedHub(act, poll_interval=0.2)
+    await hub.start()
+    task = asyncio.ensure_future(dash.follow(hub))
+    try:
+        await asyncio.to_thread(act.create_request, users["carol"],
+                                RequestIn(kind="project.create", name="Nova Watch"))
+        for _ in range(100):  # bounded wait for the feed to deliver (not a timing assertion)
+            if len(dash.frame) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(dash.frame) == 3
+        assert dash.frame.iloc[0]["user"] == "carol"
+        for _ in range(100):
+            if len(dash.pending) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(dash.pending) == 2  # the pending list followed the feed too
+    finally:
+        task.cancel()
+        await hub.stop()

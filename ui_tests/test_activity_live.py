@@ -1,0 +1,32 @@
+"""Through the Jupyter proxy in headless Chromium: a request created over REST appears live."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page, expect
+
+from .conftest import Server
+
+
+def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(server.url))
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    seeded = server.api("bob", "POST", "activity",
+                        {"kind": "project.create", "name": "Seed Survey"})
+    assert seeded.status_code == 201, seeded.text
+
+    page.goto(f"{server.url}astro-ops/dash/activity?token={server.token('alice')}")
+    expect(page.get_by_text("signed in as")).to_be_visible(timeout=30_000)
+    expect(page.locator(".tabulator-cell", has_text="bob").first).to_be_visible(timeout=20_000)
+    page.evaluate("window.__no_reload_marker = 42")
+
+    created = server.api("carol", "POST", "activity",
+                         {"kind": "project.create", "name": "Live Feed Survey"})
+    assert created.status_code == 201, created.text
+    expect(page.locator(".tabulator-cell", has_text="carol").first).to_be_visible(timeout=20_000)
+    assert page.evaluate("window.__no_reload_marker") == 42  # same page: no reload
+
+    outside = [u for u in requested if not u.startswith((origin, "data:", "blob:"))]
+    assert outside == [], f"requests left the local server: {outside}"
