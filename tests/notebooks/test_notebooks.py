@@ -60,6 +60,7 @@ def test_calendar_notebook(live_server: LiveServer) -> None:
     assert "saf - Santa Fe (America/Denver)" in text
     assert "booked " in text
     assert "conflict: 409" in text, text
+    assert "in the way: calendar.ipynb demo" in text
     assert "overlapping slot free? False" in text
     assert "back-to-back slot free? True" in text
     assert "1 reservation(s)" in text
