@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def live_url(jp_serverapp: Any, http_server_client: Any, jp_http_port: int, jp_b
 
 
 @pytest.fixture
-def ops_for(live_url: str) -> Callable[[str], AstroOps]:
+def ops_for(live_url: str) -> Iterator[Callable[[str], AstroOps]]:
     """``ops_for("bob")`` -> a client acting as bob."""
     clients: list[AstroOps] = []
 
@@ -81,7 +81,7 @@ def ops_for(live_url: str) -> Callable[[str], AstroOps]:
         clients.append(client)
         return client
 
-    yield make  # type: ignore[misc]
+    yield make
     for client in clients:
         client.close()
 
