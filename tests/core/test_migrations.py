@@ -51,10 +51,10 @@ def test_models_are_discovered():
 def test_each_domain_has_its_own_branch():
     script = ScriptDirectory.from_config(migrate.alembic_config())
     for rev in script.walk_revisions():
-        domain = Path(rev.path).name.split("_")[0]
-        assert rev.revision.startswith(f"{domain}_"), rev.path
-        if rev.down_revision is None:
-            assert rev.branch_labels == {domain}, rev.path
+        name = Path(rev.path).name
+        assert name.startswith(rev.revision + "_"), f"{name}: revision id {rev.revision!r}"
+        if rev.down_revision is None:  # a domain's first revision starts its own branch
+            assert rev.branch_labels == {name.split("_")[0]}, name
 
 
 def test_upgraded_database_reports_up_to_date(db_url: str):
