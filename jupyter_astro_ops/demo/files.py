@@ -77,8 +77,10 @@ def make_storage(storage: Path) -> dict[str, dict[str, Any]]:
             path.write_bytes(content)
     (storage / "scratch").mkdir(parents=True, exist_ok=True)
     return {
-        "archive": {"url": archive.as_uri(), "writable": False},
-        "scratch": {"url": (storage / "scratch").as_uri(), "writable": True},
+        "archive": {"url": archive.as_uri(), "writable": False, "roles": ["stager"],
+                    "description": "Demo archive: two nights of FITS frames and a bias."},
+        "scratch": {"url": (storage / "scratch").as_uri(), "writable": True,
+                    "roles": ["stager"], "description": "Writable scratch space."},
     }
 
 
