@@ -54,7 +54,7 @@ def fits_bytes(seed: int, rows: int = 64, cols: int = 64) -> bytes:
     ]
     header = "".join(card.ljust(80) for card in cards).ljust(FITS_BLOCK).encode("ascii")
     size = rows * cols * 2
-    data = bytes((i * 7 + seed) % 256 for i in range(size))
+    data = (b"\r\n\x00\x1a\r" + bytes((i * 7 + seed) % 256 for i in range(size)))[:size]
     pad = (-size) % FITS_BLOCK
     return header + data + b"\0" * pad
 

@@ -1,0 +1,87 @@
+"""``jupyter astro-ops demo``: config, storage and seed data, idempotent on re-runs."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from jupyter_astro_ops.activity.schemas import EventFilter
+from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.auth import TokenMapIdentityProvider
+from jupyter_astro_ops.core.db import Database
+from jupyter_astro_ops.demo import files
+from jupyter_astro_ops.demo.cli import DemoCommand
+from jupyter_astro_ops.demo.seed import demo_users
+
+
+def _run(base: Path, capsys) -> tuple[dict, str]:
+    app = DemoCommand(dir=str(base), port=0)
+    app.start()
+    out = capsys.readouterr().out
+    return json.loads((base / "config" / "jupyter_server_config.json").read_text()), out
+
+
+def _state(db_url: str) -> tuple[list, list, list]:
+    db = Database(db_url)
+    try:
+        act = ActivityService(db=db)
+        users = demo_users(files.load_spec())
+        projects = sorted((p.name, sorted((m.username, m.role) for m in p.members))
+                          for p in act.list_projects(users["alice"]))
+        events = act.list_events(users["alice"], EventFilter(limit=1000))
+        pending = act.pending_requests(users["alice"])
+        return projects, [e.id for e in events], sorted(e.id for e in pending)
+    finally:
+        db.dispose()
+
+
+def test_demo_writes_config_and_seeds_once(tmp_path: Path, capsys):
+    base = tmp_path / "demo"
+    config, out = _run(base, capsys)
+    assert stat.S_IMODE((base / "config" / "jupyter_server_config.json").stat().st_mode) == 0o600
+    tokens = config["TokenMapIdentityProvider"]["tokens"]
+    TokenMapIdentityProvider(tokens=tokens)  # the provider accepts the generated map
+    names = {info["username"] for info in tokens.values()}
+    assert names == {"alice", "obs1", "obs2", "sched"}
+    for token in tokens:
+        assert f"?token={token}" in out
+    assert config["ServerApp"]["root_dir"] == str(base / "work")
+    db_url = config["AstroOpsApp"]["db_url"]
+    assert db_url == f"sqlite:///{base / 'astro_ops.db'}"
+
+    projects, events, pending = _state(db_url)
+    assert [name for name, _ in projects] == ["Engineering", "Exoplanet Transits",
+                                              "M31 Variables"]
+    assert ("obs2", "member") in dict(projects)["M31 Variables"]
+    assert len(pending) == 2  # obs2's join request and obs1's project request
+    assert len(events) >= 7
+
+    config2, out2 = _run(base, capsys)
+    assert config2["TokenMapIdentityProvider"]["tokens"] == tokens  # tokens survive re-runs
+    assert "seeded:" not in out2
+    assert _state(db_url) == (projects, events, pending)
+
+
+def test_demo_storage_is_binary_fits_and_has_a_writable_root(tmp_path: Path):
+    roots = files.make_storage(tmp_path / "storage")
+    assert roots["scratch"]["writable"] and not roots["archive"]["writable"]
+    archive = Path(roots["archive"]["url"].removeprefix("file://"))
+    fits = sorted(archive.rglob("*.fits"))
+    assert len(fits) >= 3
+    for path in fits:
+        data = path.read_bytes()
+        assert data.startswith(b"SIMPLE  =")
+        assert len(data) % files.FITS_BLOCK == 0
+        assert b"\r\n" in data and b"\0" in data  # real binary content
+    assert files.make_storage(tmp_path / "storage") == roots
+
+
+def test_pick_port_falls_back_when_taken():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        assert files.pick_port(taken) != taken
