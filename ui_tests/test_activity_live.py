@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
@@ -27,6 +28,19 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
     assert created.status_code == 201, created.text
     expect(page.locator(".tabulator-cell", has_text="carol").first).to_be_visible(timeout=20_000)
     assert page.evaluate("window.__no_reload_marker") == 42  # same page: no reload
+
+    # approve it from the dashboard: the decision goes through the service, the row follows
+    row = page.locator(".tabulator-row", has_text="carol").first
+    row.locator(".tabulator-cell", has_text="carol").click()
+    expect(page.get_by_text("Decide this request")).to_be_visible(timeout=10_000)
+    page.locator("textarea").fill("go ahead")
+    page.get_by_role("button", name="Approve").click()
+    expect(row).not_to_contain_text("PENDING", timeout=15_000)
+    expect(page.get_by_text("Approved request")).to_be_visible(timeout=10_000)
+    if os.environ.get("ASTRO_OPS_UI_SHOTS"):  # optional screenshot for humans
+        page.screenshot(path=os.path.join(os.environ["ASTRO_OPS_UI_SHOTS"], "activity.png"))
+    event = server.api("alice", "GET", f"activity/{created.json()['id']}").json()
+    assert any(e["message"] == "approved by alice: go ahead" for e in event["log"])
 
     outside = [u for u in requested if not u.startswith((origin, "data:", "blob:"))]
     assert outside == [], f"requests left the local server: {outside}"

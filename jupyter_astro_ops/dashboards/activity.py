@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
 COLUMNS = ["seq", "updated", "user", "action", "object_type", "object_id", "status",
            "project_id", "last_message"]
+TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Action",
+          "object_type": "Object", "object_id": "Id", "status": "Status",
+          "project_id": "Project", "last_message": "Last log line"}
+FILTER_WIDTH = 220
 
 
 class ActivitySource:
@@ -68,7 +72,7 @@ class ActivitySource:
 def event_row(ev: EventOut) -> dict[str, Any]:
     """One table row of an event."""
     return {
-        "seq": ev.seq, "updated": isoformat(ev.updated), "user": ev.user,
+        "seq": ev.seq, "updated": ev.updated.strftime("%Y-%m-%d %H:%M:%S"), "user": ev.user,
         "action": ev.action.value, "object_type": ev.object.type, "object_id": ev.object.id,
         "status": ev.status.value, "project_id": ev.project_id,
         "last_message": ev.log[-1].message if ev.log else "",
@@ -213,8 +217,8 @@ class ActivityDashboard(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, selectable=1, disabled=True,
-            pagination="local", page_size=20, sizing_mode="stretch_width", height=560,
-            name="events",
+            pagination="local", page_size=20, sizing_mode="stretch_width",
+            layout="fit_data_stretch", titles=TITLES, name="events",
         )
         self._table.param.watch(self._on_selection, "selection")
         self._approve = pn.widgets.Button(name="Approve", button_type="success")
@@ -222,11 +226,12 @@ class ActivityDashboard(pn.viewable.Viewer):
         self._approve.on_click(lambda _e: self.decide("approve"))
         self._deny.on_click(lambda _e: self.decide("deny"))
         self._filters = pn.Column(
-            pn.widgets.MultiChoice.from_param(self.param.status),
-            pn.widgets.MultiChoice.from_param(self.param.action),
-            pn.widgets.MultiChoice.from_param(self.param.object_type),
-            pn.widgets.TextInput.from_param(self.param.user, placeholder="user name"),
-            width=260,
+            pn.widgets.MultiChoice.from_param(self.param.status, width=FILTER_WIDTH),
+            pn.widgets.MultiChoice.from_param(self.param.action, width=FILTER_WIDTH),
+            pn.widgets.MultiChoice.from_param(self.param.object_type, width=FILTER_WIDTH),
+            pn.widgets.TextInput.from_param(self.param.user, placeholder="user name",
+                                            width=FILTER_WIDTH),
+            width=FILTER_WIDTH + 20,
         )
 
     def _on_selection(self, event: param.parameterized.Event) -> None:
@@ -241,18 +246,20 @@ class ActivityDashboard(pn.viewable.Viewer):
         parts: list[Any] = [pn.pane.Alert(self.notice, alert_type="info")] if self.notice else []
         if ev is None:
             return pn.Column(*parts, pn.pane.Markdown("Select an event to see its log."))
-        parts += [pn.pane.Markdown(_summary(ev)), pn.pane.JSON(ev.data, depth=2, name="data"),
-                  pn.pane.DataFrame(_log_frame(ev), index=False, sizing_mode="stretch_width")]
+        parts += [pn.pane.Markdown(_summary(ev), sizing_mode="stretch_width"),
+                  pn.Row(pn.pane.JSON(ev.data, depth=2, name="data", width=360),
+                         pn.pane.DataFrame(_log_frame(ev), index=False, justify="left",
+                                           sizing_mode="stretch_width"))]
         if ev.id in self.pending:
             parts.append(pn.Column(
                 "**Decide this request**",
                 pn.widgets.TextAreaInput.from_param(self.param.message, height=70),
                 pn.Row(self._approve, self._deny)))
-        return pn.Column(*parts, width=420)
+        return pn.Column(*parts, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Row(self._filters, pn.Column(self._table, sizing_mode="stretch_width"),
-                      self.details, sizing_mode="stretch_width")
+        main = pn.Column(self._table, self.details, sizing_mode="stretch_width")
+        return pn.Row(self._filters, main, sizing_mode="stretch_width")
 
 
 def _summary(ev: EventOut) -> str:
