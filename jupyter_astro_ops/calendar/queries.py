@@ -63,22 +63,36 @@ def overlapping_stmt(
 
 
 def overlapping(
-    session: Session, sites: Sequence[str] | None, start: datetime, end: datetime, *,
-    active_only: bool = True, exclude_id: str | None = None,
+    session: Session, sites: dict[str, int] | Sequence[str] | None, start: datetime,
+    end: datetime, *, active_only: bool = True, exclude_id: str | None = None,
 ) -> list[Reservation]:
-    """Reservations at ``sites`` (all when ``None``) overlapping ``[start, end)``."""
+    """Reservations at ``sites`` overlapping ``[start, end)``.
+
+    ``sites`` is a list of codes (``None``: all sites) or, to save a query, the
+    ``{code: span}`` dict that ``max_spans`` returned earlier in the same transaction.
+    """
+    spans = sites if isinstance(sites, dict) else max_spans(session, sites)
     rows: list[Reservation] = []
-    for code, span in sorted(max_spans(session, sites).items()):
+    for code, span in sorted(spans.items()):
         stmt = overlapping_stmt(code, start, end, span, active_only=active_only,
                                 exclude_id=exclude_id)
         rows.extend(session.scalars(stmt))
-    rows.sort(key=lambda r: (r.start, r.site))
+    if len(spans) > 1:
+        rows.sort(key=lambda r: (r.start, r.site))
     return rows
 
 
-def widen_span(session: Session, site: str, start: datetime, end: datetime) -> None:
-    """Record that ``site`` now holds a reservation as long as ``end - start``."""
+def widen_span(
+    session: Session, site: str, start: datetime, end: datetime, *, known: int = 0
+) -> None:
+    """Record that ``site`` now holds a reservation as long as ``end - start``.
+
+    ``known`` is the span read in this transaction; the UPDATE is skipped when it is enough
+    (the ``WHERE`` keeps the value monotonic if two writers widen at once).
+    """
     span = int((end - start).total_seconds()) + 1
+    if span <= known:
+        return
     session.execute(
         update(Site).where(Site.code == site, Site.max_span_s < span).values(max_span_s=span)
     )

@@ -160,8 +160,8 @@ class CalendarService(LoggingConfigurable):
         if end <= start:
             raise ValidationError("end must be after start")
         with self.db.read() as session:
-            sites = None if site is None else [self._site(session, site).code]
-            rows = q.overlapping(session, sites, start, end, active_only=not include_cancelled)
+            spans = self._spans(session, site)
+            rows = q.overlapping(session, spans, start, end, active_only=not include_cancelled)
             return [q.to_out(r) for r in rows]
 
     def get(self, user: User, reservation_id: str) -> ReservationOut:
@@ -173,8 +173,8 @@ class CalendarService(LoggingConfigurable):
         """Active reservations at ``site`` with ``start <= time < end``."""
         time = as_utc(time)
         with self.db.read() as session:
-            self._site(session, site)
-            rows = q.overlapping(session, [site], time, time + timedelta(microseconds=1))
+            rows = q.overlapping(session, self._spans(session, site), time,
+                                 time + timedelta(microseconds=1))
             return [q.to_out(r) for r in rows]
 
     def user_reservations(
@@ -193,8 +193,8 @@ class CalendarService(LoggingConfigurable):
         """Would ``spec`` be accepted? Same rules as ``create``, without booking."""
         start, end = self._check_times(spec.start, spec.end)
         with self.db.read() as session:
-            self._site(session, spec.site)
-            rows = q.overlapping(session, [spec.site], start, end, exclude_id=spec.ignore_id)
+            rows = q.overlapping(session, self._spans(session, spec.site), start, end,
+                                 exclude_id=spec.ignore_id)
             return ValidateOut(ok=not rows, conflicts=[q.to_out(r) for r in rows])
 
     # -- writing -------------------------------------------------------------------------------
@@ -217,10 +217,10 @@ class CalendarService(LoggingConfigurable):
         self.ensure_sites()
         now = utcnow()
         with self._write() as session:
-            self._site(session, spec.site)
+            spans = self._spans(session, spec.site)
             if spec.project_id is not None:
                 self._require_member(session, user, spec.project_id)
-            self._refuse_overlap(session, spec.site, start, end, None)
+            self._refuse_overlap(session, spans, spec.site, start, end, None)
             row = Reservation(
                 id=reservation_id or uuid.uuid4().hex, site=spec.site, start=start, end=end,
                 title=spec.title or creator_name, type=spec.type, origin=origin,
@@ -229,7 +229,7 @@ class CalendarService(LoggingConfigurable):
                 created=now, modified=now, cancelled_at=None,
             )
             session.add(row)
-            q.widen_span(session, spec.site, start, end)
+            q.widen_span(session, spec.site, start, end, known=spans[spec.site])
             session.flush()
             self._record(session, user, "ADD", row)
             return q.to_out(row)
@@ -257,8 +257,9 @@ class CalendarService(LoggingConfigurable):
                     if pid is not None:
                         self._require_member(session, user, pid)
                 values["project_id"] = patch.project_id
-            self._refuse_overlap(session, row.site, start, end, row.id)
-            q.widen_span(session, row.site, start, end)
+            spans = self._spans(session, row.site)
+            self._refuse_overlap(session, spans, row.site, start, end, row.id)
+            q.widen_span(session, row.site, start, end, known=spans[row.site])
             self._update(session, row, values)
             self._record(session, user, "MOD", row, changed=sorted(fields))
             return q.to_out(row)
@@ -304,7 +305,7 @@ class CalendarService(LoggingConfigurable):
         )
         out = []
         with self._write() as session:
-            self._site(session, site)
+            self._spans(session, site)
             for row in session.scalars(stmt).all():
                 self._update(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
                 self._record(session, user, "DEL", row)
@@ -341,6 +342,14 @@ class CalendarService(LoggingConfigurable):
         if length > timedelta(hours=self.max_length_hours):
             raise ValidationError(f"a reservation lasts at most {self.max_length_hours:g} h")
         return start, end
+
+    def _spans(self, session: Session, code: str | None) -> dict[str, int]:
+        """``{site: max span}`` for one site (404 if unknown) or for all (``None``)."""
+        self.ensure_sites()
+        spans = q.max_spans(session, None if code is None else [code])
+        if code is not None and not spans:
+            raise NotFound(f"no site {code!r}")
+        return spans
 
     def _site(self, session: Session, code: str) -> Site:
         self.ensure_sites()
@@ -380,10 +389,11 @@ class CalendarService(LoggingConfigurable):
             raise Forbidden(f"{user.username} is not a member of project {project_id}")
 
     def _refuse_overlap(
-        self, session: Session, site: str, start: datetime, end: datetime, exclude: str | None
+        self, session: Session, spans: dict[str, int], site: str, start: datetime,
+        end: datetime, exclude: str | None,
     ) -> None:
         session.info.get(_WINDOW, {}).update(site=site, start=start, end=end, exclude=exclude)
-        rows = q.overlapping(session, [site], start, end, exclude_id=exclude)
+        rows = q.overlapping(session, spans, start, end, exclude_id=exclude)
         if rows:
             raise self._overlap_conflict([q.to_out(r) for r in rows])
 
@@ -438,8 +448,9 @@ class CalendarService(LoggingConfigurable):
             conflicts: list[ReservationOut] = []
             if window:
                 with self.db.read() as session:
-                    rows = q.overlapping(session, [window["site"]], window["start"],
-                                         window["end"], exclude_id=window["exclude"])
+                    rows = q.overlapping(session, self._spans(session, window["site"]),
+                                         window["start"], window["end"],
+                                         exclude_id=window["exclude"])
                     conflicts = [q.to_out(r) for r in rows]
             return self._overlap_conflict(conflicts)
         if code == _UNIQUE_VIOLATION or "UNIQUE" in str(exc.orig):
