@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,6 +38,7 @@ from ..core.timeutil import isoformat, utcnow
 from . import queries as q
 from .feeds.lco import Observation, Schedule, as_json, parse_schedule, read_source
 from .feeds.models import ScheduleImport
+from .feeds.schemas import Clash, ImportSummary
 from .models import Reservation, Site
 
 if TYPE_CHECKING:
@@ -49,44 +49,14 @@ RESERVATION = "RESERVATION"
 IMPORT_OBJECT_TYPE = "SCHEDULE_IMPORT"
 
 
-class Clash(BaseModel):
-    """An observation that was not imported because bookings are in its way."""
+class _Pending:
+    """An observation to add (``row`` is None) or an imported booking to update."""
 
-    external_id: str
-    title: str
-    start: datetime
-    end: datetime
-    blocking: list[dict[str, Any]]
-
-
-class ImportSummary(BaseModel):
-    """What one import did (or, with ``dry_run``, would do)."""
-
-    site: str
-    source: str
-    digest: str
-    dry_run: bool = False
-    schedule_unchanged: bool = False
-    observations: int = 0
-    added: list[str] = []
-    updated: list[str] = []
-    cancelled: list[str] = []
-    unchanged: int = 0
-    past: int = 0
-    clashes: list[Clash] = []
-    invalid: list[str] = []
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.cancelled or self.clashes)
-
-    def line(self) -> str:
-        """One human line for the CLI and the logs."""
-        head = f"{self.site}: " + ("schedule unchanged; " if self.schedule_unchanged else "")
-        return (f"{head}added {len(self.added)}, updated {len(self.updated)}, cancelled "
-                f"{len(self.cancelled)}, unchanged {self.unchanged}, past {self.past}, "
-                f"clashes {len(self.clashes)}, invalid {len(self.invalid)}"
-                + (" (dry run: nothing written)" if self.dry_run else ""))
+    def __init__(self, obs: Observation, row: Reservation | None) -> None:
+        self.obs, self.row = obs, row
+        self.was_active = row is not None and row.status == "active"
+        self.changed = [] if row is None else _differences(row, obs) + (
+            [] if self.was_active else ["status"])
 
 
 class _DryRun(Exception):
@@ -158,7 +128,7 @@ class _Run:
         for ext, gone in sorted(rows.items(), key=lambda kv: kv[1].start):
             if ext not in wanted and gone.status == "active" and gone.start >= self.now:
                 self._cancel(gone)
-        pending: list[tuple[Observation, Reservation | None]] = []
+        pending: list[_Pending] = []
         for obs in sorted(observations, key=lambda o: (o.start, o.external_id)):
             row = rows.get(obs.external_id)
             if obs.start < self.now or (row is not None and row.start < self.now):
@@ -166,43 +136,50 @@ class _Run:
             elif row is not None and row.status == "active" and not _differences(row, obs):
                 self.summary.unchanged += 1
             else:
-                pending.append((obs, row))
+                pending.append(_Pending(obs, row))
         self._place(pending)
         self._track()
 
-    def _place(self, pending: list[tuple[Observation, Reservation | None]]) -> None:
-        """Write what fits; retry what was blocked while other imported rows still move."""
-        blocked: list[tuple[Observation, Reservation | None, list[Reservation]]] = []
-        while pending:
-            blocked = []
-            for obs, existing in pending:
-                blockers = q.overlapping(
-                    self.session, [self.site], obs.start, obs.end,
-                    exclude_id=existing.id if existing is not None else None)
-                if blockers or not self._write(obs, existing):
-                    blocked.append((obs, existing, blockers))
-            if len(blocked) == len(pending):
-                break
-            pending = [(obs, row) for obs, row, _ in blocked]
-        for obs, _, blockers in blocked:
-            self._clash(obs, blockers)
+    def _place(self, pending: list[_Pending]) -> None:
+        """Park the imported rows that move, then place every observation in start order.
 
-    def _write(self, obs: Observation, existing: Reservation | None) -> bool:
+        Parking (status ``cancelled`` inside this transaction) lets imported bookings trade
+        slots, even in a cycle, without ever overlapping (the PostgreSQL exclusion constraint
+        is checked per statement). What cannot be placed is reported as a clash and, if it was
+        booked before, stays cancelled: the schedule no longer has it at the old time.
+        """
+        for item in pending:
+            if item.row is not None and item.was_active:
+                item.row.status = "cancelled"
+        self.session.flush()
+        for item in pending:
+            exclude = item.row.id if item.row is not None else None
+            blockers = q.overlapping(self.session, [self.site], item.obs.start, item.obs.end,
+                                     exclude_id=exclude)
+            if not blockers and self._write(item):
+                continue
+            self._clash(item.obs, blockers)
+            if item.row is not None and item.was_active:
+                item.row.status = "active"  # the real cancellation, with its event
+                self._cancel(item.row)
+
+    def _write(self, item: _Pending) -> bool:
         """Add or update in a savepoint; ``False`` if the database refused (a racing booking)."""
         try:
             with self.session.begin_nested():
-                if existing is None:
-                    row = self._add(obs)
+                if item.row is None:
+                    row = self._add(item.obs)
                     action, changed = "ADD", ["*"]
                 else:
-                    row = existing
-                    changed = self._update(row, obs)
+                    row = item.row
+                    changed = self._update(item)
                     action = "MOD"
-                q.widen_span(self.session, self.site, obs.start, obs.end)
+                q.widen_span(self.session, self.site, item.obs.start, item.obs.end)
                 self.session.flush()
         except (IntegrityError, StaleDataError):
             return False
-        (self.summary.added if action == "ADD" else self.summary.updated).append(obs.external_id)
+        done = self.summary.added if action == "ADD" else self.summary.updated
+        done.append(item.obs.external_id)
         self._record(action, row, changed=changed)
         return True
 
@@ -217,10 +194,10 @@ class _Run:
         self.session.add(row)
         return row
 
-    def _update(self, row: Reservation, obs: Observation) -> list[str]:
-        changed = _differences(row, obs)
-        if row.status != "active":
-            changed.append("status")
+    def _update(self, item: _Pending) -> list[str]:
+        row, obs = item.row, item.obs
+        assert row is not None
+        changed = item.changed
         row.start, row.end, row.title, row.note = obs.start, obs.end, obs.title, obs.note
         row.creator_name = f"{obs.submitter} (via LCO)"
         row.status, row.cancelled_at = "active", None

@@ -7,6 +7,7 @@ from jupyter_core.application import JupyterApp
 from .._version import __version__
 
 SUBCOMMANDS = {
+    "calendar": ("jupyter_astro_ops.cli.calendar.CalendarCommand", "Telescope calendar tools."),
     "db": ("jupyter_astro_ops.cli.db.DbCommand", "Database schema management."),
     "demo": ("jupyter_astro_ops.demo.cli.DemoCommand", "Write the demo config and seed demo data."),
     "stage": ("jupyter_astro_ops.cli.stage.StageCommand", "Stage data into the working directory."),

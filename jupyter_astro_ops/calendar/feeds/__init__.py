@@ -16,32 +16,16 @@ import hmac
 import secrets
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from ...core.db import Database
 from ...core.identity import RoleMap, User
 from ...core.timeutil import utcnow
 from .models import FeedToken, ScheduleImport
+from .schemas import FeedTokenOut, FeedTokenStatus
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 128
-
-
-class FeedTokenOut(BaseModel):
-    """``POST calendar/feed-token``: the new secret (shown once) and ready-made feed URLs."""
-
-    token: str
-    created: datetime
-    user_feed: str
-    site_feeds: dict[str, str]
-
-
-class FeedTokenStatus(BaseModel):
-    """``GET calendar/feed-token``: whether the user has a token (never the token itself)."""
-
-    active: bool
-    created: datetime | None = None
 
 
 def hash_token(token: str) -> str:

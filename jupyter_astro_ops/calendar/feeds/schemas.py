@@ -1,0 +1,64 @@
+"""Wire models (pydantic) of calendar feeds: feed tokens and schedule-import summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class FeedTokenOut(BaseModel):
+    """``POST calendar/feed-token``: the new secret (shown once) and ready-made feed URLs."""
+
+    token: str
+    created: datetime
+    user_feed: str
+    site_feeds: dict[str, str]
+
+
+class FeedTokenStatus(BaseModel):
+    """``GET calendar/feed-token``: whether the user has a token (never the token itself)."""
+
+    active: bool
+    created: datetime | None = None
+
+
+class Clash(BaseModel):
+    """An observation that was not imported because bookings are in its way."""
+
+    external_id: str
+    title: str
+    start: datetime
+    end: datetime
+    blocking: list[dict[str, Any]]
+
+
+class ImportSummary(BaseModel):
+    """What one import did (or, with ``dry_run``, would do)."""
+
+    site: str
+    source: str
+    digest: str
+    dry_run: bool = False
+    schedule_unchanged: bool = False
+    observations: int = 0
+    added: list[str] = []
+    updated: list[str] = []
+    cancelled: list[str] = []
+    unchanged: int = 0
+    past: int = 0
+    clashes: list[Clash] = []
+    invalid: list[str] = []
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.cancelled or self.clashes)
+
+    def line(self) -> str:
+        """One human line for the CLI and the logs."""
+        head = f"{self.site}: " + ("schedule unchanged; " if self.schedule_unchanged else "")
+        return (f"{head}added {len(self.added)}, updated {len(self.updated)}, cancelled "
+                f"{len(self.cancelled)}, unchanged {self.unchanged}, past {self.past}, "
+                f"clashes {len(self.clashes)}, invalid {len(self.invalid)}"
+                + (" (dry run: nothing written)" if self.dry_run else ""))
