@@ -1,0 +1,151 @@
+"""Calendar dashboard, data side: ``CalendarSource``, the time windows, running blocking work.
+
+``CalendarSource`` is the blocking data access for one user through ``CalendarService`` (every
+rule, owner checks included, stays in the service); ``window_for``/``step`` compute the day,
+week and month windows; ``run_blocking`` runs a service call off the event loop under ``panel
+serve`` and inline in a notebook or a test. The Viewer is ``calendar_view.CalendarDashboard``,
+the Bokeh timeline ``calendar_timeline.Timeline``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import panel as pn
+
+from ..activity.service import ActivityService
+from ..calendar.schemas import (
+    ReservationIn,
+    ReservationOut,
+    ReservationPatch,
+    SiteOut,
+    ValidateIn,
+    ValidateOut,
+)
+from ..calendar.service import CalendarService
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
+
+DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
+# The feed hides other users' events from non-admins, but reservations are public: the feed is
+# only a *signal* to reload the window (read as the session's user), so it is watched with this
+# process-internal identity. Nothing read through it is shown.
+WATCHER = User("astro-ops:calendar-dashboard", "Calendar dashboard", roles=frozenset({"admin"}))
+TIME_FMT = "%Y-%m-%d %H:%M"
+
+
+def window_for(view: str, day: date) -> tuple[datetime, datetime]:
+    """``[start, end)`` in UTC of the day, the week (Monday first) or the month of ``day``."""
+    if view == "day":
+        first = day
+        last = day + timedelta(days=1)
+    elif view == "week":
+        first = day - timedelta(days=day.weekday())
+        last = first + timedelta(days=7)
+    else:
+        first = day.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1)
+    return (datetime.combine(first, time(), timezone.utc),
+            datetime.combine(last, time(), timezone.utc))
+
+
+def step(view: str, day: date, direction: int) -> date:
+    """``day`` moved one view-length forwards (``+1``) or backwards (``-1``)."""
+    if view == "day":
+        return day + timedelta(days=direction)
+    if view == "week":
+        return day + timedelta(days=7 * direction)
+    month = day.month - 1 + direction
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def window_label(view: str, day: date | None) -> str:
+    """``**Mon 02 Mar 2026** to **Sun 08 Mar 2026** (UTC)``: the window in words."""
+    start, end = window_for(view, day or datetime.now(timezone.utc).date())
+    last = end - timedelta(days=1)
+    text = f"**{start:%a %d %b %Y}**" + ("" if view == "day" else f" to **{last:%a %d %b %Y}**")
+    return text + " (UTC)"
+
+
+def form_utc(value: date | None) -> datetime | None:
+    """Widgets hold naive datetimes; the dashboard means UTC."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+class CalendarSource:
+    """Blocking data access for one user; every rule is the service's."""
+
+    def __init__(self, service: CalendarService, activity: ActivityService, user: User) -> None:
+        self.service = service
+        self.activity = activity
+        self.user = user
+
+    def sites(self) -> list[SiteOut]:
+        return self.service.list_sites(self.user)
+
+    def projects(self) -> dict[str, int]:
+        """``{label: id}`` of the projects the user belongs to (bookable with a project)."""
+        mine = [p for p in self.activity.list_projects(self.user)
+                if any(m.username == self.user.username for m in p.members)]
+        return {f"{p.name} (#{p.id})": p.id for p in mine}
+
+    def window(self, start: datetime, end: datetime) -> list[ReservationOut]:
+        return self.service.list_reservations(self.user, None, start, end)
+
+    def validate(self, spec: ValidateIn) -> ValidateOut:
+        return self.service.validate(self.user, spec)
+
+    def create(self, spec: ReservationIn) -> ReservationOut:
+        return self.service.create(self.user, spec)
+
+    def modify(self, rid: str, patch: ReservationPatch) -> ReservationOut:
+        return self.service.modify(self.user, rid, patch)
+
+    def cancel(self, rid: str, version: int) -> ReservationOut:
+        return self.service.cancel(self.user, rid, version)
+
+    def may_edit(self, res: ReservationOut) -> bool:
+        """Same rule the service enforces: the creator or a calendar admin."""
+        return res.creator_id == self.user.username or self.user.has_role(
+            self.service.admin_role)
+
+
+def served() -> bool:
+    doc = pn.state.curdoc
+    return bool(doc and doc.session_context)
+
+
+def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
+                 fail: Callable[[Exception], None]) -> None:
+    """Run ``work`` in a thread when served (then ``done(result)``), inline otherwise.
+
+    Domain errors (400/403/404/409) go to ``fail``; anything else is a bug and propagates.
+    """
+    if not served():
+        try:
+            result = work()
+        except DOMAIN_ERRORS as exc:
+            fail(exc)
+            return
+        done(result)
+        return
+
+    async def run() -> None:
+        try:
+            result = await asyncio.to_thread(work)
+        except DOMAIN_ERRORS as exc:
+            fail(exc)
+        else:
+            done(result)
+
+    pn.state.execute(run)
+
+
+def calendar_service(ctx: Any) -> CalendarService:
+    """The process's ``CalendarService``, configured like the Jupyter server's."""
+    return CalendarService(config=ctx.config, db=ctx.db, activity=ctx.activity)

@@ -1,0 +1,201 @@
+"""The Calendar Viewer on a real database (SQLite and PostgreSQL) with the real services."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from jupyter_astro_ops.activity.feed import FeedHub
+from jupyter_astro_ops.activity.models import Project, ProjectMember
+from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.calendar.schemas import ReservationIn
+from jupyter_astro_ops.calendar.service import CalendarService
+from jupyter_astro_ops.core.db import Database
+from jupyter_astro_ops.core.identity import User
+from jupyter_astro_ops.dashboards.calendar import CalendarSource, step, window_for
+from jupyter_astro_ops.dashboards.calendar_view import NO_PROJECT, CalendarDashboard
+
+SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
+         "mrc": {"name": "Mountain Ranch Camp", "timezone": "America/Los_Angeles"}}
+DAY = date(2030, 1, 2)  # a Wednesday, far in the future
+
+
+def at(hour: float) -> datetime:
+    """``DAY`` plus ``hour`` hours, as an aware UTC instant."""
+    return datetime(2030, 1, 2, tzinfo=timezone.utc) + timedelta(hours=hour)
+
+
+def naive(hour: float) -> datetime:
+    """What the form's datetime widgets hold (naive, meaning UTC)."""
+    return at(hour).replace(tzinfo=None)
+
+
+@pytest.fixture
+def act(db: Database) -> ActivityService:
+    return ActivityService(db=db)
+
+
+@pytest.fixture
+def cal(db: Database, act: ActivityService) -> CalendarService:
+    return CalendarService(db=db, activity=act, sites=SITES)
+
+
+@pytest.fixture
+def carols(cal: CalendarService, users: dict[str, User]) -> str:
+    """carol's booking at saf, 10:00-12:00 on DAY."""
+    spec = ReservationIn(site="saf", start=at(10), end=at(12), title="carol's night")
+    return cal.create(users["carol"], spec).id
+
+
+def dashboard(cal: CalendarService, act: ActivityService, user: User,
+              **params: Any) -> CalendarDashboard:
+    dash = CalendarDashboard(source=CalendarSource(cal, act, user), day=DAY, **params)
+    dash.load()
+    return dash
+
+
+def fill(dash: CalendarDashboard, site: str, start: float, end: float, **form: Any) -> None:
+    dash.param.update(site=site, start=naive(start), end=naive(end), **form)
+
+
+def test_the_window_shows_every_site_and_booking(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    assert dash.param.site.objects == ["mrc", "saf"]
+    assert list(dash.frame.index) == [carols]
+    assert dash.frame.loc[carols, "who"] == "Carol"
+    assert dash._table.value is dash.frame
+    assert list(dash.timeline.bookings.data["id"]) == [carols]
+    assert list(dash.timeline.figure.y_range.factors) == ["mrc", "saf"]
+
+
+def test_booking_through_the_form_creates_a_reservation(cal, act, users) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    fill(dash, "mrc", 1, 3, title="M31 mosaic", note="needs flats")
+    assert dash.check == "The slot is free." and dash.conflicts == []
+    assert not dash._book.disabled
+    dash._book.clicks += 1
+    stored = cal.list_reservations(users["bob"], "mrc", at(0), at(24))
+    assert [(r.title, r.note, r.creator_id, r.start) for r in stored] == [
+        ("M31 mosaic", "needs flats", "bob", at(1))]
+    assert dash.notice.startswith("Booked mrc")
+    assert dash.selected == stored[0].id and stored[0].id in dash.frame.index
+    assert dash.frame.loc[stored[0].id, "editable"]
+    assert not dash._save.disabled and not dash._delete.disabled
+
+
+def test_project_booking_uses_the_users_projects(cal, act, db, users) -> None:
+    with db.write() as session:
+        row = Project(name="m31", description="", created_by="bob", created=at(0))
+        session.add(row)
+        session.flush()
+        session.add(ProjectMember(project_id=row.id, username="bob", role="pi", added=at(0)))
+        pid = row.id
+    dash = dashboard(cal, act, users["bob"])
+    label = f"m31 (#{pid})"
+    assert dash.param.project.objects == [NO_PROJECT, label]
+    fill(dash, "saf", 20, 21, kind="project", project=label)
+    dash.book()
+    (res,) = cal.list_reservations(users["bob"], "saf", at(0), at(24))
+    assert (res.type, res.project_id) == ("project", pid)
+    assert dashboard(cal, act, users["carol"]).param.project.objects == [NO_PROJECT]
+
+
+def test_a_clash_is_shown_before_booking_and_nothing_is_booked(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    fill(dash, "saf", 11, 13)
+    assert [c.id for c in dash.conflicts] == [carols]
+    assert dash.check.startswith("In the way: 1")
+    assert dash._book.disabled
+    assert dash.timeline.proposal.data["color"] == ["#d1343b"]  # outlined as clashing
+    dash.book()  # even if called anyway, the service refuses
+    assert dash.notice.startswith("Refused")
+    assert [r.id for r in cal.list_reservations(users["bob"], "saf", at(0), at(24))] == [carols]
+    fill(dash, "saf", 12, 13)  # touching is fine (half-open intervals)
+    assert dash.conflicts == [] and not dash._book.disabled
+
+
+def test_an_invalid_slot_is_explained(cal, act, users) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    fill(dash, "saf", 5, 4)
+    assert dash.check.startswith("Cannot book") and dash._book.disabled
+
+
+def test_someone_elses_booking_is_read_only(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    dash._table.selection = [0]
+    assert dash.selected == carols
+    assert not dash.frame.loc[carols, "editable"]
+    assert dash._save.disabled and dash._delete.disabled and dash._book.disabled
+    assert dash.start == naive(10)  # the form shows it
+    dash.delete()  # refused by the service even when forced
+    dash.save()
+    assert dash.notice.startswith("Refused")
+    (res,) = cal.list_reservations(users["bob"], "saf", at(0), at(24))
+    assert (res.status, res.version) == ("active", 1)
+
+
+def test_a_calendar_admin_may_edit_anyones_booking(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["dave"])
+    dash.selected = carols
+    assert not dash._save.disabled and not dash._delete.disabled
+
+
+def test_edit_and_delete_your_own(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["carol"])
+    dash.selected = carols
+    dash.param.update(end=naive(14), note="extended")
+    assert dash.conflicts == [] and not dash._save.disabled  # its own slot is no clash
+    dash._save.clicks += 1
+    res = cal.get(users["carol"], carols)
+    assert (res.end, res.note, res.version) == (at(14), "extended", 2)
+    assert dash.frame.loc[carols, "end"] == "2030-01-02 14:00"
+    dash.selected = carols
+    dash._delete.clicks += 1
+    assert cal.get(users["carol"], carols).status == "cancelled"
+    assert dash.frame.empty and dash.selected is None
+
+
+def test_navigation_changes_the_window(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["bob"], view="day")
+    assert dash.window == (at(0), at(24))
+    dash.navigate(+1)
+    assert dash.day == date(2030, 1, 3) and dash.frame.empty
+    dash.navigate(-1)
+    assert list(dash.frame.index) == [carols]
+    dash.view = "week"
+    assert dash.window == (at(-48), at(-48 + 7 * 24))  # Monday 2030-12-31 .. next Monday
+    dash.view = "month"
+    assert dash.window[0] == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    dash.navigate(+1)
+    assert dash.window == (datetime(2030, 2, 1, tzinfo=timezone.utc),
+                           datetime(2030, 3, 1, tzinfo=timezone.utc))
+    assert dash.frame.empty
+    assert dash.timeline.figure.x_range.start == datetime(2030, 2, 1)
+
+
+def test_window_helpers() -> None:
+    assert step("month", date(2030, 12, 15), 1) == date(2031, 1, 1)
+    assert step("month", date(2030, 1, 15), -1) == date(2029, 12, 1)
+    assert window_for("month", date(2030, 12, 31))[1] == datetime(2031, 1, 1, tzinfo=timezone.utc)
+
+
+async def test_follow_shows_other_peoples_bookings_live(cal, act, users) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    hub = FeedHub(act, poll_interval=0.2)
+    await hub.start()
+    task = asyncio.ensure_future(dash.follow(hub))
+    try:
+        spec = ReservationIn(site="mrc", start=at(2), end=at(3))
+        booked = await asyncio.to_thread(cal.create, users["carol"], spec)
+        for _ in range(100):  # bounded wait for the feed to deliver (not a timing assertion)
+            if booked.id in dash.frame.index:
+                break
+            await asyncio.sleep(0.05)
+        assert booked.id in dash.frame.index
+        assert not dash.frame.loc[booked.id, "editable"]
+    finally:
+        task.cancel()
+        await hub.stop()
