@@ -47,12 +47,16 @@ def default_db_url() -> str:
 
 
 def load_jupyter_config() -> Config:
-    """Merge ``jupyter_server_config.{json,py}`` from the Jupyter config path (user wins)."""
+    """Merge ``jupyter_server_config`` (``.d/*.json``, ``.json``, ``.py``) from the Jupyter
+    config path, lowest priority first, as Jupyter itself does (the user's directory wins)."""
     merged = Config()
     for directory in reversed(jupyter_config_path()):
+        base = Path(directory)
+        for piece in sorted((base / "jupyter_server_config.d").glob("*.json")):
+            merged.merge(JSONFileConfigLoader(piece.name, path=str(piece.parent)).load_config())
         for loader_cls, name in ((JSONFileConfigLoader, "jupyter_server_config.json"),
                                  (PyFileConfigLoader, "jupyter_server_config.py")):
-            if (Path(directory) / name).is_file():
+            if (base / name).is_file():
                 merged.merge(loader_cls(name, path=directory).load_config())
     return merged
 
