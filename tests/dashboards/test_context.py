@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -90,3 +92,9 @@ def test_no_runtime_file(monkeypatch, missing) -> None:
     else:
         monkeypatch.setenv(ENV_VAR, "/nonexistent/astro-ops-1.json")
     assert read_runtime() is None
+
+
+def test_the_server_side_of_the_dashboards_never_imports_panel() -> None:
+    code = ("import sys, jupyter_astro_ops.dashboards.proxy as p; p.proxy_entry(); "
+            "assert 'panel' not in sys.modules and 'bokeh' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
