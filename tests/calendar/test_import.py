@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,17 @@ def test_cli_import(tmp_path: Path, db_url: str) -> None:
     bad = subprocess.run([*cmd[:-2], "--source", "memory://nothing/here.json"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "no schedule" in bad.stderr
+
+
+def test_concurrent_imports_of_one_schedule_apply_once(cal: Any, importer: User,
+                                                       db: Any) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(
+            lambda _: import_schedule(cal, importer, "saf", V1, now=at(-24)), range(4)))
+    assert sorted(len(r.added) for r in results) == [0, 0, 0, 3]
+    assert sum(r.schedule_unchanged for r in results) == 3
+    assert len(imported(db)) == 3
+    with db.read() as session:
+        adds = session.scalar(select(func.count()).select_from(ActivityEvent).where(
+            ActivityEvent.object_type == "RESERVATION"))
+    assert adds == 3
