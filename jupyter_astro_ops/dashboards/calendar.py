@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import panel as pn
@@ -122,9 +123,11 @@ def served() -> bool:
 
 def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
                  fail: Callable[[Exception], None]) -> None:
-    """Run ``work`` in a thread when served (then ``done(result)``), inline otherwise.
+    """Run ``work`` in a thread when served, inline otherwise; then ``done(result)``.
 
     Domain errors (400/403/404/409) go to ``fail``; anything else is a bug and propagates.
+    Served, ``done``/``fail`` run as a next-tick callback of the session's document, i.e. with
+    its lock held, because they may change Bokeh models directly (the timeline).
     """
     if not served():
         try:
@@ -134,14 +137,15 @@ def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
             return
         done(result)
         return
+    doc = pn.state.curdoc
 
     async def run() -> None:
         try:
             result = await asyncio.to_thread(work)
         except DOMAIN_ERRORS as exc:
-            fail(exc)
+            doc.add_next_tick_callback(partial(fail, exc))
         else:
-            done(result)
+            doc.add_next_tick_callback(partial(done, result))
 
     pn.state.execute(run)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, TapTool
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d, TapTool
 from bokeh.models.annotations import Span
 from bokeh.plotting import figure
 
@@ -50,7 +50,8 @@ class Timeline:
                                 "project", "when", "color", "alpha")}
 
     def _build(self) -> Any:
-        fig = figure(x_axis_type="datetime", y_range=FactorRange(factors=[]), height=160,
+        fig = figure(x_axis_type="datetime", y_range=FactorRange(factors=["-"]), height=160,
+                     x_range=Range1d(datetime(2000, 1, 1), datetime(2000, 1, 8)),
                      sizing_mode="stretch_width", tools="xpan,xwheel_zoom,reset",
                      toolbar_location="right", name="timeline")
         bars = fig.hbar(y="site", left="left", right="right", height=0.6, source=self.bookings,
@@ -88,7 +89,7 @@ class Timeline:
                                  else MINE if row["editable"] else OTHERS)
             data["alpha"].append(0.9 if row["editable"] else 0.6)
         self.bookings.data = data
-        factors = list(sites)
+        factors = list(reversed(sites))  # the first site on top
         self.figure.y_range.factors = factors
         self.figure.height = max(160, 60 + ROW_PX * len(factors))
         self.figure.x_range.start = _naive(start)

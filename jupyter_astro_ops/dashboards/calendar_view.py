@@ -428,9 +428,14 @@ def build(ctx: Any, user: User) -> CalendarDashboard:
     service = ctx.cached("calendar", calendar_service)
     dash = CalendarDashboard(source=CalendarSource(service, ctx.activity, user))
 
-    async def start() -> None:
-        dash.set_data(*await asyncio.to_thread(dash.fetch))
+    doc = pn.state.curdoc
+
+    def show(data: tuple[list[SiteOut], dict[str, int], list[ReservationOut]]) -> None:
+        dash.set_data(*data)  # with the document lock: the timeline's models change
         dash._check_conflicts()
+
+    async def start() -> None:
+        doc.add_next_tick_callback(partial(show, await asyncio.to_thread(dash.fetch)))
         task = asyncio.ensure_future(dash.follow(await ctx.feed()))
 
         def stop(_session: Any) -> None:

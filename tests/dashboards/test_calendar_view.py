@@ -68,7 +68,7 @@ def test_the_window_shows_every_site_and_booking(cal, act, users, carols) -> Non
     assert dash.frame.loc[carols, "who"] == "Carol"
     assert dash._table.value is dash.frame
     assert list(dash.timeline.bookings.data["id"]) == [carols]
-    assert list(dash.timeline.figure.y_range.factors) == ["mrc", "saf"]
+    assert list(dash.timeline.figure.y_range.factors) == ["saf", "mrc"]  # first on top
 
 
 def test_booking_through_the_form_creates_a_reservation(cal, act, users) -> None:
