@@ -1,28 +1,281 @@
-"""Staging service (placeholder until its issue is built)."""
+"""The staging service: configuration, authorization and the job API used by every caller.
+
+Jobs are validated here (root, method, roles, confined source and target) before anything is
+written, stored with an activity event (``STAGING_JOB``, WAITING), and handed to the runner,
+which executes them in worker threads (``jobs.JobRun``). Browsing, streamed downloads, the
+SKAO-compatible calls and ``create-file`` live in ``browse.py``; this module stays the entry.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from typing import Any
 
-from traitlets import Instance, Unicode
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from traitlets import Bool, Dict, Float, Instance, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..activity.service import ActivityService
 from ..core.db import Database
+from ..core.errors import AstroOpsError, Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
+from ..core.timeutil import utcnow
+from .browse import Browser
+from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
+from .jobstore import JobStore
+from .models import StagingFile, StagingJob
+from .paths import clean_relpath, confine_local, join_rel
+from .roots import Root, build_roots
+from .runner import Runner
+from .schemas import FailedFile, JobCreate, JobLog, JobOut, JobQuery, LogEntry, SourceRef
+from .transfer import Cancelled
+
+OBJECT_TYPE = "STAGING_JOB"
+COMPAT_METHODS = ("local_copy", "local_symlink", "direct_download", "jupyter_copy")
 
 
-class StagingService(LoggingConfigurable):
-    """Staging business rules."""
+def to_out(job: StagingJob) -> JobOut:
+    """Convert a row to its wire model (with rate and ETA)."""
+    rate, eta = rate_and_eta(job)
+    copied = job.files_done - job.files_skipped - job.files_failed
+    return JobOut(
+        id=job.id, username=job.username, source=SourceRef(root=job.root, path=job.source),
+        target=job.target, method=job.method, status=job.status,  # type: ignore[arg-type]
+        files_total=job.files_total, files_done=job.files_done, files_copied=max(copied, 0),
+        files_skipped=job.files_skipped, files_failed=job.files_failed,
+        bytes_total=job.bytes_total, bytes_done=job.bytes_done,
+        progress=(job.bytes_done / job.bytes_total) if job.bytes_total else (
+            1.0 if job.status == "succeeded" else 0.0),
+        rate_bytes_per_s=rate, eta_seconds=eta, error=job.error, event_id=job.event_id,
+        cancel_requested_by=job.cancel_requested_by, created=job.created,
+        started=job.started, finished=job.finished,
+    )
+
+
+class StagingService(Browser, LoggingConfigurable):
+    """Staging business rules: roots, jobs, browsing, downloads and the compatible API."""
 
     db = Instance(Database)
     activity = Instance(ActivityService)
-    root_dir = Unicode("")
+    root_dir = Unicode("", help="The server's working directory: every target lies inside it.")
+
+    roots = Dict(config=True, help=(
+        "Storage roots users may stage from: name -> {url, options, methods, writable, roles, "
+        "description}. url is any fsspec URL (file:///data/archive, s3://bucket/prefix, ...), "
+        "options its storage options, methods a subset of copy/symlink/download (symlink only "
+        "on local roots), writable allows create-file, roles limits the root to holders of "
+        "any of these roles (empty: every user)."))
+    compat_root = Unicode("", config=True, help=(
+        "Root used by the SKAO-compatible routes (local_path_on_storage is relative to it). "
+        "Default: the first configured root."))
+    compat_methods = List(Unicode(), list(COMPAT_METHODS), config=True, help=(
+        "Methods the SKAO-compatible stage-data route accepts (its ALLOWED_METHODS)."))
+    make_read_only = Bool(False, config=True, help=(
+        "Make staged copies read-only (0444, set on the file descriptor before the rename, "
+        "so never through a link). Sources and symlinked data are never touched."))
+    max_concurrent_jobs = Int(2, config=True, help="Jobs that run at the same time.")
+    max_files_in_flight = Int(4, config=True, help=(
+        "Files copied at the same time, over all running jobs (one thread each)."))
+    chunk_size = Int(8 << 20, config=True, help="Bytes per read/write/hash step.")
+    retries = Int(3, config=True, help=(
+        "Retries of a file after a transient error (not for permission, missing-file, "
+        "confinement or checksum errors)."))
+    retry_backoff = Float(0.5, config=True, help=(
+        "Seconds before the first retry; doubled at each further retry."))
+    progress_interval = Float(1.0, config=True, help=(
+        "Seconds between progress writes (job row and activity event) of a running job."))
+    poll_interval = Float(2.0, config=True, help=(
+        "Seconds between looks for queued jobs written by other processes."))
+    fsync = Bool(False, config=True, help=(
+        "fsync each file before renaming it into place (survives power loss, slower). "
+        "Without it a killed server still never exposes partial files, and a resumed job "
+        "re-verifies every file it had marked done."))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.activity.register_object_type(OBJECT_TYPE)
+        self._roots: dict[str, Root] = build_roots(dict(self.roots))
+        self.root_dir = os.path.realpath(self.root_dir or os.getcwd())
+        self.store = JobStore(self.db, self.activity, self.root_dir)
+        self.runner: Runner | None = None
 
+    # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start background runners."""
+        """Start the job runner and resume jobs interrupted by a previous stop or crash."""
+        self.runner = Runner(self.store, self.run_job, max_jobs=self.max_concurrent_jobs,
+                             max_files=self.max_files_in_flight,
+                             poll_interval=self.poll_interval, log=self.log)
+        await self.runner.start()
 
     async def stop(self) -> None:
-        """Stop background runners."""
+        if self.runner is not None:
+            await self.runner.stop()
+            self.runner = None
+
+    # -- roots -------------------------------------------------------------------------------
+    def root(self, user: User, name: str, method: str | None = None) -> Root:
+        """A root the user may use (unknown and forbidden roots look alike: 404)."""
+        root = self._roots.get(name)
+        if root is None or not root.allowed(user):
+            raise NotFound(f"no storage root {name!r}")
+        root.require(user, method)
+        return root
+
+    # -- jobs --------------------------------------------------------------------------------
+    def create_job(self, user: User, req: JobCreate, owner: str | None = None) -> JobOut:
+        """Validate and queue a job (202); nothing is written to disk here."""
+        root = self.root(user, req.source.root, req.method)
+        src = clean_relpath(req.source.path, "source.path")
+        info = root.info(src)
+        is_dir = info.get("type") == "directory"
+        if info.get("type") not in ("file", "directory"):
+            raise ValidationError("source: only files and directories can be staged")
+        target = self._final_target(req.target, src, root, is_dir)
+        if req.method == "symlink" and not target:
+            raise ValidationError("target: a symlink needs a name")
+        job = StagingJob(
+            id=uuid.uuid4().hex, username=owner or user.username, root=root.name, source=src,
+            target=target, method=req.method, status="queued", root_dir=self.root_dir,
+            planned=False, files_total=0, files_done=0, files_skipped=0, files_failed=0,
+            bytes_total=0 if is_dir else int(info.get("size") or 0), bytes_done=0,
+            created=utcnow())
+        with self.db.write() as session:
+            session.add(job)
+            ev = self.activity.record(
+                session, job.username, action="ADD", object_type=OBJECT_TYPE, object_id=job.id,
+                status="WAITING", data={"root": root.name, "source": src, "target": target,
+                                        "method": req.method},
+                message=f"{req.method} {root.name}:{src or '/'} -> {target or '.'} queued"
+                        + (f" by {user.username}" if owner and owner != user.username else ""))
+            job.event_id = ev.id
+        if self.runner is not None:
+            self.runner.wake()
+        return to_out(job)
+
+    def _final_target(self, raw: str, src: str, root: Root, is_dir: bool) -> str:
+        target = clean_relpath(raw, "target")
+        name = os.path.basename(src) or root.name
+        base = self.root_dir
+        if not is_dir and (not target or raw.endswith("/") or os.path.isdir(
+                confine_local(base, target, "target"))):
+            target = join_rel(target, name)
+        elif is_dir and not target:
+            target = name
+        confine_local(base, target, "target")
+        return target
+
+    def _load(self, session: Session, user: User, job_id: str) -> StagingJob:
+        job = session.get(StagingJob, job_id)
+        if job is None or (job.username != user.username and not user.is_admin):
+            raise NotFound(f"no staging job {job_id}")
+        return job
+
+    def get_job(self, user: User, job_id: str) -> JobOut:
+        with self.db.read() as session:
+            return to_out(self._load(session, user, job_id))
+
+    def list_jobs(self, user: User, query: JobQuery) -> list[JobOut]:
+        """The user's jobs, newest first; every job with ``all`` (admins only)."""
+        if query.all and not user.is_admin:
+            raise Forbidden("only admins may list every user's jobs")
+        stmt = select(StagingJob).order_by(StagingJob.created.desc()).limit(query.limit)
+        if not query.all:
+            stmt = stmt.where(StagingJob.username == user.username)
+        if query.status:
+            stmt = stmt.where(StagingJob.status.in_(query.status))
+        with self.db.read() as session:
+            return [to_out(j) for j in session.scalars(stmt)]
+
+    def cancel_job(self, user: User, job_id: str) -> JobOut:
+        """Cancel a queued job now, or ask the runner to stop a running one."""
+        with self.db.write() as session:
+            job = self._load(session, user, job_id)
+            if job.status not in ("queued", "running"):
+                raise Conflict(f"the job is already {job.status}")
+            if job.status == "queued":
+                job.status, job.finished = "cancelled", utcnow()
+                job.error = f"cancelled by {user.username}"
+                job.cancel_requested_by = user.username
+                ev = self.store.event(session, job)
+                if ev is not None:
+                    self.activity.transition(session, ev, "ERROR", level="warning",
+                                             message=f"cancelled by {user.username}")
+            else:  # no version bump: the runner's progress writes must not conflict
+                session.execute(update(StagingJob).where(StagingJob.id == job_id)
+                                .values(cancel_requested_by=user.username)
+                                .execution_options(synchronize_session=False))
+        if self.runner is not None:
+            self.runner.cancel(job_id, user.username)
+        return self.get_job(user, job_id)
+
+    def job_log(self, user: User, job_id: str) -> JobLog:
+        with self.db.read() as session:
+            job = self._load(session, user, job_id)
+            ev = self.store.event(session, job)
+            failed = session.scalars(select(StagingFile).where(
+                StagingFile.job_id == job_id, StagingFile.state == "failed"
+            ).order_by(StagingFile.seq).limit(1000))
+            return JobLog(
+                job_id=job.id, status=job.status,  # type: ignore[arg-type]
+                entries=[LogEntry(time=e.get("time", ""), level=e.get("level", "info"),
+                                  message=e.get("message", "")) for e in (ev.log if ev else [])],
+                failed_files=[FailedFile(path=f.relpath or os.path.basename(job.source),
+                                         error=f.error or "") for f in failed])
+
+    # -- execution (worker thread) -------------------------------------------------------------
+    def settings(self) -> Settings:
+        return Settings(chunk_size=self.chunk_size, fsync=self.fsync,
+                        read_only=self.make_read_only, retries=self.retries,
+                        backoff=self.retry_backoff, progress_interval=self.progress_interval,
+                        files_in_flight=max(1, self.max_files_in_flight))
+
+    def run_job(self, job_id: str, flags: Flags) -> None:
+        """Run one claimed job to its end (called by the runner in a job thread)."""
+        try:
+            self._run_job(job_id, flags)
+        except Exception as exc:  # never leave a job running because of a bug
+            self.log.exception("staging job %s crashed", job_id)
+            self.store.finish(job_id, "failed", f"internal error: {exc}", [])
+
+    def _run_job(self, job_id: str, flags: Flags) -> None:
+        job = self.store.load_job(job_id)
+        if job is None:
+            return
+        if job.cancel_requested_by:
+            flags.cancelled_by = job.cancel_requested_by
+            flags.cancel.set()
+        root = self._roots.get(job.root)
+        if root is None:
+            self.store.finish(job_id, "failed", f"storage root {job.root!r} is gone", [])
+            return
+        assert self.runner is not None
+        run = JobRun(self.store, job, root, self.runner.files_pool, self.settings(), flags)
+        self._execute(run, flags)
+
+    def _execute(self, run: JobRun, flags: Flags) -> None:
+        job_id = run.job.id
+        try:
+            run.run()
+        except Shutdown:
+            return
+        except Cancelled:
+            self.store.finish(job_id, "cancelled", f"cancelled by {flags.cancelled_by or '?'}",
+                              run.errors)
+            return
+        except (AstroOpsError, OSError) as exc:
+            msg = exc.message if isinstance(exc, AstroOpsError) else str(exc)
+            self.store.finish(job_id, "failed", msg, run.errors)
+            return
+        except Exception as exc:
+            self.log.exception("staging job %s failed", job_id)
+            self.store.finish(job_id, "failed", f"internal error: {exc}", run.errors)
+            return
+        c = run.counts
+        summary = f"{c['copied']} copied, {c['skipped']} skipped, {c['failed']} failed"
+        if c["failed"]:
+            self.store.finish(job_id, "failed", f"{c['failed']} file(s) failed; {summary}",
+                              run.errors)
+        else:
+            self.store.finish(job_id, "succeeded", f"finished: {summary}", [])

@@ -1,0 +1,240 @@
+"""Running one job (in a worker thread): plan, copy files through a bounded pool, record progress.
+
+The database is the job's memory: the plan is stored as ``StagingFile`` rows before the first
+byte is copied, each verified file is marked ``done`` with its checksum (in batches, about once
+per ``progress_interval``), so a job whose server died resumes with only what is left. On
+resume, files marked done are re-hashed at the target and copied again if they differ.
+Progress goes to the job row and, as ``data`` without a log line, to its activity event.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import AstroOpsError
+from ..core.timeutil import utcnow
+from .models import StagingFile, StagingJob
+from .paths import check_dir_inside, join_rel, makedirs_confined
+from .plan import plan_source
+from .roots import Root
+from .transfer import Cancelled, FileResult, IntegrityError, Transfer, hash_local, make_symlink
+
+PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+             IntegrityError, AstroOpsError)
+
+
+class Shutdown(Exception):
+    """The server is stopping: leave the job running in the database, to resume later."""
+
+
+@dataclass
+class Flags:
+    """Signals from outside the worker thread."""
+
+    cancel: threading.Event
+    shutdown: threading.Event
+    cancelled_by: str | None = None
+
+    def check(self) -> None:
+        if self.shutdown.is_set():
+            raise Shutdown()
+        if self.cancel.is_set():
+            raise Cancelled()
+
+
+@dataclass
+class Settings:
+    chunk_size: int
+    fsync: bool
+    read_only: bool
+    retries: int
+    backoff: float
+    progress_interval: float
+    files_in_flight: int
+
+
+class JobRun:
+    """Execute the job ``job_id``; ``store`` is the service (DB + activity helpers)."""
+
+    def __init__(self, store: Any, job: StagingJob, root: Root, files_pool: Executor,
+                 settings: Settings, flags: Flags) -> None:
+        self.store, self.job, self.root = store, job, root
+        self.pool, self.s, self.flags = files_pool, settings, flags
+        self.base = os.path.realpath(job.root_dir)
+        self.tag = job.id[:12]
+        self._lock = threading.Lock()
+        self._dirs: set[str] = set()
+        self._pending: list[dict[str, Any]] = []
+        self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
+        self.errors: list[str] = []
+
+    # -- the whole run -------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.job.method == "symlink":
+            self._symlink()
+            return
+        if not self.job.planned:
+            self._plan()
+        todo = self._load_todo()
+        self._execute(todo)
+
+    def _symlink(self) -> None:
+        src = self.root.path(self.job.source)
+        parent, name = os.path.split(self.job.target)
+        directory = makedirs_confined(self.base, parent)
+        self.flags.check()
+        result = make_symlink(src, os.path.join(directory, name))
+        self.counts["copied" if result.state == "done" else "skipped"] = 1
+        self.store.progress(self, [], final=True)
+
+    def _plan(self) -> None:
+        info = self.root.info(self.job.source)
+        plan = plan_source(self.root, self.job.source, info.get("type") == "directory")
+        rows = [{"job_id": self.job.id, "seq": i, "relpath": rel, "size": size,
+                 "state": "pending"} for i, (rel, size) in enumerate(plan.files)]
+        self.store.save_plan(self.job.id, rows, plan.total_bytes, plan.skipped)
+
+    def _load_todo(self) -> list[StagingFile]:
+        files = self.store.load_files(self.job.id)
+        todo, done = [], []
+        for f in files:
+            (done if f.state in ("done", "skipped") else todo).append(f)
+        self.counts["copied"] = sum(1 for f in done if f.state == "done")
+        self.counts["skipped"] = sum(1 for f in done if f.state == "skipped")
+        self.counts["bytes"] = sum(f.size for f in done)
+        stale = [f for f in done if not self._still_valid(f)]
+        for f in stale:
+            self.counts["copied" if f.state == "done" else "skipped"] -= 1
+            self.counts["bytes"] -= f.size
+        return stale + todo
+
+    def _still_valid(self, f: StagingFile) -> bool:
+        if not self.job.started or f.checksum is None:
+            return True  # a fresh job: nothing to re-verify
+        found = hash_local(self._dst(f), self.s.chunk_size)
+        return found is not None and found == (f.size, f.checksum)
+
+    # -- the file pipeline ---------------------------------------------------------------------
+    def _execute(self, todo: list[StagingFile]) -> None:
+        inflight: dict[Future[FileResult], StagingFile] = {}
+        queue = list(reversed(todo))
+        last = time.monotonic()
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < self.s.files_in_flight:
+                    f = queue.pop()
+                    inflight[self.pool.submit(self._copy_one, f)] = f
+                finished, _ = wait(list(inflight), timeout=self.s.progress_interval,
+                                   return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    self._collect(inflight.pop(fut), fut)
+                if time.monotonic() - last >= self.s.progress_interval:
+                    last = time.monotonic()
+                    self._flush()
+            self._flush(final=True)
+        finally:
+            if inflight:  # stop the files still in flight before leaving
+                if not self.flags.shutdown.is_set():
+                    self.flags.cancel.set()
+                wait(list(inflight))
+
+    def _collect(self, f: StagingFile, fut: Future[FileResult]) -> None:
+        exc = fut.exception()
+        if isinstance(exc, Cancelled | Shutdown):
+            raise exc
+        if exc is not None:
+            self.counts["failed"] += 1
+            message = f"{f.relpath or os.path.basename(self.job.source)}: {exc}"
+            self.errors.append(message)
+            self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": "failed",
+                                  "error": str(exc)[:2000]})
+            return
+        res = fut.result()
+        self.counts["copied" if res.state == "done" else "skipped"] += 1
+        if res.state == "skipped":
+            with self._lock:
+                self.counts["bytes"] += res.size
+        self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": res.state,
+                              "checksum": res.checksum, "size": res.size, "error": None})
+
+    def _flush(self, final: bool = False) -> None:
+        batch, self._pending = self._pending, []
+        self.flags.cancelled_by = self.store.progress(self, batch, final=final)
+        if self.flags.cancelled_by:
+            self.flags.cancel.set()
+        self.flags.check()
+
+    # -- one file, with retries ----------------------------------------------------------------
+    def _copy_one(self, f: StagingFile) -> FileResult:
+        attempt = 0
+        while True:
+            sent = [0]
+            self.flags.check()
+            try:
+                return self._attempt(f, sent)
+            except (Cancelled, Shutdown, *PERMANENT):
+                self._unsend(sent[0])
+                raise
+            except OSError:
+                self._unsend(sent[0])
+                if attempt >= self.s.retries:
+                    raise
+            if self.flags.shutdown.wait(self.s.backoff * (2 ** attempt)):
+                raise Shutdown()
+            attempt += 1
+
+    def _unsend(self, n: int) -> None:
+        with self._lock:
+            self.counts["bytes"] -= n
+
+    def _attempt(self, f: StagingFile, sent: list[int]) -> FileResult:
+        def on_bytes(n: int) -> None:
+            sent[0] += n
+            with self._lock:
+                self.counts["bytes"] += n
+
+        dst = self._dst(f)
+        directory = self._ensure_dir(os.path.dirname(os.path.relpath(dst, self.base)))
+        name = os.path.basename(dst)
+        t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
+                     tag=self.tag, check=self.flags.check, on_bytes=on_bytes)
+        src_rel = join_rel(self.job.source, f.relpath)
+        if self.root.local:
+            src = self.root.path(src_rel)  # re-confined: a link swapped in since planning fails
+            return t.copy_local(os.path.realpath(src), directory, name, f.size)
+        full = self.root.path(src_rel)
+        opener: Callable[[], Any] = lambda: self.root.fs.open(  # noqa: E731
+            full, "rb", block_size=self.s.chunk_size)
+        return t.copy_stream(opener, directory, name, f.size)
+
+    def _dst(self, f: StagingFile) -> str:
+        return os.path.join(self.base, join_rel(self.job.target, f.relpath))
+
+    def _ensure_dir(self, rel_dir: str) -> str:
+        rel_dir = "" if rel_dir == "." else rel_dir
+        full = os.path.join(self.base, rel_dir) if rel_dir else self.base
+        if rel_dir in self._dirs:
+            return full
+        with self._lock:
+            if rel_dir not in self._dirs:
+                makedirs_confined(self.base, rel_dir)
+                self._dirs.add(rel_dir)
+        check_dir_inside(full, self.base, "target")
+        return full
+
+
+def rate_and_eta(job: StagingJob) -> tuple[float | None, float | None]:
+    """Average rate since start (bytes/s) and the time left at that rate."""
+    if job.started is None or job.bytes_done <= 0:
+        return None, None
+    end = job.finished or utcnow()
+    elapsed = max((end - job.started).total_seconds(), 1e-3)
+    rate = job.bytes_done / elapsed
+    left = max(job.bytes_total - job.bytes_done, 0)
+    return rate, (left / rate if rate > 0 and job.finished is None else None)

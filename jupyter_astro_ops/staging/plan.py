@@ -1,0 +1,97 @@
+"""Planning a job: list the files of its source, confined, before anything is written.
+
+A local tree is walked with ``os.scandir`` without following directory links. A symlink whose
+resolved path leaves the root fails the whole plan (``Forbidden``); a link to a file inside the
+root is copied as that file's content; links to directories, FIFOs, sockets and devices are
+skipped and reported. Remote listings (``fs.find``) are checked name by name: a key that
+would traverse on disk (``a/../../x``) fails the plan.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..core.errors import Forbidden, ValidationError
+from .paths import clean_relpath, is_within, join_rel
+from .roots import Root
+
+
+@dataclass
+class Plan:
+    """Files (``relpath`` below the job's source, ``size``) and what was left out."""
+
+    files: list[tuple[str, int]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+
+def plan_source(root: Root, source: str, is_dir: bool) -> Plan:
+    """The plan of ``root:source``; a single file is the one entry ``("", size)``."""
+    if not is_dir:
+        return Plan(files=[("", int(root.info(source).get("size") or 0))])
+    plan = Plan()
+    walker = _walk_local(root, source, plan) if root.local else _walk_remote(root, source)
+    for rel, size in walker:
+        plan.files.append((rel, size))
+    plan.files.sort()
+    return plan
+
+
+def _walk_local(root: Root, source: str, plan: Plan) -> Iterator[tuple[str, int]]:
+    stack = [""]
+    top = root.path(source)
+    while stack:
+        rel_dir = stack.pop()
+        with os.scandir(os.path.join(top, rel_dir) if rel_dir else top) as entries:
+            for entry in entries:
+                rel = join_rel(rel_dir, entry.name)
+                _check_name(rel)
+                if entry.is_symlink():
+                    size = _linked_file_size(root, entry.path, join_rel(source, rel))
+                    if size is None:
+                        plan.skipped.append(f"{rel} (link to a directory or special file)")
+                    else:
+                        yield rel, size
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                elif entry.is_file(follow_symlinks=False):
+                    yield rel, entry.stat(follow_symlinks=False).st_size
+                else:
+                    plan.skipped.append(f"{rel} (not a regular file)")
+
+
+def _linked_file_size(root: Root, path: str, shown: str) -> int | None:
+    real = os.path.realpath(path)
+    if not is_within(real, root.base):
+        raise Forbidden(f"source: {shown!r} is a symlink that leads outside the root")
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _walk_remote(root: Root, source: str) -> Iterator[tuple[str, int]]:
+    top = root.path(source).rstrip("/")
+    found = root.fs.find(top, detail=True, withdirs=False)
+    for name, info in found.items():
+        name = name.rstrip("/")
+        if not name.startswith(top + "/"):
+            raise Forbidden(f"source: listed object {name!r} lies outside the source")
+        rel = name[len(top) + 1:]
+        _check_name(rel)
+        if info.get("type", "file") == "file":
+            yield rel, int(info.get("size") or 0)
+
+
+def _check_name(rel: str) -> None:
+    try:
+        clean_relpath(rel, "source entry", allow_empty=False)
+    except ValidationError as exc:
+        raise Forbidden(f"source entry {rel!r} cannot be staged safely: {exc.message}") from None

@@ -1,0 +1,264 @@
+"""Verified per-file transfer: copy, checksum while copying, re-read, then rename into place.
+
+The protocol for one file (as rclone and Rucio do it):
+
+1. create a hidden temporary file next to the target (``O_EXCL | O_NOFOLLOW``, deterministic
+   name per job so a resumed job removes what a killed one left behind);
+2. stream the source into it while hashing the source bytes (xxh3-128: ~15 GB/s, so the hash
+   never limits the copy);
+3. re-read what was written and hash it; a mismatch is an error and the temporary file is
+   removed;
+4. optionally ``fsync``; ``os.replace`` into place. Until then nothing is visible at the target.
+
+Local to local, large files are copied by the kernel (``os.copy_file_range``, as ``cp`` does)
+while a second thread hashes the source, then the written file is hashed; small files use one
+``read``/``write``/``pread`` each. Remote sources (fsspec) are streamed in ``chunk_size`` pieces.
+Everything here is blocking: callers run it in worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import xxhash
+
+from ..core.errors import Conflict
+
+ALGORITHM = "xxh3_128"
+TMP_SUFFIX = ".astro-part"
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+KERNEL_COPY_MIN = 32 << 20  # below this, one userspace pass is cheaper than two threads
+
+
+class Cancelled(Exception):
+    """The job was cancelled (or the server is stopping) while a file was in flight."""
+
+
+class IntegrityError(Exception):
+    """What was written does not hash to what was read."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Outcome of one file: ``done`` (copied and verified) or ``skipped`` (already identical)."""
+
+    state: str
+    size: int
+    checksum: str
+
+
+def new_hasher() -> Any:
+    return xxhash.xxh3_128()
+
+
+def tagged(hexdigest: str) -> str:
+    return f"{ALGORITHM}:{hexdigest}"
+
+
+def temp_name(directory: str, name: str, tag: str) -> str:
+    """The hidden temporary name of ``name`` for job ``tag`` (stable across restarts)."""
+    return os.path.join(directory, f".{name}.{tag}{TMP_SUFFIX}")
+
+
+def hash_fd(fd: int, size: int, chunk: int, check: Callable[[], None] | None = None) -> str:
+    """Hash ``size`` bytes of an open file from offset 0 with ``pread`` (no seek, no copies)."""
+    h = new_hasher()
+    buf = bytearray(min(chunk, max(size, 1)))
+    view = memoryview(buf)
+    offset = 0
+    while offset < size:
+        n = os.preadv(fd, [view[: min(len(buf), size - offset)]], offset)
+        if n <= 0:
+            raise IntegrityError(f"file shrank while hashing at byte {offset}")
+        h.update(view[:n])
+        offset += n
+        if check is not None:
+            check()
+    return tagged(h.hexdigest())
+
+
+def hash_local(path: str, chunk: int) -> tuple[int, str] | None:
+    """``(size, checksum)`` of a regular, non-symlink local file, or ``None``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return st.st_size, hash_fd(fd, st.st_size, chunk)
+    finally:
+        os.close(fd)
+
+
+def existing_size(path: str) -> int | None:
+    """Size of a regular file at ``path`` (a symlink there counts as absent)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+class Transfer:
+    """Settings shared by every file of a job, plus its cancel check."""
+
+    def __init__(
+        self, *, chunk_size: int, fsync: bool, read_only: bool, tag: str,
+        check: Callable[[], None], on_bytes: Callable[[int], None],
+    ) -> None:
+        self.chunk = chunk_size
+        self.fsync = fsync
+        self.read_only = read_only
+        self.tag = tag
+        self.check = check
+        self.on_bytes = on_bytes
+
+    # -- entry points ------------------------------------------------------------------------
+    def copy_local(self, src: str, dst_dir: str, name: str, size: int) -> FileResult:
+        """Copy a local file into ``dst_dir/name`` with verification (or skip if identical)."""
+        dst = os.path.join(dst_dir, name)
+        fd_src = os.open(src, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        try:
+            size = os.fstat(fd_src).st_size
+            if existing_size(dst) == size:
+                src_sum = hash_fd(fd_src, size, self.chunk, self.check)
+                found = hash_local(dst, self.chunk)
+                if found is not None and found[1] == src_sum:
+                    return FileResult("skipped", size, src_sum)
+            return self._write(dst_dir, name, size, lambda fd: self._fill_local(fd_src, fd, size))
+        finally:
+            os.close(fd_src)
+
+    def copy_stream(
+        self, opener: Callable[[], BinaryIO], dst_dir: str, name: str, size: int
+    ) -> FileResult:
+        """Copy from a file-like source (fsspec) into ``dst_dir/name`` with verification."""
+        dst = os.path.join(dst_dir, name)
+        if existing_size(dst) == size:
+            with opener() as f:
+                src_sum = self._drain(f, None)
+            found = hash_local(dst, self.chunk)
+            if found is not None and found[1] == src_sum:
+                return FileResult("skipped", size, src_sum)
+
+        def fill(fd: int) -> str:
+            with opener() as f:
+                return self._drain(f, fd)
+
+        return self._write(dst_dir, name, size, fill)
+
+    # -- the protocol ------------------------------------------------------------------------
+    def _write(
+        self, dst_dir: str, name: str, size: int, fill: Callable[[int], str]
+    ) -> FileResult:
+        tmp = temp_name(dst_dir, name, self.tag)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644)
+        placed = False
+        try:
+            src_sum = fill(fd)
+            written = os.fstat(fd).st_size
+            if written != size:
+                raise IntegrityError(f"{name}: wrote {written} bytes, expected {size}")
+            if hash_fd(fd, written, self.chunk, self.check) != src_sum:
+                raise IntegrityError(f"{name}: checksum of the written copy does not match")
+            if self.read_only:
+                os.fchmod(fd, 0o444)  # on the descriptor: never through a link
+            if self.fsync:
+                os.fsync(fd)
+            os.replace(tmp, os.path.join(dst_dir, name))
+            placed = True
+            return FileResult("done", size, src_sum)
+        finally:
+            os.close(fd)
+            if not placed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+
+    def _fill_local(self, fd_src: int, fd_dst: int, size: int) -> str:
+        if size >= KERNEL_COPY_MIN and hasattr(os, "copy_file_range"):
+            return self._kernel_copy(fd_src, fd_dst, size)
+        if size <= self.chunk:
+            data = os.pread(fd_src, size + 1, 0)
+            if len(data) != size:
+                raise IntegrityError("source changed size while copying")
+            h = new_hasher()
+            h.update(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd_dst, view):]
+            self.on_bytes(size)
+            return tagged(h.hexdigest())
+        with os.fdopen(os.dup(fd_src), "rb", buffering=0) as f:
+            return self._drain(f, fd_dst)  # type: ignore[arg-type]
+
+    def _kernel_copy(self, fd_src: int, fd_dst: int, size: int) -> str:
+        """``copy_file_range`` in slices while another thread hashes the source."""
+        stop = threading.Event()
+
+        def check() -> None:
+            if stop.is_set():
+                raise Cancelled()
+
+        with ThreadPoolExecutor(1, thread_name_prefix="astro-hash") as pool:
+            future = pool.submit(hash_fd, fd_src, size, self.chunk, check)
+            try:
+                offset, step = 0, max(self.chunk * 8, 64 << 20)
+                while offset < size:
+                    self.check()
+                    n = os.copy_file_range(fd_src, fd_dst, min(step, size - offset),
+                                           offset, offset)
+                    if n <= 0:
+                        raise IntegrityError(f"source ended early at byte {offset}")
+                    offset += n
+                    self.on_bytes(n)
+            except BaseException:
+                stop.set()
+                raise
+            return future.result()
+
+    def _drain(self, f: BinaryIO, fd_dst: int | None) -> str:
+        """Read ``f`` to the end in chunks, hashing, writing to ``fd_dst`` when given."""
+        h = new_hasher()
+        buf = bytearray(self.chunk)
+        view = memoryview(buf)
+        readinto = getattr(f, "readinto", None)
+        while True:
+            self.check()
+            if readinto is not None:
+                n = readinto(view)
+                data = view[:n] if n else b""
+            else:
+                data = f.read(self.chunk)
+                n = len(data)
+            if not n:
+                break
+            h.update(data)
+            if fd_dst is not None:
+                out = memoryview(data)
+                while out:
+                    out = out[os.write(fd_dst, out):]
+                self.on_bytes(n)
+        return tagged(h.hexdigest())
+
+
+def make_symlink(source: str, target: str) -> FileResult:
+    """Create ``target`` -> ``source`` (both already confined); idempotent for the same link."""
+    try:
+        os.symlink(source, target)
+    except FileExistsError:
+        if os.path.islink(target) and os.readlink(target) == source:
+            return FileResult("skipped", 0, "")
+        raise Conflict(f"the target {os.path.basename(target)!r} already exists") from None
+    return FileResult("done", 0, "")
