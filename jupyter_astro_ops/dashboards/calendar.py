@@ -138,6 +138,7 @@ def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
         done(result)
         return
     doc = pn.state.curdoc
+    assert doc is not None  # served() checked it
 
     async def run() -> None:
         try:

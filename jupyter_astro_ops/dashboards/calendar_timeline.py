@@ -51,7 +51,7 @@ class Timeline:
 
     def _build(self) -> Any:
         fig = figure(x_axis_type="datetime", y_range=FactorRange(factors=["-"]), height=160,
-                     x_range=Range1d(datetime(2000, 1, 1), datetime(2000, 1, 8)),
+                     x_range=Range1d(start=datetime(2000, 1, 1), end=datetime(2000, 1, 8)),
                      sizing_mode="stretch_width", tools="xpan,xwheel_zoom,reset",
                      toolbar_location="right", name="timeline")
         bars = fig.hbar(y="site", left="left", right="right", height=0.6, source=self.bookings,

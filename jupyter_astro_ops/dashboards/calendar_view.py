@@ -429,6 +429,7 @@ def build(ctx: Any, user: User) -> CalendarDashboard:
     dash = CalendarDashboard(source=CalendarSource(service, ctx.activity, user))
 
     doc = pn.state.curdoc
+    assert doc is not None, "build() runs in a served session"
 
     def show(data: tuple[list[SiteOut], dict[str, int], list[ReservationOut]]) -> None:
         dash.set_data(*data)  # with the document lock: the timeline's models change
