@@ -7,7 +7,9 @@ the server's ``message``, ``reason`` and ``details``.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import requests
@@ -135,9 +137,29 @@ class AstroOps:
         """One job by id."""
         return Job(self, self._get_json(f"staging/jobs/{job_id}"))
 
-    def jobs(self) -> list[Job]:
-        """The user's staging jobs (an admin sees everyone's)."""
-        return [Job(self, j) for j in _items(self._get_json("staging/jobs"), "jobs")]
+    def jobs(self, all: bool = False, status: str | list[str] | None = None,
+             limit: int | None = None) -> list[Job]:
+        """The user's staging jobs, newest first (``all=True``: everyone's, for admins)."""
+        query: dict[str, Any] = {"all": "1" if all else None, "limit": limit,
+                                 "status": ",".join([status] if isinstance(status, str)
+                                                    else status) if status else None}
+        return [Job(self, j) for j in _items(self._get_json("staging/jobs", query), "jobs")]
+
+    def download(self, location: str | dict[str, Any] | tuple[str, str],
+                 dest: str | os.PathLike[str] | None = None, chunk_size: int = 1 << 20) -> Path:
+        """Stream one file of a root to ``dest`` (default: its name, in the current
+        directory) on the machine running this client; returns the path written."""
+        loc = parse_location(location)
+        target = Path(dest) if dest is not None else Path(PurePosixPath(loc["path"]).name)
+        if target.is_dir():
+            target = target / PurePosixPath(loc["path"]).name
+        resp = self._request("GET", "staging/download", params=loc, stream=True)
+        part = target.with_name(target.name + ".part")
+        with resp, part.open("wb") as out:
+            for chunk in resp.iter_content(chunk_size):
+                out.write(chunk)
+        part.replace(target)
+        return target
 
     def roots(self) -> list[dict[str, Any]]:
         """The storage roots this user may stage from."""

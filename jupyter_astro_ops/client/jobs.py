@@ -107,7 +107,11 @@ class Job:
 
     def cancel(self) -> Job:
         """Ask the server to cancel the job, then refresh it."""
-        self._client._request("DELETE", f"staging/jobs/{self.id}")
+        resp = self._client._request("DELETE", f"staging/jobs/{self.id}")
+        body = resp.json() if resp.content else None
+        if isinstance(body, dict) and body.get("id"):
+            self.data = body
+            return self
         return self.refresh()
 
     def log(self) -> list[Any]:
@@ -150,27 +154,36 @@ class Job:
 
 
 class _Bars:
-    """Two tqdm bars (files, bytes) kept in step with a job's counters."""
+    """Two tqdm bars (files, bytes) kept in step with a job's counters.
+
+    Totals are unknown (0) while the job is queued or being planned; the bars start without a
+    total and ``reset`` to the real one once the server knows it (``reset`` is what updates
+    the widget's maximum in a notebook).
+    """
 
     def __init__(self, job: Job) -> None:
         from tqdm.auto import tqdm
 
-        self.files = tqdm(total=job.files_total, unit="file", desc=f"{job.id[:8]} files",
-                          leave=True)
-        self.bytes = tqdm(total=job.bytes_total, unit="B", unit_scale=True,
+        self.files = tqdm(total=self._known(job, job.files_total), unit="file",
+                          desc=f"{job.id[:8]} files", leave=True)
+        self.bytes = tqdm(total=self._known(job, job.bytes_total), unit="B", unit_scale=True,
                           unit_divisor=1024, desc=f"{job.id[:8]} bytes", leave=True)
+
+    @staticmethod
+    def _known(job: Job, total: int | None) -> int | None:
+        return total if total or job.done else None
 
     @staticmethod
     def _step(bar: Any, done: int | None, total: int | None) -> None:
         if total is not None and bar.total != total:
-            bar.total = total
+            bar.reset(total=total)
         if done is not None and done != bar.n:
             bar.n = done
         bar.refresh()
 
     def update(self, job: Job) -> None:
-        self._step(self.files, job.files_done, job.files_total)
-        self._step(self.bytes, job.bytes_done, job.bytes_total)
+        self._step(self.files, job.files_done, self._known(job, job.files_total))
+        self._step(self.bytes, job.bytes_done, self._known(job, job.bytes_total))
         self.files.set_postfix_str(job.status, refresh=True)
 
     def close(self, job: Job) -> None:

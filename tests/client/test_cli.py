@@ -26,15 +26,16 @@ async def cli(url: str, *args: str, user: str = "bob") -> tuple[int, str, str]:
 
 async def test_stage_waits_and_succeeds(live_url: str, night1: dict[str, bytes],
                                         root_dir: Path) -> None:
-    code, out, err = await cli(live_url, "archive:night1/", "data/cli", "--no-progress")
+    code, out, err = await cli(live_url, "archive:night1/", "data/cli")
     assert code == 0, err
-    assert "job " in out
+    assert "job " in out and "succeeded" in out
+    assert "files" in err and "5/5" in err  # the tqdm bars, on stderr
     for rel, data in night1.items():
         assert (root_dir / "data" / "cli" / rel).read_bytes() == data
 
     code, out, err = await cli(live_url, "--list")
     assert code == 0, err
-    assert "archive:night1/" in out and "data/cli" in out
+    assert "archive:night1" in out and "data/cli" in out and "succeeded" in out
 
 
 async def test_no_wait_prints_the_job(live_url: str, night1: dict[str, bytes]) -> None:

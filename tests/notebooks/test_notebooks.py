@@ -16,8 +16,8 @@ from .conftest import LiveServer
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def execute(name: str, server: LiveServer, user: str = "bob") -> str:
-    """Run ``notebooks/<name>`` as ``user``; returns the text of every output, in order."""
+def execute(name: str, server: LiveServer, user: str = "bob") -> tuple[Any, str]:
+    """Run ``notebooks/<name>`` as ``user``; returns it with the text of its outputs."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     for cell in nb.cells:  # the committed notebooks carry no outputs
         if cell.cell_type == "code":
@@ -29,8 +29,20 @@ def execute(name: str, server: LiveServer, user: str = "bob") -> str:
         client.execute(env=env)
     except CellExecutionError as exc:
         pytest.fail(f"{name} failed:\n{exc}\n--- server log ---\n{server.log_tail()}")
-    return "\n".join(_text(out) for cell in nb.cells if cell.cell_type == "code"
-                     for out in cell.outputs)
+    finally:
+        if os.environ.get("ASTRO_OPS_NB_OUT"):  # keep the executed notebook for a look
+            out_dir = Path(os.environ["ASTRO_OPS_NB_OUT"])
+            out_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, out_dir / name)
+    return nb, "\n".join(_text(out) for cell in nb.cells if cell.cell_type == "code"
+                         for out in cell.outputs)
+
+
+def progress_widgets(nb: Any) -> list[dict[str, Any]]:
+    """Final states of the progress-bar widgets (tqdm.auto in a notebook) saved by nbclient."""
+    saved = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    return [m["state"] for m in saved.get("state", {}).values()
+            if m.get("model_name") == "FloatProgressModel"]
 
 
 def _text(output: Any) -> str:
@@ -41,13 +53,17 @@ def _text(output: Any) -> str:
 
 
 def test_staging_notebook(live_server: LiveServer) -> None:
-    text = execute("staging.ipynb", live_server)
+    nb, text = execute("staging.ipynb", live_server)
     assert "job success ok" in text or " ok - " in text, text
     assert f"staged {len(live_server.files)} files" in text, text
+    n, total = len(live_server.files), sum(map(len, live_server.files.values()))
     target = live_server.root_dir / "data" / "night1"
     for rel, data in live_server.files.items():
         assert (target / rel).read_bytes() == data, rel
-    assert "re-run" in text and "FAILED" not in text
+    assert f"re-run succeeded - {n} of {n} files skipped" in text and "FAILED" not in text
+    # job.wait() drew two widget bars (files, bytes), both full at the end
+    bars = {(b["max"], b["value"]) for b in progress_widgets(nb)}
+    assert {(n, n), (total, total)} <= bars, bars
     refused = [line for line in text.splitlines() if line.startswith("refused:")]
     assert len(refused) == 2, text
     assert all(any(code in line for code in (" 400 ", " 403 ", " 404 ")) for line in refused)
@@ -55,7 +71,7 @@ def test_staging_notebook(live_server: LiveServer) -> None:
 
 
 def test_calendar_notebook(live_server: LiveServer) -> None:
-    text = execute("calendar.ipynb", live_server)
+    _, text = execute("calendar.ipynb", live_server)
     assert "booking as bob" in text
     assert "saf - Santa Fe (America/Denver)" in text
     assert "booked " in text
@@ -66,4 +82,4 @@ def test_calendar_notebook(live_server: LiveServer) -> None:
     assert "1 reservation(s)" in text
     assert text.rstrip().endswith("0 reservation(s)"), text
     # the notebook cleans up after itself, so a second run works the same way
-    assert "conflict: 409" in execute("calendar.ipynb", live_server)
+    assert "conflict: 409" in execute("calendar.ipynb", live_server)[1]
