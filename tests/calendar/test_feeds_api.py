@@ -22,6 +22,13 @@ from jupyter_astro_ops.web.openapi import REF_TEMPLATE, route_to_openapi_path, s
 from ..conftest import USERS
 
 CAL = ("v1", "calendar")
+UID_DOMAIN = "obs.example"
+
+
+@pytest.fixture
+def astro_config(astro_config: dict[str, Any]) -> dict[str, Any]:
+    """The calendar's sites plus feed config (``c.ICalFeeds.*`` reaches the handlers)."""
+    return {**astro_config, "ICalFeeds": {"uid_domain": UID_DOMAIN, "refresh_minutes": 10}}
 
 
 @pytest.fixture
@@ -140,11 +147,11 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     status, resp = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token)
     assert status == 200
     assert resp.headers["Content-Type"].startswith("text/calendar")
-    assert "private" in resp.headers["Cache-Control"]
+    assert resp.headers["Cache-Control"] == "private, max-age=600"
     assert resp.headers["Last-Modified"]
     etag = resp.headers["ETag"]
     events = uids(resp)
-    ev = events[f"{r['id']}@astro-ops.local"]
+    ev = events[f"{r['id']}@{UID_DOMAIN}"]
     assert isoformat(ev.decoded("dtstart")) == r["start"] and int(ev["sequence"]) == 0
     assert "flats at dusk" in str(ev["description"])
     status, resp = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
@@ -157,11 +164,11 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     status, resp = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
                                headers={"If-None-Match": etag})
     assert status == 200 and resp.headers["ETag"] != etag
-    ev = uids(resp)[f"{r['id']}@astro-ops.local"]
+    ev = uids(resp)[f"{r['id']}@{UID_DOMAIN}"]
     assert int(ev["sequence"]) == 1 and str(ev["summary"]) == "Moved"
     assert (await api("bob", "DELETE", *CAL, "reservations", r["id"]))[0] == 204
     status, resp = await fetch(jp_fetch, "users", "bob.ics", login="bob")
-    ev = uids(resp)[f"{r['id']}@astro-ops.local"]
+    ev = uids(resp)[f"{r['id']}@{UID_DOMAIN}"]
     assert str(ev["status"]) == "CANCELLED" and int(ev["sequence"]) == 2
 
 

@@ -24,6 +24,8 @@ from jupyter_astro_ops.calendar.importers import (
     import_schedule,
     importer_user,
     run_periodic,
+    start_periodic,
+    stop_periodic,
 )
 from jupyter_astro_ops.calendar.models import Reservation
 from jupyter_astro_ops.calendar.queries import to_out
@@ -239,3 +241,48 @@ def test_concurrent_imports_of_one_schedule_apply_once(cal: Any, importer: User,
         adds = session.scalar(select(func.count()).select_from(ActivityEvent).where(
             ActivityEvent.object_type == "RESERVATION"))
     assert adds == 3
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A moto S3 server on loopback (real HTTP, no mocks inside the importer)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(key, value)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_s3_source_with_storage_options(cal: Any, db: Any, s3_endpoint: str) -> None:
+    options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing",
+               "skip_instance_cache": True}
+    fs = fsspec.filesystem("s3", **options)
+    bucket = f"ops-{uuid.uuid4().hex[:12]}"  # moto keeps buckets for the whole process
+    fs.mkdir(bucket)
+    fs.pipe(f"{bucket}/saf.json", (DATA / "schedule_v1.json").read_bytes())
+    importer = ScheduleImporter(parent=cal, sources={"saf": f"s3://{bucket}/saf.json"},
+                                storage_options=options)
+    [summary] = importer.run_once(cal, now=at(-24))
+    assert sorted(summary.added) == ["1001", "1002", "1003"]
+    assert importer.run_once(cal, now=at(-24))[0].schedule_unchanged
+
+
+def test_start_periodic_only_when_configured(cal: Any) -> None:
+    async def scenario() -> None:
+        assert start_periodic(cal) is None  # no sources configured
+        cal.config.ScheduleImporter.sources = {"saf": V1}
+        cal.config.ScheduleImporter.interval_seconds = 3600.0
+        task = start_periodic(cal)
+        assert task is not None and not task.done()
+        await stop_periodic(task)
+        assert task.done()
+
+    asyncio.run(scenario())
