@@ -23,6 +23,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..activity.feed import FeedHub
 from ..activity.schemas import DecisionIn, EventFilter, EventOut
 from ..activity.service import ActivityService
 from ..activity.states import Action, Status
@@ -38,6 +39,7 @@ TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Act
           "object_type": "Object", "object_id": "Id", "status": "Status",
           "project_id": "Project", "last_message": "Last log line"}
 FILTER_WIDTH = 220
+FLUSH_MS = 200
 
 
 class ActivitySource:
@@ -167,6 +169,9 @@ class ActivityDashboard(pn.viewable.Viewer):
         frame = pd.DataFrame([event_row(ev) for ev in rows], columns=COLUMNS,
                              index=pd.Index([ev.id for ev in rows], name="id"))
         self.frame = frame
+        if hasattr(self, "_table"):  # keep the highlight on the selected event, not its row
+            ids = list(frame.index)
+            self._table.selection = [ids.index(self.selected)] if self.selected in ids else []
 
     def _matches(self, ev: EventOut) -> bool:
         return ((not self.status or ev.status.value in self.status)
@@ -199,19 +204,34 @@ class ActivityDashboard(pn.viewable.Viewer):
             done(result)
 
     # -- live feed ---------------------------------------------------------------------------------
-    async def follow(self, hub: Any) -> None:
-        """Apply every event the hub delivers after ``cursor``, until cancelled."""
+    async def follow(self, hub: FeedHub) -> None:
+        """Apply every event the hub delivers after ``cursor``, until cancelled.
+
+        Events are batched: one table update per ``FLUSH_MS`` however many arrive. If the hub
+        drops the subscription (a stuck session overflowed its queue), it resumes from the
+        cursor; replayed events are merged, not duplicated.
+        """
         doc = pn.state.curdoc if _served() else None
-        flt = EventFilter()
-        subscription = hub.subscribe(self.source.user, flt, self.cursor)
-        try:
-            async for ev in subscription:
-                if doc is not None:
-                    doc.add_next_tick_callback(partial(self.apply, [ev]))
-                else:
-                    self.apply([ev])
-        finally:
-            await _maybe_await(subscription.close())
+        inbox: list[EventOut] = []
+
+        def flush() -> None:
+            batch = inbox[:]
+            inbox.clear()
+            self.apply(batch)
+
+        while hub.running:
+            subscription = hub.subscribe(self.source.user, EventFilter(), self.cursor)
+            try:
+                async for ev in subscription:
+                    if doc is None:
+                        self.apply([ev])
+                        continue
+                    if not inbox:
+                        doc.add_timeout_callback(flush, FLUSH_MS)
+                    inbox.append(ev)
+            finally:
+                subscription.close()
+            await asyncio.sleep(1.0)
 
     # -- views -------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -274,11 +294,6 @@ def _summary(ev: EventOut) -> str:
 def _log_frame(ev: EventOut) -> pd.DataFrame:
     return pd.DataFrame([{"time": isoformat(e.time), "level": e.level, "message": e.message}
                          for e in ev.log], columns=["time", "level", "message"])
-
-
-async def _maybe_await(value: Any) -> None:
-    if asyncio.iscoroutine(value):
-        await value
 
 
 def build(ctx: Any, user: User) -> ActivityDashboard:

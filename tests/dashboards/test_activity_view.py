@@ -149,3 +149,17 @@ async def test_follow_shows_new_events_from_the_feed(act, users, seeded) -> None
     finally:
         task.cancel()
         await hub.stop()
+
+
+def test_selection_stays_on_the_event_when_rows_move(act, users, seeded) -> None:
+    dash = dashboard(act, users["alice"])
+    select(dash, seeded["carol"])
+    before = dash._table.selection
+    with act.db.write() as session:
+        act.record(session, users["dave"], action="MOD", object_type="RESOURCE",
+                   object_id="dome", message="closed")
+    dash.apply(act.list_events(users["alice"], EventFilter(since=dash.cursor)))
+    assert dash.frame.index[0] != seeded["carol"]  # the new event is on top
+    assert dash.selected == seeded["carol"]
+    assert dash._table.selection == [before[0] + 1]
+    assert dash.frame.index[dash._table.selection[0]] == seeded["carol"]
