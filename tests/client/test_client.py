@@ -16,6 +16,7 @@ from jupyter_astro_ops.client import (
     ConflictError,
     ConnectionFailed,
     Job,
+    JobFailed,
     NotFound,
     PermissionDenied,
 )
@@ -135,3 +136,33 @@ async def test_error_carries_server_fields(ops_for: Ops) -> None:
     assert err.value.status == 400
     assert isinstance(err.value, BadRequest)
     assert err.value.reason and err.value.message
+
+
+async def test_cancel_ends_the_job_or_says_it_had_finished(ops_for: Ops, archive: Path) -> None:
+    big = archive / "big"
+    big.mkdir()
+    for i in range(200):
+        (big / f"chunk{i:03d}.bin").write_bytes(bytes([i]) * 65_536)
+    ops = ops_for("bob")
+    job = await run(ops.stage, "archive:big/", "data/big")
+    try:
+        await run(job.cancel)
+    except ConflictError as err:  # the runner was faster than us: the job is over
+        assert "already" in err.message
+        assert (await run(job.refresh)).status == "succeeded"
+        return
+    assert job.data["cancel_requested_by"] == "bob"
+    with pytest.raises(JobFailed) as failed:
+        await run(job.wait, progress=False, timeout=120)
+    assert failed.value.job is job and job.status == "cancelled"
+    assert failed.value.reason == "cancelled"
+
+
+async def test_download_streams_one_file(ops_for: Ops, night1: dict[str, bytes],
+                                         tmp_path: Path) -> None:
+    dest = tmp_path / "downloads"
+    dest.mkdir()
+    path = await run(ops_for("bob").download, "archive:night1/calib/bias.fits", dest)
+    assert path == dest / "bias.fits"
+    assert path.read_bytes() == night1["calib/bias.fits"]
+    assert [p.name for p in dest.iterdir()] == ["bias.fits"]
