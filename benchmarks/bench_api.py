@@ -126,15 +126,24 @@ def measure(port: int, path: str, clients: int, seconds: float) -> dict[str, Any
     start_line = threading.Barrier(clients + 1)
     stop_at = [0.0]
 
+    errors: list[BaseException] = []
+
     def client(slot: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        request(conn, path)  # connect + warm
+        try:
+            request(conn, path)  # connect + warm
+        except BaseException as exc:
+            errors.append(exc)
         start_line.wait()
-        while time.perf_counter() < stop_at[0]:
-            t0 = time.perf_counter()
-            sizes[slot] = request(conn, path)
-            latencies[slot].append((time.perf_counter() - t0) * 1000)
-        conn.close()
+        try:
+            while not errors and time.perf_counter() < stop_at[0]:
+                t0 = time.perf_counter()
+                sizes[slot] = request(conn, path)
+                latencies[slot].append((time.perf_counter() - t0) * 1000)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -145,6 +154,8 @@ def measure(port: int, path: str, clients: int, seconds: float) -> dict[str, Any
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
     flat = sorted(x for lat in latencies for x in lat)
     return {
         "requests": len(flat), "rps": len(flat) / elapsed,
