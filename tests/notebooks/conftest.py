@@ -25,6 +25,7 @@ from ..client.conftest import make_tree
 from ..conftest import ROLES, USERS
 
 START_TIMEOUT = 90.0
+OWNER_TOKEN = "owner-token-for-kernel-tests-0001"
 
 
 @dataclass
@@ -56,7 +57,7 @@ def server_config(tmp: Path, root_dir: Path, archive: Path, port: int) -> dict[s
             "jpserver_extensions": {"jupyter_astro_ops": True},
             "identity_provider_class": "jupyter_astro_ops.auth.TokenMapIdentityProvider",
         },
-        "IdentityProvider": {"token": "owner-token-not-used-0001"},
+        "IdentityProvider": {"token": OWNER_TOKEN},
         "TokenMapIdentityProvider": {
             "tokens": {tok: {"username": u, "display_name": u.title(), "groups": g}
                        for u, (tok, g) in USERS.items()},
