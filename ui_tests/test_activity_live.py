@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
@@ -18,15 +19,19 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
                         {"kind": "project.create", "name": "Seed Survey"})
     assert seeded.status_code == 201, seeded.text
 
+    started = time.monotonic()
     page.goto(f"{server.url}astro-ops/dash/activity?token={server.token('alice')}")
     expect(page.get_by_text("signed in as")).to_be_visible(timeout=30_000)
+    print(f"\nfirst page (panel spawned by the proxy): {time.monotonic() - started:.2f} s")
     expect(page.locator(".tabulator-cell", has_text="bob").first).to_be_visible(timeout=20_000)
     page.evaluate("window.__no_reload_marker = 42")
 
+    posted = time.monotonic()
     created = server.api("carol", "POST", "activity",
                          {"kind": "project.create", "name": "Live Feed Survey"})
     assert created.status_code == 201, created.text
     expect(page.locator(".tabulator-cell", has_text="carol").first).to_be_visible(timeout=20_000)
+    print(f"REST POST -> row visible in the browser: {time.monotonic() - posted:.2f} s")
     assert page.evaluate("window.__no_reload_marker") == 42  # same page: no reload
 
     # approve it from the dashboard: the decision goes through the service, the row follows
@@ -44,3 +49,21 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
 
     outside = [u for u in requested if not u.startswith((origin, "data:", "blob:"))]
     assert outside == [], f"requests left the local server: {outside}"
+
+
+def test_login_cookie_identifies_the_user(server: Server, page: Page) -> None:
+    """Logged in through Jupyter's form (cookie only, no token in the URL): bob, not alice."""
+    page.goto(f"{server.url}login")
+    page.fill("input[name=password]", server.token("bob"))
+    page.locator("#login_submit, button[type=submit], input[type=submit]").first.click()
+    page.wait_for_load_state()
+    page.goto(f"{server.url}astro-ops/dash/activity")
+    expect(page.get_by_text("signed in as Bob (bob)")).to_be_visible(timeout=30_000)
+    # bob sees his own request but not carol's
+    expect(page.locator(".tabulator-cell", has_text="bob").first).to_be_visible(timeout=20_000)
+    assert page.locator(".tabulator-cell", has_text="carol").count() == 0
+
+
+def test_no_login_is_sent_to_the_jupyter_login(server: Server, page: Page) -> None:
+    page.goto(f"{server.url}astro-ops/dash/activity")
+    assert "/astro/login" in page.url
