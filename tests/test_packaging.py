@@ -3,6 +3,8 @@ Alembic migration scripts (an editable install hides both omissions, so build a 
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,3 +58,19 @@ def test_wheel_ships_openapi_fragments(wheel_names: list[str]):
     assert "jupyter_astro_ops/web/openapi_base.json" in wheel_names
     for domain in ("activity", "staging", "calendar"):
         assert f"jupyter_astro_ops/{domain}/openapi.json" in wheel_names
+
+
+@pytest.mark.slow
+def test_installed_environment_enables_the_extension(tmp_path: Path):
+    """What ``make`` installs (or ``pip install``) shows up as enabled and valid in Jupyter."""
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-server")), "extension", "list"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    section = text.split(f"Config dir: {sys.prefix}/etc/jupyter", 1)
+    assert len(section) == 2, text
+    ours = section[1].split("Config dir:", 1)[0]
+    assert re.search(r"jupyter_astro_ops\s+enabled", ours), text
+    assert re.search(r"jupyter_astro_ops [\w.]+\s+OK", ours), text
