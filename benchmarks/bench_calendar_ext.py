@@ -3,12 +3,15 @@
 Loaded as a server extension beside ``jupyter_astro_ops`` and ``bench_bare_ext``; it wraps the
 web application's ``log_function`` (called once per finished request with the handler) and
 serves ``GET /bench/calendar-stats`` (JSON ``{"<METHOD> <path>": [ms, ...]}``; ``?reset=1``
-clears it). Only for benchmarks.
+clears it). ``BENCH_SWITCH_INTERVAL`` (seconds) sets ``sys.setswitchinterval`` in the server, to
+show how much of the latency is threads waiting for the GIL. Only for benchmarks.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -36,6 +39,8 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     settings = serverapp.web_app.settings
     original = settings.get("log_function")
 
