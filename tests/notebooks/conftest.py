@@ -1,9 +1,9 @@
 """A real ``jupyter server`` subprocess for executing the example notebooks against.
 
-One server per module: TokenMapIdentityProvider users (as in tests/conftest.py), a temp SQLite
-database, an ``archive`` staging root holding ``night1/``, and the ``saf`` calendar site. The
-notebooks' ``AstroOps()`` finds it through ``ASTRO_OPS_URL`` / ``ASTRO_OPS_TOKEN`` in the
-kernel's environment.
+One server for the package: TokenMapIdentityProvider users (as in tests/conftest.py), a temp
+SQLite database, an ``archive`` staging root holding ``night1/``, and the ``saf`` calendar
+site. The notebooks' ``AstroOps()`` finds it through ``ASTRO_OPS_URL`` / ``ASTRO_OPS_TOKEN`` in
+the kernel's environment; a kernel the server starts itself finds it by its parent pid.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, token: str) -> None:
     raise RuntimeError(f"jupyter server not ready at {url} after {START_TIMEOUT} s")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("nbserver")
     root_dir, archive, config_dir = tmp / "work", tmp / "archive", tmp / "config"
