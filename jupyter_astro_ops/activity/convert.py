@@ -14,7 +14,9 @@ def to_out(row: ActivityEvent) -> EventOut:
         object=ObjectRef(type=row.object_type, id=row.object_id), user=row.username,
         project_id=row.project_id, status=Status(row.status),
         previous_status=Status(row.previous_status) if row.previous_status else None,
-        manager=row.manager, data=row.data or {}, log=row.log or [], version=row.version,
+        manager=row.manager, data=row.data or {},
+        log=row.log or [],  # type: ignore[arg-type]  # dicts, validated into LogEntry
+        version=row.version,
         created=row.created, updated=row.updated,
     )
 

@@ -11,8 +11,9 @@ every visible event changed in ``(N, C]`` from the database, then the live ones 
 there is no gap and no duplicate.
 
 Commit-order gaps (PostgreSQL): sequence numbers are taken before commit, so ``seq`` 7 may be
-visible while 6 is still in flight. The hub holds its cursor below a missing number for up to
-``gap_timeout`` seconds (a rolled-back write leaves a hole forever) before skipping it.
+visible while 6 is still in flight. The hub holds its cursor below a missing number until the
+writers that could still commit it have ended, or for at most ``gap_timeout`` seconds (see
+``gaps.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from ..core.db import Database
 from ..core.identity import User
 from .convert import to_out
+from .gaps import GapTracker, in_progress
 from .models import ActivityChange, ActivityEvent, ProjectMember
 from .schemas import EventFilter, EventOut
 
@@ -142,7 +144,7 @@ class FeedHub:
         self.gap_timeout = gap_timeout
         self.cursor = 0
         self.polls = 0
-        self._gaps: dict[int, float] = {}
+        self.gaps = GapTracker(gap_timeout)
         self._subs: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -225,9 +227,12 @@ class FeedHub:
         """Blocking: events changed in ``(cursor, safe]``, their projects' PIs, and ``safe``."""
         self.polls += 1
         with self.service.db.read() as session:
+            running = in_progress(session) if self.gaps.pending else None
             seqs = list(session.scalars(select(ActivityChange.seq).where(
                 ActivityChange.seq > self.cursor).order_by(ActivityChange.seq).limit(PAGE)))
-            upto = self._safe_upto(seqs, time.monotonic())
+            upto = self.gaps.safe_upto(self.cursor, seqs, time.monotonic(), running)
+            if self.gaps.unwatched:
+                self.gaps.watch(in_progress(session))
             if upto <= self.cursor:
                 return [], {}, self.cursor
             rows = session.scalars(select(ActivityEvent).where(
@@ -235,23 +240,6 @@ class FeedHub:
             ).order_by(ActivityEvent.seq))
             events = [to_out(r) for r in rows]
             return events, self._pis(session, events), upto
-
-    def _safe_upto(self, seqs: list[int], now: float) -> int:
-        """The highest seq up to which every change is committed (or given up on)."""
-        upto, expected = self.cursor, self.cursor + 1
-        for seq in seqs:
-            while expected < seq:  # ``expected`` is missing: in flight, or rolled back
-                first_seen = self._gaps.setdefault(expected, now)
-                if now - first_seen < self.gap_timeout:
-                    return upto
-                self._gaps.pop(expected, None)
-                self.service.log.debug("activity feed: skipping seq %s (never committed)",
-                                       expected)
-                upto, expected = expected, expected + 1
-            upto, expected = seq, seq + 1
-        for stale in [g for g in self._gaps if g <= upto]:
-            del self._gaps[stale]
-        return upto
 
     def _pis(self, session: Session, events: list[EventOut]) -> dict[int, set[str]]:
         ids = {ev.project_id for ev in events if ev.project_id is not None}

@@ -134,8 +134,9 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
         if object_type not in self._object_types:
             raise ValidationError(f"unknown object type {object_type!r}")
         now = utcnow()
+        new_id = event_id or uuid.uuid4().hex
         row = ActivityEvent(
-            id=event_id or uuid.uuid4().hex, seq=0, action=Action(action).value,
+            id=new_id, seq=_placeholder_seq(new_id), action=Action(action).value,
             object_type=object_type, object_id=object_id,
             username=user.username if isinstance(user, User) else user,
             project_id=project_id, status=Status(status).value, previous_status=None,
@@ -276,6 +277,15 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_NOTIFY_KEY, None)
+
+
+def _placeholder_seq(event_id: str) -> int:
+    """A distinct negative ``seq`` until ``_bump`` sets the real one in the same transaction.
+
+    A shared placeholder (0) would make every concurrent ``record`` on PostgreSQL wait on the
+    unique index for the first writer's commit (the superseded row version still holds 0).
+    """
+    return -1 - (uuid.uuid5(uuid.NAMESPACE_OID, event_id).int >> 66)
 
 
 def _entry(message: str, level: str = "info") -> dict[str, Any]:

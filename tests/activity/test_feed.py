@@ -8,6 +8,7 @@ import contextlib
 import pytest
 
 from jupyter_astro_ops.activity.feed import FeedHub
+from jupyter_astro_ops.activity.gaps import GapTracker
 from jupyter_astro_ops.activity.schemas import EventFilter
 from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.core.errors import Forbidden
@@ -97,18 +98,48 @@ async def _replay(act, users, remote):
     assert [e.id for e in await _take(sub, 1)] == [more]
 
 
-async def test_gap_holds_cursor_then_skips(act, users):
+def test_gap_holds_cursor_then_skips_after_timeout():
     """A missing seq (a write still in flight) holds the cursor until gap_timeout."""
+    gaps = GapTracker(timeout=1000.0)
+    assert gaps.safe_upto(10, [11, 12, 14, 15], now=0.0) == 12
+    assert gaps.safe_upto(12, [14, 15], now=999.0) == 12  # still waiting for 13
+    assert gaps.safe_upto(12, [13, 14, 15], now=999.5) == 15  # 13 committed after all
+    assert gaps.safe_upto(15, [17], now=0.0) == 15
+    assert gaps.safe_upto(15, [17], now=1001.0) == 17  # 16 rolled back: skipped at last
+    assert not gaps.pending
+
+
+def test_gap_settles_once_its_possible_writers_ended():
+    gaps = GapTracker(timeout=1000.0)
+    assert gaps.safe_upto(0, [1, 3], now=0.0) == 1
+    gaps.watch(frozenset({"700", "701"}))  # running right after that read
+    assert gaps.safe_upto(1, [3], now=1.0, running=frozenset({"701", "702"})) == 1
+    assert gaps.safe_upto(1, [3], now=2.0, running=frozenset({"702"})) == 3  # 700, 701 ended
+
+
+@pytest.mark.postgres
+def test_rolled_back_and_in_flight_writes_on_postgresql(act, users, second_db):
+    """A rollback leaves a hole the hub steps over at once; an open write is waited for."""
+    if act.db.dialect != "postgresql":
+        pytest.skip("SQLite serializes writers and reuses rowids: no commit-order gaps")
     hub = FeedHub(act, gap_timeout=1000.0)
-    hub.cursor = 10
-    assert hub._safe_upto([11, 12, 14, 15], now=0.0) == 12
-    hub.cursor = 12
-    assert hub._safe_upto([14, 15], now=999.0) == 12  # still waiting for 13
-    assert hub._safe_upto([13, 14, 15], now=999.5) == 15  # 13 committed after all
-    hub.cursor = 15
-    assert hub._safe_upto([17], now=0.0) == 15
-    assert hub._safe_upto([17], now=1001.0) == 17  # 16 rolled back: skipped at last
-    assert hub._gaps == {}
+
+    def advance():
+        events, _, upto = hub.poll()
+        hub.cursor = upto
+        return [e.id for e in events]
+
+    with pytest.raises(RuntimeError), act.db.write() as s:
+        act.record(s, users["bob"], action="ADD", object_type="RESOURCE")
+        raise RuntimeError("roll back")
+    after = _record(act, users["bob"])
+    assert advance() == []  # the hole is new: wait one round
+    assert advance() == [after]  # its writer is gone: skip without the timeout
+    with act.db.write() as open_tx:  # an in-flight write holds a lower seq...
+        act.record(open_tx, users["bob"], action="ADD", object_type="RESOURCE", event_id="a" * 32)
+        later = _record(ActivityService(db=second_db), users["bob"])  # ...a later one commits
+        assert advance() == [] and advance() == []
+    assert advance() == ["a" * 32, later]
 
 
 async def test_subscribe_before_start_is_an_error(act, users):
