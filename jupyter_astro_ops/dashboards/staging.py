@@ -1,0 +1,189 @@
+"""Staging dashboard, data side: ``StagingSource``, table rows, running blocking work.
+
+``StagingSource`` is the blocking data access for one user through ``StagingService`` (roots,
+``ls``, jobs, logs, create-file; every rule, confinement and ownership included, stays in the
+service). ``job_row``/``listing_row`` turn wire models into table rows; ``run_blocking`` runs a
+service call off the event loop under ``panel serve`` and inline in a notebook or a test. The
+Viewer is ``staging_view.StagingDashboard``.
+
+Jobs are executed by the Jupyter server's job runner (it polls the shared database for queued
+jobs). A standalone ``panel serve`` has no such server, so ``staging_service`` starts the
+service's runner in the dashboard process then (``Context.behind_jupyter`` is false).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import panel as pn
+
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
+from ..staging.schemas import (
+    CreateFileBody,
+    CreateFileOut,
+    JobCreate,
+    JobLog,
+    JobOut,
+    JobQuery,
+    LogEntry,
+    LsEntry,
+    LsOut,
+    RootOut,
+    SourceRef,
+)
+from ..staging.service import StagingService
+
+log = logging.getLogger(__name__)
+DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
+FINAL = ("succeeded", "failed", "cancelled")
+JOB_METHODS = ("copy", "symlink")  # "download" is a browser download, not a job
+TIME_FMT = "%Y-%m-%d %H:%M:%S"
+
+
+class StagingSource:
+    """Blocking data access for one user; every rule is the service's."""
+
+    def __init__(self, service: StagingService, user: User, *, max_jobs: int = 200) -> None:
+        self.service = service
+        self.user = user
+        self.max_jobs = max_jobs
+
+    def roots(self) -> list[RootOut]:
+        return self.service.list_roots(self.user)
+
+    def ls(self, root: str, path: str) -> LsOut:
+        return self.service.ls(self.user, root, path)
+
+    def jobs(self) -> list[JobOut]:
+        """The user's own jobs, newest first (admins too: the dashboard is personal)."""
+        return self.service.list_jobs(self.user, JobQuery(limit=self.max_jobs))
+
+    def job(self, job_id: str) -> JobOut:
+        return self.service.get_job(self.user, job_id)
+
+    def start(self, root: str, source: str, target: str, method: str) -> JobOut:
+        req = JobCreate(source=SourceRef(root=root, path=source), target=target,
+                        method=method)  # type: ignore[arg-type]
+        return self.service.create_job(self.user, req)
+
+    def cancel(self, job_id: str) -> JobOut:
+        return self.service.cancel_job(self.user, job_id)
+
+    def log(self, job_id: str) -> JobLog:
+        return self.service.job_log(self.user, job_id)
+
+    def create_file(self, root: str, filename: str, content: str) -> CreateFileOut:
+        body = CreateFileBody(filename=filename, content=content, root=root)
+        return self.service.create_file(self.user, body)
+
+
+def human_bytes(n: int | None) -> str:
+    """``1.5 MiB``-style sizes for people."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def job_row(job: JobOut) -> dict[str, Any]:
+    """One row of the jobs table (two progress columns in percent: files and bytes)."""
+    files_pct = 100.0 * job.files_done / job.files_total if job.files_total else (
+        100.0 if job.status == "succeeded" else 0.0)
+    return {
+        "created": job.created.strftime(TIME_FMT), "status": job.status,
+        "source": f"{job.source.root}:{job.source.path or '/'}", "target": job.target,
+        "method": job.method, "files": f"{job.files_done}/{job.files_total}",
+        "files_pct": round(files_pct, 1),
+        "bytes": f"{human_bytes(job.bytes_done)} / {human_bytes(job.bytes_total)}",
+        "bytes_pct": round(100.0 * job.progress, 1),
+        "rate": f"{human_bytes(int(job.rate_bytes_per_s))}/s" if job.rate_bytes_per_s else "",
+        "error": job.error or "",
+    }
+
+
+def listing_row(entry: LsEntry) -> dict[str, Any]:
+    icon = {"directory": "📁", "file": "📄"}.get(entry.type, "·")
+    return {"name": f"{icon} {entry.name}", "type": entry.type,
+            "size": human_bytes(entry.size), "path": entry.path}
+
+
+def log_lines(entries: list[LogEntry] | list[Any]) -> str:
+    """A job's log as plain text lines (``time level message``)."""
+    out = []
+    for e in entries:
+        stamp = str(getattr(e, "time", ""))[:19].replace("T", " ")
+        out.append(f"{stamp}  {getattr(e, 'level', 'info')!s:7} {getattr(e, 'message', '')}")
+    return "\n".join(out)
+
+
+def parent(path: str) -> str:
+    """The parent of a root-relative path (``""`` is the root)."""
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def path_label(path: str) -> str:
+    """The directory shown, as Markdown."""
+    return f"**/{path}**"
+
+
+def served() -> bool:
+    doc = pn.state.curdoc
+    return bool(doc and doc.session_context)
+
+
+def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
+                 fail: Callable[[Exception], None]) -> None:
+    """Run ``work`` in a thread when served, inline otherwise; then ``done(result)``.
+
+    Domain errors (400/403/404/409) go to ``fail``. Served, ``done``/``fail`` run as next-tick
+    callbacks of the session's document, i.e. with its lock held.
+    """
+    if not served():
+        try:
+            result = work()
+        except DOMAIN_ERRORS as exc:
+            fail(exc)
+            return
+        done(result)
+        return
+    doc = pn.state.curdoc
+    assert doc is not None  # served() checked it
+
+    async def run() -> None:
+        try:
+            result = await asyncio.to_thread(work)
+        except DOMAIN_ERRORS as exc:
+            doc.add_next_tick_callback(partial(fail, exc))
+        else:
+            doc.add_next_tick_callback(partial(done, result))
+
+    pn.state.execute(run)
+
+
+def staging_service(ctx: Any) -> StagingService:
+    """The process's ``StagingService``, configured like the Jupyter server's.
+
+    Targets lie in the server's working directory (the runtime file's ``root_dir``).
+    """
+    return StagingService(config=ctx.config, db=ctx.db, activity=ctx.activity,
+                          root_dir=ctx.root_dir)
+
+
+async def ensure_runner(ctx: Any, service: StagingService) -> None:
+    """Standalone only: run queued jobs in this process (behind Jupyter the server does)."""
+    if ctx.behind_jupyter or service.runner is not None:
+        return
+    lock = ctx.cached("staging-runner-lock", lambda _ctx: asyncio.Lock())
+    async with lock:
+        if service.runner is None:
+            log.info("staging dashboard: no Jupyter server, running jobs in this process")
+            await service.start()
