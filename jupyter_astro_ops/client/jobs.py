@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import JobFailed
+from .errors import AstroOpsError, ConnectionFailed, JobFailed
 
 if TYPE_CHECKING:
     from .api import AstroOps
@@ -114,24 +114,35 @@ class Job:
             return self
         return self.refresh()
 
+    def _log_body(self) -> Any:
+        return self._client._get_json(f"staging/jobs/{self.id}/log")
+
     def log(self) -> list[Any]:
         """The job's log lines (``{time, level, message}`` entries)."""
-        body = self._client._get_json(f"staging/jobs/{self.id}/log")
+        body = self._log_body()
         if isinstance(body, dict):
-            for key in ("log", "lines", "items", "entries"):
+            for key in ("entries", "log", "lines", "items"):
                 if isinstance(body.get(key), list):
                     return list(body[key])
         return list(body) if isinstance(body, list) else [body]
 
+    def failed_files(self) -> list[dict[str, Any]]:
+        """``[{"path", "error"}, ...]`` for the files that could not be staged."""
+        body = self._log_body()
+        return list(body.get("failed_files") or []) if isinstance(body, dict) else []
+
     def wait(self, progress: bool = True, timeout: float | None = None,
-             interval: float = 0.2, max_interval: float = 1.0) -> Job:
+             interval: float = 0.2, max_interval: float = 1.0,
+             reconnect_timeout: float = 60.0) -> Job:
         """Block until the job ends; raise ``JobFailed`` unless it succeeded.
 
         ``progress`` shows tqdm bars for files and bytes; ``timeout`` (seconds) raises
-        ``TimeoutError`` and leaves the job running.
+        ``TimeoutError`` and leaves the job running. While the server is unreachable (being
+        restarted: jobs resume there) polling goes on for up to ``reconnect_timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         bars = _Bars(self) if progress else None
+        unreachable_since: float | None = None
         try:
             while True:
                 if bars:
@@ -143,14 +154,28 @@ class Job:
                                        f"after {timeout} s")
                 time.sleep(interval)
                 interval = min(max_interval, interval * 1.5)
-                self.refresh()
+                try:
+                    self.refresh()
+                    unreachable_since = None
+                except ConnectionFailed:
+                    unreachable_since = unreachable_since or time.monotonic()
+                    if time.monotonic() - unreachable_since > reconnect_timeout:
+                        raise
         finally:
             if bars:
                 bars.close(self)
         if not self.ok:
-            raise JobFailed(f"staging job {self.id} {self.status}: {self.message or 'no detail'}",
-                            job=self, reason=self.status, details=self.data.get("errors"))
+            raise self._failure()
         return self
+
+    def _failure(self) -> JobFailed:
+        try:
+            failed = self.failed_files()
+        except AstroOpsError:
+            failed = []
+        return JobFailed(f"staging job {self.id} {self.status}: {self.message or 'no detail'}",
+                         job=self, reason=self.status, status=0,
+                         details={"error": self.data.get("error"), "failed_files": failed})
 
 
 class _Bars:

@@ -56,3 +56,11 @@ async def test_failure_exits_non_zero_with_the_servers_message(live_url: str,
 async def test_usage_error(live_url: str) -> None:
     code, _, err = await cli(live_url, "only-one-argument")
     assert code == 2 and "usage" in err
+
+
+async def test_failed_job_exits_non_zero(live_url: str, archive: Path) -> None:
+    (archive / "bad").mkdir()
+    (archive / "bad" / "escape.txt").symlink_to("/etc/hostname")
+    code, out, err = await cli(live_url, "archive:bad/", "data/bad", "--no-progress")
+    assert code == 1
+    assert "failed" in err and "outside the root" in err

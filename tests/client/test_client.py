@@ -166,3 +166,18 @@ async def test_download_streams_one_file(ops_for: Ops, night1: dict[str, bytes],
     assert path == dest / "bias.fits"
     assert path.read_bytes() == night1["calib/bias.fits"]
     assert [p.name for p in dest.iterdir()] == ["bias.fits"]
+
+
+async def test_failed_job_raises_with_the_servers_reason(ops_for: Ops, archive: Path,
+                                                         root_dir: Path) -> None:
+    bad = archive / "bad"
+    bad.mkdir()
+    (bad / "ok.txt").write_bytes(b"ok")
+    (bad / "escape.txt").symlink_to("/etc/hostname")  # leads out of the root
+    job = await run(ops_for("bob").stage, "archive:bad/", "data/bad")
+    with pytest.raises(JobFailed) as failed:
+        await run(job.wait, progress=True, timeout=120)
+    assert job.status == "failed" and failed.value.job is job
+    assert "outside the root" in failed.value.message
+    assert failed.value.details["error"] == job.data["error"]
+    assert not (root_dir / "data" / "bad" / "escape.txt").exists()
