@@ -46,6 +46,8 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
         page.screenshot(path=os.path.join(os.environ["ASTRO_OPS_UI_SHOTS"], "activity.png"))
     event = server.api("alice", "GET", f"activity/{created.json()['id']}").json()
     assert any(e["message"] == "approved by alice: go ahead" for e in event["log"])
+    # the Jupyter server's worker carries the approval out; the page follows that too
+    expect(row).to_contain_text("SUCCESS", timeout=20_000)
 
     outside = [u for u in requested if not u.startswith((origin, "data:", "blob:"))]
     assert outside == [], f"requests left the local server: {outside}"
