@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+
+from ..conftest import USERS
 
 ROUTES = [
     ("GET", ("v1", "activity")), ("POST", ("v1", "activity")),
@@ -66,10 +69,24 @@ async def test_request_decide_flow_and_409_on_second_decision(api):
     assert (await api("dave", "GET", "v1", "activity", ev["id"]))[0] == 404
 
 
-async def test_post_activity_sets_location(api, jp_base_url):
-    status, ev = await api("carol", "POST", "v1", "activity",
-                           body={"kind": "project.create", "name": "Halo"})
-    assert status == 201 and ev["status"] == "PENDING"
+async def test_creates_answer_201_with_location(jp_fetch, jp_base_url):
+    def as_user(user):
+        return {"Authorization": f"token {USERS[user][0]}"}
+
+    resp = await jp_fetch("astro-ops", "api", "v1", "activity", method="POST",
+                          headers=as_user("carol"),
+                          body=json.dumps({"kind": "project.create", "name": "Halo"}))
+    ev = json.loads(resp.body)
+    assert resp.code == 201 and ev["status"] == "PENDING"
+    assert resp.headers["Location"] == f"{jp_base_url}astro-ops/api/v1/activity/{ev['id']}"
+    resp = await jp_fetch("astro-ops", "api", "v1", "projects", method="POST",
+                          headers=as_user("alice"), body=json.dumps({"name": "Rings"}))
+    project = json.loads(resp.body)
+    assert resp.code == 201
+    assert resp.headers["Location"] == f"{jp_base_url}astro-ops/api/v1/projects/{project['id']}"
+    resp = await jp_fetch("astro-ops", "api", "v1", "projects", str(project["id"]), method="GET",
+                          headers=as_user("dave"))
+    assert json.loads(resp.body)["members"] == [{"username": "alice", "role": "pi"}]
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b'"text"'])
