@@ -23,9 +23,12 @@ from ..core.errors import Forbidden, Unauthenticated
 from ..core.identity import User
 from ..web.base import ROLEMAP_KEY, AstroOpsHandler, api_path
 from .feeds import FeedTokenOut, FeedTokens
+from .feeds.schemas import ImportRunIn
 from .ical import Feed, ICalFeeds
+from .importers import ScheduleImporter, import_status
 
 ICAL_KEY = "astro_ops_ical_feeds"
+IMPORTER_KEY = "astro_ops_schedule_importer"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -39,6 +42,14 @@ class _FeedBase(AstroOpsHandler):
         if feeds is None:  # built once, configured as c.ICalFeeds.* (parent: the calendar)
             feeds = self.settings[ICAL_KEY] = ICalFeeds(parent=self.service("calendar"))
         return feeds
+
+    @property
+    def importer(self) -> ScheduleImporter:
+        importer = self.settings.get(IMPORTER_KEY)
+        if importer is None:  # configured as c.ScheduleImporter.*
+            importer = self.settings[IMPORTER_KEY] = ScheduleImporter(
+                parent=self.service("calendar"))
+        return importer
 
     @property
     def tokens(self) -> FeedTokens:
@@ -149,8 +160,33 @@ class FeedTokenHandler(_FeedBase):
         self.no_content()
 
 
+class ImportsHandler(_FeedBase):
+    """``GET calendar/imports``: the last schedule imported per site."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        service = self.service("calendar")
+        self.write_json(await self.call(import_status, service, self.astro_user))
+
+
+class ImportRunHandler(_FeedBase):
+    """``POST calendar/imports/<site>``: run the site's configured import now (admins)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, site: str) -> None:
+        body = self.parse_body(ImportRunIn)
+        summary = await self.call(self.importer.run_site, self.service("calendar"),
+                                  self.astro_user, site, dry_run=body.dry_run,
+                                  force=body.force)
+        self.write_json(summary)
+
+
 routes = [
     (api_path(r"calendar/sites/(?P<site>[a-z0-9][a-z0-9_-]{0,31})\.ics"), SiteFeedHandler),
     (api_path(r"calendar/users/(?P<username>[^/]+)\.ics"), UserFeedHandler),
     (api_path(r"calendar/feed-token"), FeedTokenHandler),
+    (api_path(r"calendar/imports"), ImportsHandler),
+    (api_path(r"calendar/imports/(?P<site>[a-z0-9][a-z0-9_-]{0,31})"), ImportRunHandler),
 ]

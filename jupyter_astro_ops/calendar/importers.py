@@ -38,7 +38,7 @@ from ..core.timeutil import isoformat, utcnow
 from . import queries as q
 from .feeds.lco import Observation, Schedule, as_json, parse_schedule, read_source
 from .feeds.models import ScheduleImport
-from .feeds.schemas import Clash, ImportSummary
+from .feeds.schemas import Clash, ImportStatus, ImportSummary
 from .models import Reservation, Site
 
 if TYPE_CHECKING:
@@ -109,6 +109,15 @@ def apply_schedule(
     except _DryRun:
         pass
     return summary
+
+
+def import_status(service: CalendarService, user: User) -> list[ImportStatus]:
+    """The last import of every site that has one (any logged-in user may look)."""
+    with service.db.read() as session:
+        rows = session.scalars(select(ScheduleImport).order_by(ScheduleImport.site))
+        return [ImportStatus(site=r.site, source=r.source, digest=r.digest,
+                             observations=r.observations, imported_at=r.imported_at,
+                             summary=r.summary or {}) for r in rows]
 
 
 # -- the import itself ---------------------------------------------------------------------------
@@ -314,6 +323,22 @@ class ScheduleImporter(LoggingConfigurable):
         "importer", config=True, help="User name recorded as the creator of imported bookings."
     )
     enabled = Bool(True, config=True, help="Run the periodic import when sources are configured.")
+
+    def run_site(self, service: CalendarService, user: User, site: str, *,
+                 dry_run: bool = False, force: bool = False) -> ImportSummary:
+        """Import ``site``'s configured source now (``user`` must be a calendar admin).
+
+        Only configured sources can be run this way, so no caller can make the server read
+        an arbitrary URL; the writes are attributed to the importer identity.
+        """
+        user.require_role(service.admin_role, "import schedules")
+        source = self.sources.get(site)
+        if not source:
+            raise NotFound(f"no schedule source configured for site {site!r}")
+        return import_schedule(
+            service, importer_user(service, self.username), site, source,
+            storage_options=self.storage_options, filters=self.filters.get(site),
+            dry_run=dry_run, force=force)
 
     def run_once(self, service: CalendarService, now: datetime | None = None
                  ) -> list[ImportSummary]:

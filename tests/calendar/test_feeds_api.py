@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,12 +24,14 @@ from ..conftest import USERS
 
 CAL = ("v1", "calendar")
 UID_DOMAIN = "obs.example"
+SCHEDULE = (Path(__file__).parent / "data" / "schedule_v1.json").as_uri()
 
 
 @pytest.fixture
 def astro_config(astro_config: dict[str, Any]) -> dict[str, Any]:
     """The calendar's sites plus feed config (``c.ICalFeeds.*`` reaches the handlers)."""
-    return {**astro_config, "ICalFeeds": {"uid_domain": UID_DOMAIN, "refresh_minutes": 10}}
+    return {**astro_config, "ICalFeeds": {"uid_domain": UID_DOMAIN, "refresh_minutes": 10},
+            "ScheduleImporter": {"sources": {"saf": SCHEDULE}}}
 
 
 @pytest.fixture
@@ -170,6 +173,27 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     status, resp = await fetch(jp_fetch, "users", "bob.ics", login="bob")
     ev = uids(resp)[f"{r['id']}@{UID_DOMAIN}"]
     assert str(ev["status"]) == "CANCELLED" and int(ev["sequence"]) == 2
+
+
+async def test_import_status_and_run_now(api: Any, feed_routes: None) -> None:
+    assert await api("carol", "GET", *CAL, "imports") == (200, [])
+    assert (await api("bob", "POST", *CAL, "imports", "saf"))[0] == 403
+    status, dry = await api("dave", "POST", *CAL, "imports", "saf", body={"dry_run": True})
+    assert status == 200 and dry["dry_run"] and len(dry["added"]) == 3
+    assert (await api("carol", "GET", *CAL, "imports"))[1] == []
+    status, done = await api("dave", "POST", *CAL, "imports", "saf")
+    assert status == 200 and sorted(done["added"]) == ["1001", "1002", "1003"]
+    status, state = await api("carol", "GET", *CAL, "imports")
+    assert [(s["site"], s["source"], s["observations"]) for s in state] == [
+        ("saf", SCHEDULE, 3)]
+    again = (await api("alice", "POST", *CAL, "imports", "saf"))[1]
+    assert again["schedule_unchanged"] and again["added"] == []
+    status, rows = await api("carol", "GET", *CAL, "reservations",
+                             params={"site": "saf", "start": "2030-01-01T00:00:00Z",
+                                     "end": "2030-01-02T00:00:00Z"})
+    assert {(r["origin"], r["creator_id"]) for r in rows} == {("lco", "importer")}
+    assert (await api("dave", "POST", *CAL, "imports", "mrc"))[0] == 404  # no source
+    assert (await api("dave", "POST", *CAL, "imports", "saf", body={"url": "x"}))[0] == 400
 
 
 def test_openapi_documents_the_feed_routes() -> None:

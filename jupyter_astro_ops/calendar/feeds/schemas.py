@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class FeedTokenOut(BaseModel):
@@ -62,3 +62,23 @@ class ImportSummary(BaseModel):
                 f"{len(self.cancelled)}, unchanged {self.unchanged}, past {self.past}, "
                 f"clashes {len(self.clashes)}, invalid {len(self.invalid)}"
                 + (" (dry run: nothing written)" if self.dry_run else ""))
+
+
+class ImportStatus(BaseModel):
+    """``GET calendar/imports``: the last schedule imported for a site."""
+
+    site: str
+    source: str
+    digest: str
+    observations: int
+    imported_at: datetime
+    summary: dict[str, Any]
+
+
+class ImportRunIn(BaseModel):
+    """``POST calendar/imports/<site>``: import the site's configured source now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = False
+    force: bool = False
