@@ -1,7 +1,8 @@
 """Calendar REST handlers under ``<base_url>astro-ops/api/v1/calendar/``.
 
 Thin: parse with the pydantic models of ``schemas``, await ``CalendarService``, write JSON.
-The Photon Ranch compatible endpoints live in ``compat_handlers`` and join the route table here.
+The Photon Ranch compatible endpoints (``compat_handlers``) and the iCal feed endpoints
+(``ical_handlers``) join the route table here, the one ``app.py`` reads.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tornado import web
 from ..core.errors import ValidationError
 from ..web.base import AstroOpsHandler, api_path
 from .compat_handlers import routes as compat_routes
+from .ical_handlers import routes as feed_routes
 from .schemas import (
     AtQuery,
     EndingAfterQuery,
@@ -144,4 +146,5 @@ routes = [
     (api_path(r"calendar/users/(?P<username>[^/]+)/reservations"), UserReservationsHandler),
     (api_path("calendar/validate"), ValidateHandler),
     *compat_routes,
+    *feed_routes,
 ]
