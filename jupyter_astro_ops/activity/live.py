@@ -10,8 +10,9 @@ Protocol (JSON text frames)::
     server: {"type": "event", "seq": 42, "event": {...EventOut...}}
     server: {"type": "error", "message": "..."}      # bad message; the socket stays open
 
-A new ``subscribe`` replaces the previous one. Reconnect with the last ``seq`` you received
-to get every event you missed, then live ones.
+A new ``subscribe`` replaces the previous one; ``filters.since``/``filters.limit`` are not used
+here (the cursor is the top-level ``since``; ``null`` means live events only). Reconnect with
+the last ``seq`` you received to get every event you missed, then live ones.
 """
 
 from __future__ import annotations
@@ -64,12 +65,10 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin,  # ty
 
     async def on_message(self, message: str | bytes) -> None:
         try:
-            msg = LiveSubscribe.model_validate(json.loads(message))
-            await self._subscribe(msg)
-        except (ValueError, pydantic.ValidationError, AstroOpsError) as exc:
-            text = describe(exc)[0] if not isinstance(exc, json.JSONDecodeError) else (
-                f"message is not valid JSON: {exc}")
-            self._send(LiveError(message=text))
+            await self._subscribe(LiveSubscribe.model_validate_json(message))
+        except (pydantic.ValidationError, AstroOpsError) as exc:  # bad JSON too: no crash
+            with contextlib.suppress(WebSocketClosedError):
+                self._send(LiveError(message=describe(exc)[0]))
 
     async def _subscribe(self, msg: LiveSubscribe) -> None:
         assert self._user is not None
