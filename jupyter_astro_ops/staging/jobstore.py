@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..activity.models import ActivityEvent
 from ..activity.service import ActivityService
+from ..activity.states import FINAL
 from ..core.db import Database
 from ..core.timeutil import utcnow
 from .models import StagingFile, StagingJob
@@ -132,9 +133,12 @@ class JobStore:
             if len(errors) > MAX_LOGGED_ERRORS:
                 self.act.note(session, ev, f"... and {len(errors) - MAX_LOGGED_ERRORS} more",
                               level="error")
+            level = "info" if status == "succeeded" else (
+                "warning" if status == "cancelled" else "error")
+            if ev.status in [s.value for s in FINAL]:  # e.g. a job re-run after it ended
+                self.act.note(session, ev, message, level=level)
+                return
             if ev.status in ("NEW", "WAITING") and status != "cancelled":
                 self.act.transition(session, ev, "RUNNING", message="started")
             final = "SUCCESS" if status == "succeeded" else "ERROR"
-            level = "info" if status == "succeeded" else (
-                "warning" if status == "cancelled" else "error")
             self.act.transition(session, ev, final, message=message, level=level)
