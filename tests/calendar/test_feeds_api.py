@@ -151,7 +151,7 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     assert status == 200
     assert resp.headers["Content-Type"].startswith("text/calendar")
     assert resp.headers["Cache-Control"] == "private, max-age=600"
-    assert resp.headers["Last-Modified"]
+    last_modified = resp.headers["Last-Modified"]
     etag = resp.headers["ETag"]
     events = uids(resp)
     ev = events[f"{r['id']}@{UID_DOMAIN}"]
@@ -160,6 +160,9 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     status, resp = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
                                headers={"If-None-Match": etag})
     assert status == 304 and not resp.body
+    status, _ = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
+                            headers={"If-Modified-Since": last_modified})
+    assert status == 304
     status, _ = await api("bob", "PATCH", *CAL, "reservations", r["id"],
                           body={"title": "Moved", "start": hours_ahead(1),
                                 "end": hours_ahead(3)})
