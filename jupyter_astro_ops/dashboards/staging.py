@@ -111,8 +111,8 @@ def job_row(job: JobOut) -> dict[str, Any]:
 
 
 def listing_row(entry: LsEntry) -> dict[str, Any]:
-    icon = {"directory": "📁", "file": "📄"}.get(entry.type, "·")
-    return {"name": f"{icon} {entry.name}", "type": entry.type,
+    suffix = "/" if entry.type == "directory" else ""
+    return {"name": entry.name + suffix, "type": entry.type,
             "size": human_bytes(entry.size), "path": entry.path}
 
 

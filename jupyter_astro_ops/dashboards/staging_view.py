@@ -257,7 +257,8 @@ class StagingDashboard(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         self._ls_table = pn.widgets.Tabulator.from_param(
             self.param.listing, show_index=False, selectable=1, disabled=True,
-            hidden_columns=["path", "type"], height=300, sizing_mode="stretch_width",
+            hidden_columns=["path", "type"], titles={"name": "Name", "size": "Size"},
+            height=300, sizing_mode="stretch_width",
             layout="fit_data_stretch", name="listing")
         self._ls_table.param.watch(self._on_listing_selection, "selection")
         self._jobs_table = pn.widgets.Tabulator.from_param(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,7 @@ from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
 from jupyter_astro_ops.dashboards.staging import StagingSource, human_bytes, parent
 from jupyter_astro_ops.dashboards.staging_view import StagingDashboard
-from jupyter_astro_ops.staging.schemas import JobCreate, SourceRef
+from jupyter_astro_ops.staging.schemas import JobCreate, JobQuery, SourceRef
 from jupyter_astro_ops.staging.service import StagingService
 
 DATA = {"night1/frame000.fits": b"SIMPLE  =  T" + bytes(range(256)) * 40,
@@ -109,7 +108,7 @@ def test_starting_a_job_from_the_form_lists_it(staging, users, home) -> None:
         "queued", "archive:single.fits", "raw/single.fits")
     assert not dash._buttons["Cancel job"].disabled
     assert "queued" in dash.log_text
-    assert [j.id for j in staging.list_jobs(users["carol"], _query())] == [job_id]
+    assert [j.id for j in staging.list_jobs(users["carol"], JobQuery())] == [job_id]
     assert not (home / "raw").exists()  # nothing runs without the runner
 
 
@@ -206,8 +205,3 @@ async def test_follow_updates_progress_and_log(staging, act, users) -> None:
 def test_helpers() -> None:
     assert human_bytes(1536) == "1.5 KiB" and human_bytes(None) == ""
     assert parent("a/b/c") == "a/b" and parent("a") == ""
-
-
-def _query() -> Any:
-    from jupyter_astro_ops.staging.schemas import JobQuery
-    return JobQuery()
