@@ -20,8 +20,10 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
     assert seeded.status_code == 201, seeded.text
 
     started = time.monotonic()
-    page.goto(f"{server.url}astro-ops/dash/activity?token={server.token('alice')}")
-    expect(page.get_by_text("signed in as")).to_be_visible(timeout=30_000)
+    # the index page (with the token once; Jupyter then sets its login cookie) links Activity
+    page.goto(f"{server.url}astro-ops/dash/?token={server.token('alice')}")
+    page.get_by_role("link", name="Activity").click(timeout=30_000)
+    expect(page.get_by_text("signed in as Alice (alice)")).to_be_visible(timeout=30_000)
     print(f"\nfirst page (panel spawned by the proxy): {time.monotonic() - started:.2f} s")
     expect(page.locator(".tabulator-cell", has_text="bob").first).to_be_visible(timeout=20_000)
     page.evaluate("window.__no_reload_marker = 42")
