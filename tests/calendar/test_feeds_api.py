@@ -160,9 +160,10 @@ async def test_site_feed_content_and_caching(api: Any, jp_fetch: Any,
     status, resp = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
                                headers={"If-None-Match": etag})
     assert status == 304 and not resp.body
+    # Last-Modified is informative only: a booking leaving the window does not change it
     status, _ = await fetch(jp_fetch, "sites", "saf.ics", feed_token=token,
                             headers={"If-Modified-Since": last_modified})
-    assert status == 304
+    assert status == 200
     status, _ = await api("bob", "PATCH", *CAL, "reservations", r["id"],
                           body={"title": "Moved", "start": hours_ahead(1),
                                 "end": hours_ahead(3)})
