@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from .discovery import ServerInfo, find_server
-from .errors import ConnectionFailed, error_from_response
+from .errors import ConnectionFailed, PermissionDenied, error_from_response
 from .jobs import Job
 
 API = "astro-ops/api/v1/"
@@ -92,7 +92,11 @@ class AstroOps:
             raise ConnectionFailed(f"no answer from {self.url} within {self.timeout} s",
                                    url=url) from exc
         if resp.status_code >= 400:
-            raise error_from_response(resp)
+            err = error_from_response(resp)
+            if isinstance(err, PermissionDenied) and not self.server.token:
+                err.message += (" (no token was sent: pass AstroOps(token=...) or set "
+                                "ASTRO_OPS_TOKEN)")
+            raise err
         return resp
 
     def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -3,15 +3,17 @@
 Order, first match wins:
 
 1. explicit ``url=`` / ``token=`` arguments;
-2. ``ASTRO_OPS_URL`` / ``ASTRO_OPS_TOKEN``, then ``JUPYTER_SERVER_URL`` / ``JUPYTER_TOKEN``;
+2. ``ASTRO_OPS_URL``, then ``JUPYTER_SERVER_URL`` (with ``JUPYTER_TOKEN``);
 3. the running server whose pid is this process's parent or a near ancestor (a kernel is a
    child of its server; a terminal command is a grandchild), from the ``jpserver-<pid>.json``
    files in the Jupyter runtime directory (``$JUPYTER_RUNTIME_DIR``);
 4. JupyterHub: ``JUPYTERHUB_SERVICE_URL`` (or ``JUPYTERHUB_SERVICE_PREFIX`` on localhost);
 5. the only running server, if exactly one is running.
 
-A token missing from the chosen source falls back to ``JUPYTERHUB_API_TOKEN`` (a single-user
-server behind JupyterHub accepts it) and then to none.
+The token: ``token=``, else ``ASTRO_OPS_TOKEN`` (whatever found the URL; on a server shared
+through ``TokenMapIdentityProvider`` this is how a notebook acts as its own user), else the
+chosen server's token, else ``JUPYTERHUB_API_TOKEN`` (a single-user server behind JupyterHub
+accepts it), else none.
 """
 
 from __future__ import annotations
@@ -97,12 +99,11 @@ def _from_info(info: dict[str, Any], source: str) -> ServerInfo:
 
 
 def _from_env() -> ServerInfo | None:
-    for url_var, token_var in (("ASTRO_OPS_URL", "ASTRO_OPS_TOKEN"),
+    for url_var, token_var in (("ASTRO_OPS_URL", "JUPYTER_TOKEN"),
                                ("JUPYTER_SERVER_URL", "JUPYTER_TOKEN")):
         url = os.environ.get(url_var)
         if url:
-            token = (os.environ.get(token_var) or os.environ.get("JUPYTERHUB_API_TOKEN")
-                     or None)
+            token = os.environ.get(token_var) or os.environ.get("JUPYTERHUB_API_TOKEN") or None
             return ServerInfo(_slash(url), token, f"${url_var}")
     return None
 
@@ -124,28 +125,28 @@ def find_server(url: str | None = None, token: str | None = None,
                 runtime_dir: str | None = None) -> ServerInfo:
     """Resolve the server to talk to (see the module docstring for the order)."""
     if url:
-        tok = token if token is not None else (
-            os.environ.get("ASTRO_OPS_TOKEN") or os.environ.get("JUPYTER_TOKEN") or None)
-        return ServerInfo(_slash(url), tok, "argument")
-    found = _from_env()
+        found = ServerInfo(_slash(url), os.environ.get("JUPYTER_TOKEN") or None, "argument")
+    else:
+        found = _from_env() or _from_runtime(runtime_dir)
+    if token is None:
+        token = os.environ.get("ASTRO_OPS_TOKEN") or found.token
+    return ServerInfo(found.url, token or None, found.source)
+
+
+def _from_runtime(runtime_dir: str | None) -> ServerInfo:
+    servers = running_servers(runtime_dir)
+    by_pid = {int(s["pid"]): s for s in servers if "pid" in s}
+    for pid in ancestors():
+        if pid in by_pid:
+            return _from_info(by_pid[pid], f"server pid {pid}")
+    found = _from_hub()
+    if found is None and len(servers) == 1:
+        found = _from_info(servers[0], "the only running server")
     if found is None:
-        servers = running_servers(runtime_dir)
-        by_pid = {int(s["pid"]): s for s in servers if "pid" in s}
-        for pid in ancestors():
-            if pid in by_pid:
-                found = _from_info(by_pid[pid], f"server pid {pid}")
-                break
-        if found is None:
-            found = _from_hub()
-        if found is None and len(servers) == 1:
-            found = _from_info(servers[0], "the only running server")
-        if found is None:
-            where = runtime_dir or os.environ.get("JUPYTER_RUNTIME_DIR") or "the runtime dir"
-            raise ServerNotFound(
-                f"no Jupyter server found for this process ({len(servers)} running in "
-                f"{where}); pass url= and token= (--url/--token on the command line) "
-                "or set ASTRO_OPS_URL and ASTRO_OPS_TOKEN"
-            )
-    if token is not None:
-        return ServerInfo(found.url, token, found.source)
+        where = runtime_dir or os.environ.get("JUPYTER_RUNTIME_DIR") or "the runtime dir"
+        raise ServerNotFound(
+            f"no Jupyter server found for this process ({len(servers)} running in "
+            f"{where}); pass url= and token= (--url/--token on the command line) "
+            "or set ASTRO_OPS_URL and ASTRO_OPS_TOKEN"
+        )
     return found

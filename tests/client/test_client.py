@@ -89,7 +89,7 @@ async def test_strangers_cannot_see_or_cancel_a_job(ops_for: Ops, night1: Any) -
 
 async def test_no_credentials_is_permission_denied(live_url: str) -> None:
     anonymous = AstroOps(url=live_url, token="")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="ASTRO_OPS_TOKEN"):
         await run(anonymous.jobs)
 
 

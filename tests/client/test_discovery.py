@@ -68,6 +68,15 @@ def test_env_vars_win_over_runtime(runtime: Path, monkeypatch: pytest.MonkeyPatc
     assert (info.url, info.token) == ("http://example.org:8888/lab-user/", "env-token")
 
 
+def test_astro_ops_token_overrides_the_servers_own(runtime: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a server shared through TokenMapIdentityProvider: URL found, the user's token from env
+    write_server(runtime, os.getppid(), 9009, token="")
+    monkeypatch.setenv("ASTRO_OPS_TOKEN", "my-own-token")
+    info = find_server()
+    assert (info.url, info.token) == ("http://127.0.0.1:9009/base/", "my-own-token")
+
+
 def test_explicit_arguments_win(runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASTRO_OPS_URL", "http://elsewhere:1/")
     info = find_server("http://127.0.0.1:1234", "arg-token")
