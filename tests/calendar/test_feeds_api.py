@@ -24,6 +24,7 @@ from ..conftest import USERS
 
 CAL = ("v1", "calendar")
 UID_DOMAIN = "obs.example"
+ALL_ROUTES = [*ical_handlers.routes, *ical_handlers.import_routes]
 SCHEDULE = (Path(__file__).parent / "data" / "schedule_v1.json").as_uri()
 
 
@@ -39,7 +40,7 @@ def feed_routes(jp_serverapp: Any) -> None:
     """Serve the feed routes even before ``app.py`` wires them (no-op once it does)."""
     ext = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_astro_ops"]))
     wired = {pattern for pattern, *_ in ext.handlers}
-    missing = [(p, h) for p, h in ical_handlers.routes if p not in wired]
+    missing = [(p, h) for p, h in ALL_ROUTES if p not in wired]
     if missing:
         base = jp_serverapp.base_url.rstrip("/")
         jp_serverapp.web_app.add_handlers(
@@ -209,7 +210,7 @@ def test_openapi_documents_the_feed_routes() -> None:
             fragment = json.loads(package.joinpath(name).read_text("utf-8"))
             doc["paths"].update(fragment.get("paths", {}))
             doc["schemas"].update(fragment.get("schemas", {}))
-    for pattern, handler in ical_handlers.routes:
+    for pattern, handler in ALL_ROUTES:
         path_doc = doc["paths"][route_to_openapi_path(pattern)]
         for verb in ("get", "post", "delete"):
             if verb in handler.__dict__:
