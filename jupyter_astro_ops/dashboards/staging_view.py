@@ -133,8 +133,9 @@ class StagingDashboard(pn.viewable.Viewer):
 
     def _listed(self, out: LsOut) -> None:
         self.path = out.path
-        self.source_path = out.path
         self.listing = pd.DataFrame([listing_row(e) for e in out.entries], columns=LS_COLUMNS)
+        self._ls_table.selection = []  # a row index of the previous directory means nothing
+        self.source_path = out.path
 
     def open_selected(self) -> None:
         """Enter the selected directory."""

@@ -82,7 +82,8 @@ def test_browsing_lists_the_root(staging, users) -> None:
     select_entry(dash, "night1")
     assert dash.source_path == "night1"
     dash._buttons["Open"].clicks += 1
-    assert dash.path == "night1"
+    assert dash.path == "night1" and dash.source_path == "night1"
+    assert dash._ls_table.selection == []
     assert sorted(dash.listing["path"]) == ["night1/calib", "night1/frame000.fits"]
     dash.up()
     assert dash.path == ""
