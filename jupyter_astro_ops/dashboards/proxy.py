@@ -67,7 +67,8 @@ def proxy_entry() -> dict[str, Any]:
             "title": "Astro Ops dashboards",
             "path_info": f"{PROXY_NAME}/",
             "icon_path": str(ICON),
-            "category": "Other",
+            # jupyter-server-proxy's default: JupyterLab shows icon_url only for this section
+            "category": "Notebook",
         },
         "new_browser_tab": True,
     }
