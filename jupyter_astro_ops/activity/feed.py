@@ -49,7 +49,7 @@ class EventSource(Protocol):
     def add_listener(self, listener: Callable[[], None]) -> None: ...
     def remove_listener(self, listener: Callable[[], None]) -> None: ...
     def check_filter(self, user: User, flt: EventFilter) -> None: ...
-    def query(self, session: Session, user: User, flt: EventFilter) -> list[ActivityEvent]: ...
+    def read_events(self, session: Session, user: User, flt: EventFilter) -> list[EventOut]: ...
 
 
 def event_matches(flt: EventFilter, ev: EventOut) -> bool:
@@ -207,7 +207,7 @@ class FeedHub:
     def read_events(self, user: User, flt: EventFilter) -> list[EventOut]:
         """Blocking: visible events after ``flt.since`` (the replay query)."""
         with self.service.db.read() as session:
-            return [to_out(r) for r in self.service.query(session, user, flt)]
+            return self.service.read_events(session, user, flt)
 
     # -- polling -------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -235,10 +235,10 @@ class FeedHub:
                 self.gaps.watch(in_progress(session))
             if upto <= self.cursor:
                 return [], {}, self.cursor
-            rows = session.scalars(select(ActivityEvent).where(
+            rows = session.execute(select(*ActivityEvent.__table__.c).where(
                 ActivityEvent.seq > self.cursor, ActivityEvent.seq <= upto,
             ).order_by(ActivityEvent.seq))
-            events = [to_out(r) for r in rows]
+            events = [to_out(r) for r in rows]  # type: ignore[arg-type]
             return events, self._pis(session, events), upto
 
     def _pis(self, session: Session, events: list[EventOut]) -> dict[int, set[str]]:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import Select, event, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
@@ -202,7 +202,17 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
 
     def query(self, session: Session, user: User, flt: EventFilter) -> list[ActivityEvent]:
         """Events visible to ``user`` matching ``flt``, oldest change first from ``since``."""
-        stmt = select(ActivityEvent).where(ActivityEvent.seq > flt.since)
+        return list(session.scalars(self._filtered(select(ActivityEvent), session, user, flt)))
+
+    def read_events(self, session: Session, user: User, flt: EventFilter) -> list[EventOut]:
+        """Like ``query``, as wire models, reading plain columns (no ORM identity map: ~2x
+        faster, which matters for ``GET activity`` and the feed's replay)."""
+        stmt = self._filtered(select(*ActivityEvent.__table__.c), session, user, flt)
+        return [to_out(r) for r in session.execute(stmt)]  # type: ignore[arg-type]
+
+    def _filtered(self, stmt: Select[Any], session: Session, user: User,
+                  flt: EventFilter) -> Select[Any]:
+        stmt = stmt.where(ActivityEvent.seq > flt.since)
         visible = self.visible_clause(session, user)
         if visible is not None:
             stmt = stmt.where(visible)
@@ -212,13 +222,14 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
         ):
             if values:
                 stmt = stmt.where(column.in_([getattr(v, "value", v) for v in values]))
-        if flt.object_id is not None:
-            stmt = stmt.where(ActivityEvent.object_id == flt.object_id)
-        if flt.user is not None:
-            stmt = stmt.where(ActivityEvent.username == flt.user)
-        if flt.project_id is not None:
-            stmt = stmt.where(ActivityEvent.project_id == flt.project_id)
-        return list(session.scalars(stmt.order_by(ActivityEvent.seq).limit(flt.limit)))
+        equal: tuple[tuple[Any, Any], ...] = (
+            (ActivityEvent.object_id, flt.object_id), (ActivityEvent.username, flt.user),
+            (ActivityEvent.project_id, flt.project_id),
+        )
+        for column, value in equal:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        return stmt.order_by(ActivityEvent.seq).limit(flt.limit)
 
     def check_filter(self, user: User, flt: EventFilter) -> None:
         """A non-admin may not ask for another user's events by name (403, not an empty list)."""
@@ -229,7 +240,7 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
         """``GET activity``."""
         self.check_filter(user, flt)
         with self.db.read() as session:
-            return [to_out(r) for r in self.query(session, user, flt)]
+            return self.read_events(session, user, flt)
 
     def get_event(self, user: User, event_id: str) -> EventOut:
         """``GET activity/<id>``; invisible events are reported as missing."""
