@@ -11,6 +11,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -116,10 +117,11 @@ class AstroOps:
         """Files in the server's working directory (Jupyter's contents API), e.g. what a job
         staged: ``ops.files("data/night1")`` -> ``[{"name", "path", "type", "size"}, ...]``;
         directories are walked."""
-        body = self._request("GET", self.url + "api/contents/" + path.strip("/"),
-                             params={"content": 1}).json()
+        url = self.url + "api/contents/" + quote(path.strip("/"))
+        body = self._request("GET", url, params={"content": 0}).json()  # never a file's bytes
         if body.get("type") != "directory":
             return [{k: body.get(k) for k in ("name", "path", "type", "size")}]
+        body = self._request("GET", url, params={"content": 1}).json()
         out: list[dict[str, Any]] = []
         for entry in sorted(body.get("content") or [], key=lambda e: e["name"]):
             if entry["type"] == "directory":
@@ -172,7 +174,8 @@ class AstroOps:
     def ls(self, location: str | dict[str, Any] | tuple[str, str] = "") -> list[dict[str, Any]]:
         """Entries of a directory in a root: ``ops.ls("archive:night1/")``."""
         loc = parse_location(location)
-        return _items(self._get_json(f"staging/roots/{loc['root']}/ls", {"path": loc["path"]}),
+        return _items(self._get_json(f"staging/roots/{quote(loc['root'])}/ls",
+                                     {"path": loc["path"]}),
                       "entries", "files")
 
     def methods(self) -> list[Any]:

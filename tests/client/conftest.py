@@ -27,6 +27,7 @@ def make_tree(base: Path) -> dict[str, bytes]:
         "frame001.fits": b"SIMPLE  =                    T" + BINARY,
         "frame002.fits": BINARY[::-1] + b"\x00\r\n\x1a",
         "notes.txt": "observer: Ω, seeing 0.8\"\n".encode(),
+        "log #1 (raw).txt": b"odd name: spaces, hash, parentheses\n",
         "calib/bias.fits": os.urandom(70_000),
         "calib/flat/flat-r.fits": b"\x00" * 4096,
     }

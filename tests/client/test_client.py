@@ -47,6 +47,11 @@ async def test_stage_a_tree_and_wait(ops_for: Ops, night1: dict[str, bytes],
     assert job.files_done == job.files_total == len(night1)
     assert job.bytes_done == sum(len(v) for v in night1.values())
     assert job.id in {j.id for j in await run(ops.jobs)}
+    listed = await run(ops.files, "data/night1")
+    assert {f["path"] for f in listed} == {f"data/night1/{rel}" for rel in night1}
+    one = await run(ops.files, "data/night1/log #1 (raw).txt")
+    assert one == [{"name": "log #1 (raw).txt", "path": "data/night1/log #1 (raw).txt",
+                    "type": "file", "size": len(night1["log #1 (raw).txt"])}]
     assert await run(job.log)
 
     # re-running is cheap and safe: same content, nothing broken

@@ -34,8 +34,9 @@ def execute(name: str, server: LiveServer, user: str = "bob") -> tuple[Any, str]
             out_dir = Path(os.environ["ASTRO_OPS_NB_OUT"])
             out_dir.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out_dir / name)
-    return nb, "\n".join(_text(out) for cell in nb.cells if cell.cell_type == "code"
-                         for out in cell.outputs)
+    # streams carry their own newlines and may arrive in pieces: join them as they are
+    return nb, "".join(_text(out) for cell in nb.cells if cell.cell_type == "code"
+                       for out in cell.outputs)
 
 
 def progress_widgets(nb: Any) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def _text(output: Any) -> str:
     if output.get("output_type") == "stream":
         return str(output.get("text", ""))
     data = output.get("data", {})
-    return str(data.get("text/plain", ""))
+    return str(data.get("text/plain", "")) + "\n"
 
 
 def test_staging_notebook(live_server: LiveServer) -> None:
