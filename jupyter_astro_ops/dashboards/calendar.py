@@ -2,21 +2,25 @@
 
 ``CalendarSource`` is the blocking data access for one user through ``CalendarService`` (every
 rule, owner checks included, stays in the service); ``window_for``/``step`` compute the day,
-week and month windows; ``run_blocking`` runs a service call off the event loop under ``panel
-serve`` and inline in a notebook or a test. The Viewer is ``calendar_view.CalendarDashboard``,
+week and month windows; ``reservation_row``/``conflict_list``/``selected_summary`` format what
+the Viewer shows; ``run_blocking`` runs a service call off the event loop under ``panel serve``
+and inline in a notebook or a test; ``follow_reservations`` turns ``RESERVATION`` events of the
+live feed into coalesced reloads. The Viewer is ``calendar_view.CalendarDashboard``,
 the Bokeh timeline ``calendar_timeline.Timeline``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
 from typing import Any
 
 import panel as pn
 
+from ..activity.schemas import EventFilter
 from ..activity.service import ActivityService
 from ..calendar.schemas import (
     ReservationIn,
@@ -26,9 +30,11 @@ from ..calendar.schemas import (
     ValidateIn,
     ValidateOut,
 )
-from ..calendar.service import CalendarService
+from ..calendar.service import OBJECT_TYPE, CalendarService
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
+
+log = logging.getLogger(__name__)
 
 DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
 # The feed hides other users' events from non-admins, but reservations are public: the feed is
@@ -36,6 +42,9 @@ DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
 # process-internal identity. Nothing read through it is shown.
 WATCHER = User("astro-ops:calendar-dashboard", "Calendar dashboard", roles=frozenset({"admin"}))
 TIME_FMT = "%Y-%m-%d %H:%M"
+FREE = "The slot is free."
+COLUMNS = ["site", "start", "end", "title", "type", "who", "project", "note", "editable",
+           "start_utc", "end_utc"]
 
 
 def window_for(view: str, day: date) -> tuple[datetime, datetime]:
@@ -69,6 +78,31 @@ def window_label(view: str, day: date | None) -> str:
     last = end - timedelta(days=1)
     text = f"**{start:%a %d %b %Y}**" + ("" if view == "day" else f" to **{last:%a %d %b %Y}**")
     return text + " (UTC)"
+
+
+def reservation_row(r: ReservationOut, projects: dict[int, str],
+                    editable: bool) -> dict[str, Any]:
+    """One table row (``COLUMNS``); ``projects`` labels the user's projects by id."""
+    project = "" if r.project_id is None else projects.get(r.project_id, f"#{r.project_id}")
+    return {"site": r.site, "start": r.start.strftime(TIME_FMT),
+            "end": r.end.strftime(TIME_FMT), "title": r.title, "type": r.type,
+            "who": r.creator_name or r.creator_id, "project": project, "note": r.note,
+            "editable": editable, "start_utc": r.start, "end_utc": r.end}
+
+
+def conflict_list(conflicts: list[ReservationOut]) -> str:
+    """The reservations in the way, as Markdown list items."""
+    return "".join(f"\n- {c.site} {c.start.strftime(TIME_FMT)}..{c.end.strftime(TIME_FMT)} "
+                   f"**{c.title}** ({c.creator_id})" for c in conflicts)
+
+
+def selected_summary(res: ReservationOut, username: str, editable: bool) -> str:
+    """Markdown about the selected reservation: whose, and whether the user may change it."""
+    owner = "yours" if res.creator_id == username else res.creator_id
+    rights = "you may edit it" if editable else "read-only"
+    return (f"**Selected:** {res.title} at {res.site} ({owner}, {rights})  \n"
+            f"{res.start.strftime(TIME_FMT)} .. {res.end.strftime(TIME_FMT)} UTC · {res.type} · "
+            f"version {res.version}")
 
 
 def form_utc(value: date | None) -> datetime | None:
@@ -149,6 +183,33 @@ def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
             doc.add_next_tick_callback(partial(done, result))
 
     pn.state.execute(run)
+
+
+async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
+    """Await ``reload()`` after ``RESERVATION`` changes in the feed, until cancelled.
+
+    A burst of events (an import, several bookings) costs one reload, not one each: events
+    arriving during a reload only mark the data stale, and the loop reloads once more.
+    """
+    stale = asyncio.Event()
+
+    async def reloader() -> None:
+        while True:
+            await stale.wait()
+            stale.clear()
+            try:
+                await reload()
+            except Exception:  # keep following; the next event retries
+                log.exception("calendar dashboard: reloading the window failed")
+
+    task = asyncio.ensure_future(reloader())
+    subscription = hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE]))
+    try:
+        async for _ev in subscription:
+            stale.set()
+    finally:
+        subscription.close()
+        task.cancel()
 
 
 def calendar_service(ctx: Any) -> CalendarService:

@@ -27,7 +27,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..activity.schemas import EventFilter
 from ..calendar.schemas import (
     ReservationIn,
     ReservationOut,
@@ -36,17 +35,21 @@ from ..calendar.schemas import (
     ValidateIn,
     ValidateOut,
 )
-from ..calendar.service import OBJECT_TYPE
 from ..core.errors import Conflict
 from ..core.identity import User
 from ..core.timeutil import utcnow
 from .calendar import (
+    COLUMNS,
+    FREE,
     TIME_FMT,
-    WATCHER,
     CalendarSource,
     calendar_service,
+    conflict_list,
+    follow_reservations,
     form_utc,
+    reservation_row,
     run_blocking,
+    selected_summary,
     served,
     step,
     window_for,
@@ -55,8 +58,6 @@ from .calendar import (
 from .calendar_timeline import Timeline
 
 log = logging.getLogger(__name__)
-COLUMNS = ["site", "start", "end", "title", "type", "who", "project", "note", "editable",
-           "start_utc", "end_utc"]
 TITLES = {"site": "Site", "start": "Start (UTC)", "end": "End (UTC)", "title": "Title",
           "type": "Type", "who": "Booked by", "project": "Project", "note": "Note",
           "editable": "Yours"}
@@ -93,7 +94,6 @@ class CalendarDashboard(pn.viewable.Viewer):
         self.sites: list[SiteOut] = []
         self._projects: dict[str, int] = {}
         self._checks = 0
-        self._stale = False
         self.timeline = Timeline(self._select)
         self._build_widgets()
         self._reset_form()
@@ -145,19 +145,11 @@ class CalendarDashboard(pn.viewable.Viewer):
 
     def _reframe(self) -> None:
         rows = sorted(self.reservations.values(), key=lambda r: (r.start, r.site))
-        self.frame = pd.DataFrame([self._row(r) for r in rows], columns=COLUMNS,
+        labels = {pid: label for label, pid in self._projects.items()}
+        self.frame = pd.DataFrame([reservation_row(r, labels, self.source.may_edit(r))
+                                   for r in rows], columns=COLUMNS,
                                   index=pd.Index([r.id for r in rows], name="id"))
         self._redraw()
-
-    def _row(self, r: ReservationOut) -> dict[str, Any]:
-        names: dict[int | None, str] = {pid: label for label, pid in self._projects.items()}
-        return {"site": r.site, "start": r.start.strftime(TIME_FMT),
-                "end": r.end.strftime(TIME_FMT), "title": r.title, "type": r.type,
-                "who": r.creator_name or r.creator_id,
-                "project": names.get(r.project_id, "" if r.project_id is None
-                                     else f"#{r.project_id}"),
-                "note": r.note, "editable": self.source.may_edit(r),
-                "start_utc": r.start, "end_utc": r.end}
 
     def _redraw(self) -> None:
         self.timeline.update(self.frame, [s.code for s in self.sites], self.window,
@@ -229,7 +221,7 @@ class CalendarDashboard(pn.viewable.Viewer):
 
     def _checked(self, token: int, answer: ValidateOut) -> None:
         if answer.ok:
-            self._set_check(token, answer, "The slot is free.")
+            self._set_check(token, answer, FREE)
         else:
             self._set_check(token, answer, f"In the way: {len(answer.conflicts)} reservation(s).")
 
@@ -307,35 +299,17 @@ class CalendarDashboard(pn.viewable.Viewer):
 
     # -- live feed ---------------------------------------------------------------------------------
     async def follow(self, hub: Any) -> None:
-        """Reload the window after ``RESERVATION`` changes, until cancelled.
-
-        A burst of events (an import, several bookings) costs one reload, not one each.
-        """
+        """Reload the window after ``RESERVATION`` changes (one reload per burst)."""
         doc = pn.state.curdoc if served() else None
-        subscription = hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE]))
-        reloading: asyncio.Future[None] | None = None
-        try:
-            async for _ev in subscription:
-                self._stale = True
-                if reloading is None or reloading.done():
-                    reloading = asyncio.ensure_future(self._reload_live(doc))
-        finally:
-            subscription.close()
-            if reloading is not None:
-                reloading.cancel()
 
-    async def _reload_live(self, doc: Any) -> None:
-        while self._stale:
-            self._stale = False
-            try:
-                rows = await asyncio.to_thread(self.source.window, *self.window)
-            except Exception:  # keep following; the next event retries
-                log.exception("calendar dashboard: reloading the window failed")
-                continue
+        async def reload() -> None:
+            rows = await asyncio.to_thread(self.source.window, *self.window)
             if doc is not None:
                 doc.add_next_tick_callback(partial(self._live, rows))
             else:
                 self._live(rows)
+
+        await follow_reservations(hub, reload)
 
     def _live(self, rows: list[ReservationOut]) -> None:
         self.set_reservations(rows)
@@ -400,19 +374,13 @@ class CalendarDashboard(pn.viewable.Viewer):
         if self.notice:
             parts.append(pn.pane.Alert(self.notice, alert_type="info"))
         if self.check:
-            kind = "success" if self.check == "The slot is free." else "warning"
-            parts.append(pn.pane.Alert(self.check + "".join(
-                f"\n- {c.site} {c.start:%Y-%m-%d %H:%M}..{c.end:%Y-%m-%d %H:%M} "
-                f"**{c.title}** ({c.creator_id})" for c in self.conflicts),
-                alert_type=kind))
+            kind = "success" if self.check == FREE else "warning"
+            parts.append(pn.pane.Alert(self.check + conflict_list(self.conflicts),
+                                       alert_type=kind))
         res = self.reservations.get(self.selected or "")
         if res is not None:
-            owner = "yours" if res.creator_id == self.source.user.username else res.creator_id
-            rights = "you may edit it" if self.editing else "read-only"
-            parts.append(pn.pane.Markdown(
-                f"**Selected:** {res.title} at {res.site} ({owner}, {rights})  \n"
-                f"{res.start:%Y-%m-%d %H:%M} .. {res.end:%Y-%m-%d %H:%M} UTC · {res.type} · "
-                f"version {res.version}"))
+            parts.append(pn.pane.Markdown(selected_summary(res, self.source.user.username,
+                                                           self.editing is not None)))
         return pn.Column(*parts, width=FORM_WIDTH + 20)
 
     def __panel__(self) -> pn.viewable.Viewable:
