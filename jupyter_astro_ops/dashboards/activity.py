@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
+import pydantic
 
 from ..activity.feed import FeedHub
 from ..activity.schemas import DecisionIn, EventFilter, EventOut
@@ -32,7 +33,7 @@ from ..core.identity import User
 from ..core.timeutil import isoformat
 
 log = logging.getLogger(__name__)
-DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
+DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError, pydantic.ValidationError)
 COLUMNS = ["seq", "updated", "user", "action", "object_type", "object_id", "status",
            "project_id", "last_message"]
 TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Action",

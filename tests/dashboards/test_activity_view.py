@@ -163,3 +163,12 @@ def test_selection_stays_on_the_event_when_rows_move(act, users, seeded) -> None
     assert dash.selected == seeded["carol"]
     assert dash._table.selection == [before[0] + 1]
     assert dash.frame.index[dash._table.selection[0]] == seeded["carol"]
+
+
+def test_an_overlong_message_is_refused_not_raised(act, users, seeded) -> None:
+    dash = dashboard(act, users["alice"])
+    select(dash, seeded["request"])
+    dash.message = "x" * 2001
+    dash._approve.clicks += 1
+    assert dash.notice.startswith("Refused")
+    assert act.get_event(users["alice"], seeded["request"]).status.value == "PENDING"
