@@ -94,6 +94,15 @@ def current_heads(url: str) -> set[str]:
 
 
 def is_up_to_date(url: str) -> bool:
-    """Whether the database is at every head of the packaged scripts."""
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    return current_heads(url) == heads
+    """Whether every head of the packaged scripts is applied.
+
+    Alembic stores only the newest revision of each dependency chain, so a branch head that
+    another branch depends on (``activity_0001``) is applied when it is an ancestor of a stored
+    head, not only when it is stored itself.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    current = current_heads(url)
+    if not current:
+        return False
+    applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")}
+    return set(script.get_heads()) <= applied
