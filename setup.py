@@ -47,6 +47,7 @@ setup(
         "panel>=1.5",
         "param>=2.1",
         "tqdm>=4.66",
+        "ipywidgets>=8.1",  # tqdm.auto draws widget progress bars in JupyterLab
         "icalendar>=6.0",
         "requests>=2.31",
         "websocket-client>=1.7",
