@@ -302,7 +302,12 @@ def build(ctx: Any, user: User) -> ActivityDashboard:
     dash = ActivityDashboard(source=ActivitySource(ctx.activity, user))
 
     async def start() -> None:
-        dash.set_data(*await asyncio.to_thread(dash.fetch))
+        try:
+            dash.set_data(*await asyncio.to_thread(dash.fetch))
+        except Exception:  # say so on the page rather than show an empty table
+            log.exception("activity dashboard: initial load failed")
+            dash.notice = "Could not load the activity feed; reload the page to retry."
+            return
         task = asyncio.ensure_future(dash.follow(await ctx.feed()))
 
         def stop(_session: Any) -> None:
