@@ -126,21 +126,29 @@ def _load_sqlite(raw: Any, sites: list[str], rows: int) -> None:
 
 
 def _load_postgres(raw: Any, sites: list[str], rows: int) -> None:
+    """COPY, with the exclusion constraint dropped and rebuilt (and re-checked) in one go."""
+    from jupyter_astro_ops.core.migrations.versions.calendar_0001_initial import EXCLUSION
+
     cols = ", ".join(f'"{c}"' for c in COLUMNS)
-    with raw.cursor() as cur, cur.copy(f"COPY calendar_reservations ({cols}) FROM STDIN") as cp:
-        for row in generate(sites, rows):
-            cp.write_row(row)
+    with raw.cursor() as cur:
+        cur.execute(f"ALTER TABLE calendar_reservations DROP CONSTRAINT {EXCLUSION}")
+        with cur.copy(f"COPY calendar_reservations ({cols}) FROM STDIN") as cp:
+            for row in generate(sites, rows):
+                cp.write_row(row)
+        cur.execute(f"ALTER TABLE calendar_reservations ADD CONSTRAINT {EXCLUSION} EXCLUDE "
+                    "USING gist (site WITH =, tstzrange(start, \"end\", '[)') WITH &&) "
+                    "WHERE (status = 'active')")
 
 
 def explain(db_url: str, site: str, start: datetime, end: datetime) -> list[str]:
     """The plan of the window query the service runs (it must use the site/start index)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from jupyter_astro_ops.calendar.queries import overlapping_stmt
+    from jupyter_astro_ops.calendar.queries import overlapping_stmt, span_floor
 
     db = Database(db_url)
     try:
-        stmt = overlapping_stmt(site, start, end, 3 * 3600 + 1)
+        stmt = overlapping_stmt(site, start, end, span_floor(db.dialect, site, start))
         dialect = sqlite.dialect() if db.dialect == "sqlite" else postgresql.dialect()
         compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, DateTime, Select, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from ..core.db import UTCDateTime
 from .models import Reservation, Site
 from .schemas import ReservationOut, SiteOut
 
@@ -44,14 +46,31 @@ def max_spans(session: Session, sites: Sequence[str] | None) -> dict[str, int]:
     return {code: int(span or 0) for code, span in session.execute(stmt)}
 
 
+def span_floor(dialect: str, site: str, start: datetime) -> ColumnElement[Any]:
+    """``start - site.max_span_s`` computed in SQL (one round trip less than reading it first).
+
+    An unknown site gives NULL, hence no rows. On SQLite ``datetime()`` drops the fraction of a
+    second, which only lowers (so never narrows) the bound.
+    """
+    span = select(Site.max_span_s).where(Site.code == site).scalar_subquery()
+    when = literal(start, UTCDateTime())
+    if dialect == "postgresql":
+        return cast(when, DateTime(timezone=True)) - func.make_interval(0, 0, 0, 0, 0, 0, span)
+    return func.datetime(when, literal("-").concat(span).concat(" seconds"))
+
+
 def overlapping_stmt(
-    site: str, start: datetime, end: datetime, span_s: int, *, active_only: bool = True,
-    exclude_id: str | None = None,
+    site: str, start: datetime, end: datetime, span_s: int | ColumnElement[Any], *,
+    active_only: bool = True, exclude_id: str | None = None,
 ) -> Select[Reservation]:
-    """Reservations at ``site`` overlapping ``[start, end)``, ordered by start."""
+    """Reservations at ``site`` overlapping ``[start, end)``, ordered by start.
+
+    ``span_s`` is the site's longest span in seconds, or a ``span_floor`` expression.
+    """
+    floor = start - timedelta(seconds=span_s) if isinstance(span_s, int) else span_s
     stmt = select(Reservation).where(
         Reservation.site == site,
-        Reservation.start >= start - timedelta(seconds=span_s),
+        Reservation.start >= floor,
         Reservation.start < end,
         Reservation.end > start,
     )
@@ -80,6 +99,21 @@ def overlapping(
     if len(spans) > 1:
         rows.sort(key=lambda r: (r.start, r.site))
     return rows
+
+
+def overlapping_one(
+    session: Session, site: str, start: datetime, end: datetime, *, active_only: bool = True,
+    exclude_id: str | None = None,
+) -> list[Reservation]:
+    """Reservations at one ``site`` overlapping ``[start, end)`` in a single statement."""
+    floor = span_floor(session.get_bind().dialect.name, site, start)
+    stmt = overlapping_stmt(site, start, end, floor, active_only=active_only,
+                            exclude_id=exclude_id)
+    return list(session.scalars(stmt))
+
+
+def site_exists(session: Session, site: str) -> bool:
+    return session.scalar(select(Site.code).where(Site.code == site)) is not None
 
 
 def widen_span(

@@ -160,8 +160,11 @@ class CalendarService(LoggingConfigurable):
         if end <= start:
             raise ValidationError("end must be after start")
         with self.db.read() as session:
-            spans = self._spans(session, site)
-            rows = q.overlapping(session, spans, start, end, active_only=not include_cancelled)
+            if site is None:
+                rows = q.overlapping(session, self._spans(session, None), start, end,
+                                     active_only=not include_cancelled)
+            else:
+                rows = self._window(session, site, start, end, active_only=not include_cancelled)
             return [q.to_out(r) for r in rows]
 
     def get(self, user: User, reservation_id: str) -> ReservationOut:
@@ -173,8 +176,7 @@ class CalendarService(LoggingConfigurable):
         """Active reservations at ``site`` with ``start <= time < end``."""
         time = as_utc(time)
         with self.db.read() as session:
-            rows = q.overlapping(session, self._spans(session, site), time,
-                                 time + timedelta(microseconds=1))
+            rows = self._window(session, site, time, time + timedelta(microseconds=1))
             return [q.to_out(r) for r in rows]
 
     def user_reservations(
@@ -193,8 +195,7 @@ class CalendarService(LoggingConfigurable):
         """Would ``spec`` be accepted? Same rules as ``create``, without booking."""
         start, end = self._check_times(spec.start, spec.end)
         with self.db.read() as session:
-            rows = q.overlapping(session, self._spans(session, spec.site), start, end,
-                                 exclude_id=spec.ignore_id)
+            rows = self._window(session, spec.site, start, end, exclude_id=spec.ignore_id)
             return ValidateOut(ok=not rows, conflicts=[q.to_out(r) for r in rows])
 
     # -- writing -------------------------------------------------------------------------------
@@ -350,6 +351,15 @@ class CalendarService(LoggingConfigurable):
         if code is not None and not spans:
             raise NotFound(f"no site {code!r}")
         return spans
+
+    def _window(self, session: Session, site: str, start: datetime, end: datetime,
+                **kwargs: Any) -> list[Reservation]:
+        """Reservations at ``site`` overlapping ``[start, end)``: one statement, 404 if no site."""
+        self.ensure_sites()
+        rows = q.overlapping_one(session, site, start, end, **kwargs)
+        if not rows and not q.site_exists(session, site):
+            raise NotFound(f"no site {site!r}")
+        return rows
 
     def _site(self, session: Session, code: str) -> Site:
         self.ensure_sites()
