@@ -27,6 +27,7 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
     print(f"\nfirst page (panel spawned by the proxy): {time.monotonic() - started:.2f} s")
     # generous: on a loaded 2-core CI box the first session's load and render can be slow
     expect(page.locator(".tabulator-cell", has_text="bob").first).to_be_visible(timeout=45_000)
+    print(f"table rendered: {time.monotonic() - started:.2f} s")
     page.evaluate("window.__no_reload_marker = 42")
 
     posted = time.monotonic()
