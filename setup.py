@@ -28,6 +28,7 @@ setup(
             "*/openapi.json",
             "web/openapi_base.json",
             "demo/*.json",
+            "dashboards/*.svg",
             "labextension/**/*",
         ],
     },
@@ -79,7 +80,7 @@ setup(
     entry_points={
         "console_scripts": ["jupyter-astro-ops = jupyter_astro_ops.cli.main:main"],
         "jupyter_serverproxy_servers": [
-            "astro-ops-dash = jupyter_astro_ops.dashboards.proxy:proxy_entry",
+            "astro-ops/dash = jupyter_astro_ops.dashboards.proxy:proxy_entry",
         ],
     },
     zip_safe=False,
