@@ -17,25 +17,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from traitlets import Dict, Float, Instance, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from ..activity.models import Project, ProjectMember
 from ..activity.service import ActivityService
 from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import as_utc, isoformat, utcnow
 from . import queries as q
+from . import rules as r
 from .models import Reservation, Site
 from .schemas import (
     ReservationIn,
@@ -48,19 +44,6 @@ from .schemas import (
 )
 
 OBJECT_TYPE = "RESERVATION"
-T = TypeVar("T")
-_EXCLUSION_VIOLATION = "23P01"
-_UNIQUE_VIOLATION = "23505"
-_WINDOW = "calendar_window"
-
-
-def check_timezone(name: str) -> str:
-    """Return ``name`` if it is an IANA time zone, else raise ``ValidationError``."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"unknown time zone {name!r}") from exc
-    return name
 
 
 class CalendarService(LoggingConfigurable):
@@ -95,7 +78,7 @@ class CalendarService(LoggingConfigurable):
         for code, spec in value.items():
             try:
                 SiteIn(code=code, **spec)
-                check_timezone(spec.get("timezone", "UTC"))
+                r.check_timezone(spec.get("timezone", "UTC"))
             except Exception as exc:
                 raise TraitError(f"CalendarService.sites[{code!r}]: {exc}") from exc
         return value
@@ -139,7 +122,7 @@ class CalendarService(LoggingConfigurable):
     def add_site(self, user: User, spec: SiteIn) -> SiteOut:
         """Add a site (``calendar_admin``); an existing code is a conflict."""
         user.require_role(self.admin_role, "add sites")
-        check_timezone(spec.timezone)
+        r.check_timezone(spec.timezone)
         self.ensure_sites()
         with self._write() as session:
             if session.get(Site, spec.code) is not None:
@@ -221,7 +204,7 @@ class CalendarService(LoggingConfigurable):
             spans = self._spans(session, spec.site)
             if spec.project_id is not None:
                 self._require_member(session, user, spec.project_id)
-            self._refuse_overlap(session, spans, spec.site, start, end, None)
+            r.refuse_overlap(session, spans, spec.site, start, end, None)
             row = Reservation(
                 id=reservation_id or uuid.uuid4().hex, site=spec.site, start=start, end=end,
                 title=spec.title or creator_name, type=spec.type, origin=origin,
@@ -245,7 +228,7 @@ class CalendarService(LoggingConfigurable):
         with self._write() as session:
             row = self._load(session, reservation_id)
             self._require_owner(user, row, "change")
-            self._require_current(row, expected)
+            r.require_current(row, expected)
             values = {f: getattr(patch, f) for f in fields if f != "project_id"}
             if None in values.values():
                 raise ValidationError(f"{sorted(k for k, v in values.items() if v is None)} "
@@ -259,9 +242,9 @@ class CalendarService(LoggingConfigurable):
                         self._require_member(session, user, pid)
                 values["project_id"] = patch.project_id
             spans = self._spans(session, row.site)
-            self._refuse_overlap(session, spans, row.site, start, end, row.id)
+            r.refuse_overlap(session, spans, row.site, start, end, row.id)
             q.widen_span(session, row.site, start, end, known=spans[row.site])
-            self._update(session, row, values)
+            r.update_row(session, row, values)
             self._record(session, user, "MOD", row, changed=sorted(fields))
             return q.to_out(row)
 
@@ -270,8 +253,8 @@ class CalendarService(LoggingConfigurable):
         with self._write() as session:
             row = self._load(session, reservation_id)
             self._require_owner(user, row, "cancel")
-            self._require_current(row, version)
-            self._update(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
+            r.require_current(row, version)
+            r.update_row(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
             self._record(session, user, "DEL", row)
             return q.to_out(row)
 
@@ -290,7 +273,7 @@ class CalendarService(LoggingConfigurable):
                 for pid in (row.project_id, project_id):
                     if pid is not None:
                         self._require_member(session, user, pid)
-                self._update(session, row, {"project_id": project_id})
+                r.update_row(session, row, {"project_id": project_id})
                 self._record(session, user, "MOD", row, changed=["project_id"])
                 out.append(q.to_out(row))
         return out
@@ -308,7 +291,7 @@ class CalendarService(LoggingConfigurable):
         with self._write() as session:
             self._spans(session, site)
             for row in session.scalars(stmt).all():
-                self._update(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
+                r.update_row(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
                 self._record(session, user, "DEL", row)
                 out.append(q.to_out(row))
         return out
@@ -316,33 +299,18 @@ class CalendarService(LoggingConfigurable):
     # -- projects (read through the activity domain's tables) ----------------------------------
     def project_keys(self, project_ids: set[int]) -> dict[int, tuple[str, datetime]]:
         """``{id: (name, created)}`` of the given projects."""
-        if not project_ids:
-            return {}
-        with self.db.read() as session:
-            rows = session.execute(select(Project.id, Project.name, Project.created)
-                                   .where(Project.id.in_(project_ids)))
-            return {pid: (name, created) for pid, name, created in rows}
+        return r.project_keys(self.db, project_ids)
 
     def project_id_by_name(self, name: str) -> int:
         """The id of the project called ``name`` (400 if there is none)."""
-        with self.db.read() as session:
-            pid = session.scalar(select(Project.id).where(Project.name == name))
-        if pid is None:
-            raise ValidationError(f"no project named {name!r}")
-        return int(pid)
+        return r.project_id_by_name(self.db, name)
 
     # -- helpers -------------------------------------------------------------------------------
     def _check_times(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-        start, end = as_utc(start), as_utc(end)
-        if end <= start:
-            raise ValidationError("a reservation must end after it starts",
-                                  details={"start": isoformat(start), "end": isoformat(end)})
-        length = end - start
-        if length < timedelta(minutes=self.min_length_minutes):
-            raise ValidationError(f"a reservation lasts at least {self.min_length_minutes:g} min")
-        if length > timedelta(hours=self.max_length_hours):
-            raise ValidationError(f"a reservation lasts at most {self.max_length_hours:g} h")
-        return start, end
+        return r.check_times(start, end, self.min_length_minutes, self.max_length_hours)
+
+    def _write(self) -> Any:
+        return r.write(self.db)
 
     def _spans(self, session: Session, code: str | None) -> dict[str, int]:
         """``{site: max span}`` for one site (404 if unknown) or for all (``None``)."""
@@ -379,53 +347,9 @@ class CalendarService(LoggingConfigurable):
             raise Forbidden(f"only {row.creator_id} or a {self.admin_role} may {verb} "
                             f"reservation {row.id}")
 
-    @staticmethod
-    def _require_current(row: Reservation, expected: int | None) -> None:
-        if row.status != "active":
-            raise Conflict(f"reservation {row.id} is cancelled", details={"current": q.to_out(row)})
-        if expected is not None and expected != row.version:
-            raise Conflict(f"reservation {row.id} is at version {row.version}, not {expected}; "
-                           "reload and retry", details={"current": q.to_out(row)})
-
     def _require_member(self, session: Session, user: User, project_id: int) -> None:
-        if session.get(Project, project_id) is None:
-            raise ValidationError(f"no project {project_id}")
-        is_member: Callable[..., bool] | None = getattr(self.activity, "is_member", None)
-        if is_member is not None:
-            member = is_member(session, user.username, project_id)
-        else:  # until ActivityService.is_member exists
-            member = session.get(ProjectMember, (project_id, user.username)) is not None
-        if not member:
+        if not r.require_project(session, project_id, self.activity.is_member, user.username):
             raise Forbidden(f"{user.username} is not a member of project {project_id}")
-
-    def _refuse_overlap(
-        self, session: Session, spans: dict[str, int], site: str, start: datetime,
-        end: datetime, exclude: str | None,
-    ) -> None:
-        session.info.get(_WINDOW, {}).update(site=site, start=start, end=end, exclude=exclude)
-        rows = q.overlapping(session, spans, start, end, exclude_id=exclude)
-        if rows:
-            raise self._overlap_conflict([q.to_out(r) for r in rows])
-
-    @staticmethod
-    def _overlap_conflict(conflicts: list[ReservationOut]) -> Conflict:
-        return Conflict(f"overlaps {len(conflicts)} reservation(s) at the site",
-                        details={"conflicts": conflicts})
-
-    @staticmethod
-    def _update(session: Session, row: Reservation, values: dict[str, Any]) -> None:
-        """One conditional UPDATE: applies only if nobody changed the row since it was read."""
-        table: Table = Reservation.__table__  # type: ignore[assignment]
-        result = session.execute(
-            update(table)
-            .where(table.c.id == row.id, table.c.version == row.version,
-                   table.c.status == "active")
-            .values(**values, version=table.c.version + 1, sequence=table.c.sequence + 1,
-                    modified=utcnow())
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"reservation {row.id} was changed by someone else; reload and retry")
-        session.refresh(row)
 
     def _record(self, session: Session, user: User, action: str, row: Reservation,
                 **extra: Any) -> None:
@@ -436,33 +360,3 @@ class CalendarService(LoggingConfigurable):
             data=data, status="SUCCESS", project_id=row.project_id,
             message=f"{action} reservation {row.site} {data['start']}..{data['end']}",
         )
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A write transaction whose database-level conflicts become ``Conflict``.
-
-        On PostgreSQL a booking that raced past the in-transaction check hits the exclusion
-        constraint at flush or commit; the window last checked tells what is in the way.
-        """
-        window: dict[str, Any] = {}
-        try:
-            with self.db.write() as session:
-                session.info[_WINDOW] = window
-                yield session
-        except IntegrityError as exc:
-            raise self._integrity_conflict(exc, window) from exc
-
-    def _integrity_conflict(self, exc: IntegrityError, window: dict[str, Any]) -> Exception:
-        code = getattr(exc.orig, "sqlstate", None)
-        if code == _EXCLUSION_VIOLATION:
-            conflicts: list[ReservationOut] = []
-            if window:
-                with self.db.read() as session:
-                    rows = q.overlapping(session, self._spans(session, window["site"]),
-                                         window["start"], window["end"],
-                                         exclude_id=window["exclude"])
-                    conflicts = [q.to_out(r) for r in rows]
-            return self._overlap_conflict(conflicts)
-        if code == _UNIQUE_VIOLATION or "UNIQUE" in str(exc.orig):
-            return Conflict("a reservation with this id already exists")
-        return ValidationError(f"rejected by the database: {exc.orig}")
