@@ -177,3 +177,13 @@ def test_import_origin_needs_admin(cal: Any, users: Any) -> None:
     r = cal.create(users["dave"], spec, origin="lco", external_id="42")
     assert (r.origin, r.external_id) == ("lco", "42")
     assert [x.id for x in cal.cancel_imported_after(users["dave"], "saf", at(0))] == [r.id]
+
+
+def test_lengthened_reservation_is_found_mid_window(book: Any, cal: Any, users: Any) -> None:
+    """Growing a booking widens the site's span, so window reads still reach its start."""
+    r = book("bob", 0, 1)
+    cal.modify(users["bob"], r.id, ReservationPatch(end=at(150)))
+    assert [x.id for x in cal.list_reservations(users["carol"], "saf", at(120), at(121))] == [r.id]
+    assert [x.id for x in cal.active_at(users["carol"], "saf", at(149.99))] == [r.id]
+    assert cal.validate(users["carol"], ValidateIn(site="saf", start=at(140), end=at(141))).ok \
+        is False
