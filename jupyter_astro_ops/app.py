@@ -9,11 +9,9 @@ event loop runs, and leave a runtime file for the dashboard process.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Type, Unicode, default
 
@@ -25,7 +23,7 @@ from .calendar import handlers as calendar_handlers
 from .calendar import schemas as calendar_schemas
 from .calendar.service import CalendarService
 from .core import migrate
-from .core.db import Database
+from .core.db import Database, default_db_url
 from .core.identity import RoleMap
 from .core.runtime import runtime_path, write_runtime
 from .staging import handlers as staging_handlers
@@ -40,13 +38,6 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, ModuleType], ...] = (
     (calendar, calendar_handlers, calendar_schemas),
 )
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "ActivityService", "StagingService", "CalendarService")
-
-
-def default_db_url() -> str:
-    """A SQLite file in the Jupyter data directory."""
-    path = Path(jupyter_data_dir()) / "astro_ops" / "astro_ops.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
 
 
 class AstroOpsApp(ExtensionApp):

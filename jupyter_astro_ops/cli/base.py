@@ -12,7 +12,7 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Dict, List, Unicode, default
 
-from ..core.db import Database
+from ..core.db import Database, default_db_url
 from ..core.identity import RoleMap
 
 
@@ -29,8 +29,6 @@ class AstroOpsCommand(JupyterApp):
         from_server = self.config.get("AstroOpsApp", {}).get("db_url")
         if from_server:
             return str(from_server)
-        from ..app import default_db_url
-
         return default_db_url()
 
     @default("roles")

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -129,6 +131,17 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def default_db_url() -> str:
+    """The embedded default: a SQLite file in the Jupyter data directory.
+
+    Shared by the server extension, the CLI and the dashboard process so all three open the
+    same database when nothing is configured.
+    """
+    path = Path(jupyter_data_dir()) / "astro_ops" / "astro_ops.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 def unpooled_engine(url: str) -> Engine:

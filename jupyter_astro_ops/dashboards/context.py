@@ -24,26 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jupyter_core.paths import jupyter_config_path, jupyter_data_dir
+from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from ..activity.feed import FeedHub
 from ..activity.service import ActivityService
-from ..core.db import Database
+from ..core.db import Database, default_db_url
 from ..core.identity import RoleMap
 from ..core.runtime import read_runtime
 
 T = TypeVar("T")
 DB_ENV = "ASTRO_OPS_DB_URL"
 ROLES_ENV = "ASTRO_OPS_ROLES"
-
-
-def default_db_url() -> str:
-    """Same default as ``AstroOpsApp.db_url`` (kept here: dashboards never import app.py)."""
-    path = Path(jupyter_data_dir()) / "astro_ops" / "astro_ops.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
 
 
 def load_jupyter_config() -> Config:
