@@ -22,18 +22,16 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
-import pydantic
 
 from ..activity.feed import FeedHub
 from ..activity.schemas import DecisionIn, EventFilter, EventOut
 from ..activity.service import ActivityService
 from ..activity.states import Action, Status
-from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import isoformat
+from .tasks import follow_while_open, run_blocking, served
 
 log = logging.getLogger(__name__)
-DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError, pydantic.ValidationError)
 COLUMNS = ["seq", "updated", "user", "action", "object_type", "object_id", "status",
            "project_id", "last_message"]
 TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Action",
@@ -80,11 +78,6 @@ def event_row(ev: EventOut) -> dict[str, Any]:
         "status": ev.status.value, "project_id": ev.project_id,
         "last_message": ev.log[-1].message if ev.log else "",
     }
-
-
-def _served() -> bool:
-    doc = pn.state.curdoc
-    return bool(doc and doc.session_context)
 
 
 class ActivityDashboard(pn.viewable.Viewer):
@@ -182,27 +175,10 @@ class ActivityDashboard(pn.viewable.Viewer):
 
     def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Run blocking ``work`` off the event loop when served; inline in a notebook/test."""
-        if not _served():
-            self._report(work, done)
-            return
+        run_blocking(work, done, self._refused)
 
-        async def run() -> None:
-            try:
-                result = await asyncio.to_thread(work)
-            except DOMAIN_ERRORS as exc:
-                self.notice = f"Refused: {exc}"
-            else:
-                done(result)
-
-        pn.state.execute(run)
-
-    def _report(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        try:
-            result = work()
-        except DOMAIN_ERRORS as exc:
-            self.notice = f"Refused: {exc}"
-        else:
-            done(result)
+    def _refused(self, exc: Exception) -> None:
+        self.notice = f"Refused: {exc}"
 
     # -- live feed ---------------------------------------------------------------------------------
     async def follow(self, hub: FeedHub) -> None:
@@ -212,7 +188,7 @@ class ActivityDashboard(pn.viewable.Viewer):
         drops the subscription (a stuck session overflowed its queue), it resumes from the
         cursor; replayed events are merged, not duplicated.
         """
-        doc = pn.state.curdoc if _served() else None
+        doc = pn.state.curdoc if served() else None
         inbox: list[EventOut] = []
 
         def flush() -> None:
@@ -308,12 +284,7 @@ def build(ctx: Any, user: User) -> ActivityDashboard:
             log.exception("activity dashboard: initial load failed")
             dash.notice = "Could not load the activity feed; reload the page to retry."
             return
-        task = asyncio.ensure_future(dash.follow(await ctx.feed()))
-
-        def stop(_session: Any) -> None:
-            task.cancel()
-
-        pn.state.on_session_destroyed(stop)
+        follow_while_open(dash.follow(await ctx.feed()))
 
     pn.state.execute(start)
     return dash

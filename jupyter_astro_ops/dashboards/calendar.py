@@ -15,10 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta, timezone
-from functools import partial
 from typing import Any
-
-import panel as pn
 
 from ..activity.schemas import EventFilter
 from ..activity.service import ActivityService
@@ -31,12 +28,10 @@ from ..calendar.schemas import (
     ValidateOut,
 )
 from ..calendar.service import OBJECT_TYPE, CalendarService
-from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 
 log = logging.getLogger(__name__)
 
-DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
 # The feed hides other users' events from non-admins, but reservations are public: the feed is
 # only a *signal* to reload the window (read as the session's user), so it is watched with this
 # process-internal identity. Nothing read through it is shown.
@@ -150,39 +145,6 @@ class CalendarSource:
             self.service.admin_role)
 
 
-def served() -> bool:
-    doc = pn.state.curdoc
-    return bool(doc and doc.session_context)
-
-
-def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
-                 fail: Callable[[Exception], None]) -> None:
-    """Run ``work`` in a thread when served, inline otherwise; then ``done(result)``.
-
-    Domain errors (400/403/404/409) go to ``fail``; anything else is a bug and propagates.
-    Served, ``done``/``fail`` run as a next-tick callback of the session's document, i.e. with
-    its lock held, because they may change Bokeh models directly (the timeline).
-    """
-    if not served():
-        try:
-            result = work()
-        except DOMAIN_ERRORS as exc:
-            fail(exc)
-            return
-        done(result)
-        return
-    doc = pn.state.curdoc
-    assert doc is not None  # served() checked it
-
-    async def run() -> None:
-        try:
-            result = await asyncio.to_thread(work)
-        except DOMAIN_ERRORS as exc:
-            doc.add_next_tick_callback(partial(fail, exc))
-        else:
-            doc.add_next_tick_callback(partial(done, result))
-
-    pn.state.execute(run)
 
 
 async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:

@@ -48,14 +48,13 @@ from .calendar import (
     follow_reservations,
     form_utc,
     reservation_row,
-    run_blocking,
     selected_summary,
-    served,
     step,
     window_for,
     window_label,
 )
 from .calendar_timeline import Timeline
+from .tasks import follow_while_open, run_blocking, served
 
 log = logging.getLogger(__name__)
 TITLES = {"site": "Site", "start": "Start (UTC)", "end": "End (UTC)", "title": "Title",
@@ -405,12 +404,7 @@ def build(ctx: Any, user: User) -> CalendarDashboard:
 
     async def start() -> None:
         doc.add_next_tick_callback(partial(show, await asyncio.to_thread(dash.fetch)))
-        task = asyncio.ensure_future(dash.follow(await ctx.feed()))
-
-        def stop(_session: Any) -> None:
-            task.cancel()
-
-        pn.state.on_session_destroyed(stop)
+        follow_while_open(dash.follow(await ctx.feed()))
 
     pn.state.execute(start)
     return dash

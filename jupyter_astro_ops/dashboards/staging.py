@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-import panel as pn
-
-from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..staging.schemas import (
     CreateFileBody,
@@ -39,7 +34,6 @@ from ..staging.schemas import (
 from ..staging.service import StagingService
 
 log = logging.getLogger(__name__)
-DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError)
 FINAL = ("succeeded", "failed", "cancelled")
 JOB_METHODS = ("copy", "symlink")  # "download" is a browser download, not a job
 TIME_FMT = "%Y-%m-%d %H:%M:%S"
@@ -135,38 +129,6 @@ def path_label(path: str) -> str:
     return f"**/{path}**"
 
 
-def served() -> bool:
-    doc = pn.state.curdoc
-    return bool(doc and doc.session_context)
-
-
-def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
-                 fail: Callable[[Exception], None]) -> None:
-    """Run ``work`` in a thread when served, inline otherwise; then ``done(result)``.
-
-    Domain errors (400/403/404/409) go to ``fail``. Served, ``done``/``fail`` run as next-tick
-    callbacks of the session's document, i.e. with its lock held.
-    """
-    if not served():
-        try:
-            result = work()
-        except DOMAIN_ERRORS as exc:
-            fail(exc)
-            return
-        done(result)
-        return
-    doc = pn.state.curdoc
-    assert doc is not None  # served() checked it
-
-    async def run() -> None:
-        try:
-            result = await asyncio.to_thread(work)
-        except DOMAIN_ERRORS as exc:
-            doc.add_next_tick_callback(partial(fail, exc))
-        else:
-            doc.add_next_tick_callback(partial(done, result))
-
-    pn.state.execute(run)
 
 
 def staging_service(ctx: Any) -> StagingService:

@@ -28,7 +28,6 @@ from ..core.identity import User
 from ..staging.schemas import CreateFileOut, JobLog, JobOut, LsOut, RootOut
 from ..staging.service import OBJECT_TYPE
 from .staging import (
-    DOMAIN_ERRORS,
     FINAL,
     JOB_METHODS,
     StagingSource,
@@ -38,10 +37,9 @@ from .staging import (
     log_lines,
     parent,
     path_label,
-    run_blocking,
-    served,
     staging_service,
 )
+from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served
 
 JOB_COLUMNS = ["created", "status", "source", "target", "method", "files", "files_pct",
                "bytes", "bytes_pct", "rate", "error"]
@@ -346,12 +344,7 @@ def build(ctx: Any, user: User) -> StagingDashboard:
     async def start() -> None:
         await ensure_runner(ctx, service)
         doc.add_next_tick_callback(partial(dash.set_data, *await asyncio.to_thread(dash.fetch)))
-        task = asyncio.ensure_future(dash.follow(await ctx.feed()))
-
-        def stop(_session: Any) -> None:
-            task.cancel()
-
-        pn.state.on_session_destroyed(stop)
+        follow_while_open(dash.follow(await ctx.feed()))
 
     pn.state.execute(start)
     return dash
