@@ -15,6 +15,7 @@ from tornado import web
 from ..core.errors import ValidationError
 from ..web.base import AstroOpsHandler, api_path
 from .compat_handlers import routes as compat_routes
+from .ical_handlers import import_routes
 from .ical_handlers import routes as feed_routes
 from .schemas import (
     AtQuery,
@@ -147,4 +148,5 @@ routes = [
     (api_path("calendar/validate"), ValidateHandler),
     *compat_routes,
     *feed_routes,
+    *import_routes,
 ]
