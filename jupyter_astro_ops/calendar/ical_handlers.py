@@ -175,7 +175,6 @@ routes = [
     (api_path(r"calendar/users/(?P<username>[^/]+)\.ics"), UserFeedHandler),
     (api_path(r"calendar/feed-token"), FeedTokenHandler),
 ]
-# Served once their paths are merged into calendar/openapi.json (see openapi_extras.json).
 import_routes = [
     (api_path(r"calendar/imports"), ImportsHandler),
     (api_path(r"calendar/imports/(?P<site>[a-z0-9][a-z0-9_-]{0,31})"), ImportRunHandler),

@@ -32,6 +32,7 @@ from ..core.identity import User
 from ..core.timeutil import as_utc, isoformat, utcnow
 from . import queries as q
 from . import rules as r
+from .importers import start_periodic, stop_periodic
 from .models import Reservation, Site
 from .schemas import (
     ReservationIn,
@@ -84,11 +85,13 @@ class CalendarService(LoggingConfigurable):
         return value
 
     async def start(self) -> None:
-        """Sync the configured sites into the database."""
+        """Sync the configured sites, then run periodic schedule imports if configured."""
         await asyncio.to_thread(self.ensure_sites)
+        self._import_task = start_periodic(self)  # None unless c.ScheduleImporter.sources
 
     async def stop(self) -> None:
-        """Nothing runs in the background."""
+        """Stop the periodic schedule import."""
+        await stop_periodic(getattr(self, "_import_task", None))
 
     # -- sites ---------------------------------------------------------------------------------
     def ensure_sites(self) -> None:
