@@ -100,7 +100,7 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         if location:
             self.set_header("Location", location)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(to_jsonable(payload)))
+        self.finish(dump_json(payload))
 
     def no_content(self) -> None:
         self.set_status(204)
@@ -127,6 +127,19 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         self.finish(json.dumps(body))
 
 
+_ANY = pydantic.TypeAdapter(Any)
+
+
+def dump_json(payload: Any) -> bytes:
+    """Serialize a response body in pydantic-core (Rust) in one pass.
+
+    Models, lists of models and plain data all go through one ``TypeAdapter(Any)``, which
+    serializes each model by its own schema: several times faster than ``model_dump`` followed
+    by ``json.dumps`` on large lists such as ``GET activity``.
+    """
+    return _ANY.dump_json(payload)
+
+
 def to_jsonable(payload: Any) -> Any:
     """Recursively convert pydantic models to JSON-ready data."""
     if isinstance(payload, pydantic.BaseModel):
@@ -135,7 +148,7 @@ def to_jsonable(payload: Any) -> Any:
         return [to_jsonable(p) for p in payload]
     if isinstance(payload, dict):
         return {k: to_jsonable(v) for k, v in payload.items()}
-    return pydantic.TypeAdapter(Any).dump_python(payload, mode="json")
+    return _ANY.dump_python(payload, mode="json")
 
 
 __all__ = ["API_PREFIX", "AstroOpsHandler", "api_path", "authenticated", "to_jsonable"]
