@@ -4,18 +4,23 @@ Data files put the server-extension switch into ``etc/jupyter/jupyter_server_con
 ``pip install`` alone enables the extension, and ship the Alembic migrations with the package.
 """
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
-version_ns: dict[str, str] = {}
-exec((HERE / "jupyter_astro_ops" / "_version.py").read_text(), version_ns)
+VERSION_FILE = (HERE / "jupyter_astro_ops" / "_version.py").read_text()
+VERSION = re.search(r'__version__ = "([^"]+)"', VERSION_FILE).group(1)  # type: ignore[union-attr]
+SERVER_CONFIG = "jupyter-config/server-config/jupyter_astro_ops.json"
 
 setup(
     name="jupyter_astro_ops",
-    version=version_ns["__version__"],
-    description="Observatory operations inside JupyterLab: staging, reservations, planner, Ocat sign-off.",
+    version=VERSION,
+    description=(
+        "Observatory operations inside JupyterLab: staging, reservations, planner, "
+        "Ocat sign-off."
+    ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -24,7 +29,7 @@ setup(
     package_data={
         "jupyter_astro_ops": [
             "core/migrations/script.py.mako",
-            "core/migrations/alembic.ini",
+            "core/migrations/versions/*.py",  # not a package: listed so wheels carry them
             "*/openapi.json",
             "web/openapi_base.json",
             "demo/*.json",
@@ -33,7 +38,7 @@ setup(
         ],
     },
     data_files=[
-        ("etc/jupyter/jupyter_server_config.d", ["jupyter-config/server-config/jupyter_astro_ops.json"]),
+        ("etc/jupyter/jupyter_server_config.d", [SERVER_CONFIG]),
     ],
     install_requires=[
         "jupyter_server>=2.14,<3",
@@ -45,6 +50,7 @@ setup(
         "alembic>=1.13",
         "pydantic>=2.7",
         "fsspec>=2024.6",
+        "xxhash>=3.4",  # staging checksums: xxh3_128 hashes at memory speed, sha256 does not
         "panel>=1.5",
         "param>=2.1",
         "tqdm>=4.66",
@@ -55,7 +61,7 @@ setup(
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
-        "s3": ["s3fs"],
+        "s3": ["s3fs>=2024.6"],
         "sftp": ["paramiko"],
         "test": [
             "pytest>=8",
@@ -63,7 +69,7 @@ setup(
             "pytest-timeout",
             "psutil",
             "psycopg[binary]>=3.1",
-            "s3fs",
+            "s3fs>=2024.6",  # unpinned, pip may back-track to s3fs 0.4 for botocore
             "moto[s3]>=5",
             "flask",
             "flask-cors",

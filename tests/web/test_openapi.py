@@ -45,7 +45,10 @@ def _overrides(handler: type, verb: str) -> bool:
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [
-        (r"/astro-ops/api/v1/activity/(?P<event_id>[0-9a-f]{32})", "/astro-ops/api/v1/activity/{event_id}"),
+        (
+            r"/astro-ops/api/v1/activity/(?P<event_id>[0-9a-f]{32})",
+            "/astro-ops/api/v1/activity/{event_id}",
+        ),
         (r"/astro-ops/api/openapi\.json", "/astro-ops/api/openapi.json"),
     ],
 )
