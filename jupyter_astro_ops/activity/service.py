@@ -26,6 +26,7 @@ from ..core.timeutil import isoformat, utcnow
 from .convert import to_out
 from .feed import FeedHub
 from .models import ActivityChange, ActivityEvent, ProjectMember
+from .pagecache import PageCache
 from .projects import ProjectsMixin
 from .requests import RequestsMixin
 from .schemas import EventFilter, EventOut
@@ -68,6 +69,7 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
         self._listeners: list[Listener] = []
         self.feed: FeedHub | None = None
         self.worker: RequestWorker | None = None
+        self._pages: PageCache[list[EventOut]] = PageCache()
 
     # -- lifecycle (background work runs only in the Jupyter server process) -------------------
     async def start(self) -> None:
@@ -117,6 +119,7 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
 
     def notify(self) -> None:
         """Tell in-process listeners (the live feed) that new changes were committed."""
+        self._pages.bump()
         for listener in list(self._listeners):
             try:
                 listener()
@@ -239,8 +242,22 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
     def list_events(self, user: User, flt: EventFilter) -> list[EventOut]:
         """``GET activity``."""
         self.check_filter(user, flt)
+        version = self._change_version()
+        key = (user.username, user.is_admin, flt.model_dump_json())
+        if version is not None and (page := self._pages.get(key, version)) is not None:
+            return page
         with self.db.read() as session:
-            return self.read_events(session, user, flt)
+            page = self.read_events(session, user, flt)
+        if version is not None:
+            self._pages.put(key, version, page)
+        return page
+
+    def _change_version(self) -> tuple[int, int] | None:
+        """What this process has seen of the log (see ``pagecache``); None without a feed."""
+        feed = self.feed
+        if feed is None or not feed.running:
+            return None
+        return (feed.cursor, self._pages.local)
 
     def get_event(self, user: User, event_id: str) -> EventOut:
         """``GET activity/<id>``; invisible events are reported as missing."""

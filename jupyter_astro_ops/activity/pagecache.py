@@ -1,0 +1,54 @@
+"""A small cache of ``GET activity`` pages, valid until the activity log changes.
+
+``GET activity`` is the hottest read (dashboards and scripts poll it), and a page of 100 events
+costs a few milliseconds of SQL and model building. Nothing on a page can change without a new
+change row in the journal: every event write, and every membership change (which decides who
+sees what), goes through ``ActivityService``, which bumps the sequence number. So a page stays
+valid while the process has seen no new change:
+
+* writes made in this process bump ``local`` at once (after commit, before the answer leaves);
+* writes made by other processes sharing the database move the live feed's cursor, which polls
+  about once a second; such a write can therefore take up to that long to show in ``GET activity``
+  here, exactly as it takes that long to reach the live feed.
+
+Without a running feed (the feed is what sees other processes) the cache is not used at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class PageCache(Generic[V]):
+    """Least-recently-used map whose entries are tagged with the change version they saw."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.local = 0  # commits made through this process's service
+        self._entries: OrderedDict[Hashable, tuple[Hashable, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        """A local write committed: every cached page may be stale."""
+        with self._lock:
+            self.local += 1
+
+    def get(self, key: Hashable, version: Hashable) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, version: Hashable, value: V) -> None:
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

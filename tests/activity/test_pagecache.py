@@ -1,0 +1,65 @@
+"""GET activity's page cache: never stale for local writes, catches up with other processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jupyter_astro_ops.activity.pagecache import PageCache
+from jupyter_astro_ops.activity.schemas import EventFilter
+from jupyter_astro_ops.activity.service import ActivityService
+
+
+def _record(act, user, object_id):
+    with act.db.write() as s:
+        return act.record(s, user, action="ADD", object_type="RESOURCE", object_id=object_id).id
+
+
+def test_lru_and_version_tags():
+    cache: PageCache[str] = PageCache(size=2)
+    cache.put("a", 1, "A")
+    cache.put("b", 1, "B")
+    assert cache.get("a", 1) == "A" and cache.get("a", 2) is None
+    cache.put("c", 1, "C")  # evicts "b", the least recently used
+    assert cache.get("b", 1) is None and cache.get("c", 1) == "C"
+
+
+async def test_local_writes_show_at_once(act, users):
+    await act.ensure_feed()
+    try:
+        bob = users["bob"]
+        first = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        new_id = await asyncio.to_thread(_record, act, bob, "x1")
+        again = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        assert new_id not in [e.id for e in first]
+        assert new_id in [e.id for e in again]
+    finally:
+        await act.stop()
+
+
+async def test_other_process_writes_show_once_the_feed_sees_them(act, users, second_db):
+    other = ActivityService(db=second_db)  # another process sharing the database
+    hub = await act.ensure_feed()
+    try:
+        bob = users["bob"]
+        await asyncio.to_thread(act.list_events, bob, EventFilter())  # cache the page
+        new_id = await asyncio.to_thread(_record, other, bob, "remote")
+        latest = await asyncio.to_thread(other.latest_seq)
+        for _ in range(300):  # the hub polls about once a second
+            if hub.cursor >= latest:
+                break
+            await asyncio.sleep(0.05)
+        page = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        assert new_id in [e.id for e in page]
+    finally:
+        await act.stop()
+
+
+async def test_pages_are_per_user(act, users):
+    await act.ensure_feed()
+    try:
+        await asyncio.to_thread(_record, act, users["bob"], "mine")
+        bob_page = await asyncio.to_thread(act.list_events, users["bob"], EventFilter())
+        carol_page = await asyncio.to_thread(act.list_events, users["carol"], EventFilter())
+        assert bob_page and not carol_page
+    finally:
+        await act.stop()
