@@ -19,9 +19,26 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+import pydantic
 
 V = TypeVar("V")
+_LIST_ANY = pydantic.TypeAdapter(list[Any])
+
+
+class Page(list[Any]):
+    """A cached page of wire models that renders its JSON once, however often it is served.
+
+    ``web.base.dump_json`` uses ``__json__`` when a payload has it.
+    """
+
+    _json: bytes | None = None
+
+    def __json__(self) -> bytes:
+        if self._json is None:
+            self._json = _LIST_ANY.dump_json(self)
+        return self._json
 
 
 class PageCache(Generic[V]):

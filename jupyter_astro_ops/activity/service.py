@@ -26,7 +26,7 @@ from ..core.timeutil import isoformat, utcnow
 from .convert import to_out
 from .feed import FeedHub
 from .models import ActivityChange, ActivityEvent, ProjectMember
-from .pagecache import PageCache
+from .pagecache import Page, PageCache
 from .projects import ProjectsMixin
 from .requests import RequestsMixin
 from .schemas import EventFilter, EventOut
@@ -247,7 +247,7 @@ class ActivityService(ProjectsMixin, RequestsMixin, LoggingConfigurable):
         if version is not None and (page := self._pages.get(key, version)) is not None:
             return page
         with self.db.read() as session:
-            page = self.read_events(session, user, flt)
+            page = Page(self.read_events(session, user, flt))
         if version is not None:
             self._pages.put(key, version, page)
         return page

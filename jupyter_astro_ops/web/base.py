@@ -135,8 +135,12 @@ def dump_json(payload: Any) -> bytes:
 
     Models, lists of models and plain data all go through one ``TypeAdapter(Any)``, which
     serializes each model by its own schema: several times faster than ``model_dump`` followed
-    by ``json.dumps`` on large lists such as ``GET activity``.
+    by ``json.dumps`` on large lists such as ``GET activity``. A payload with ``__json__`` (a
+    cached page) renders itself once and is served from that.
     """
+    rendered = getattr(payload, "__json__", None)
+    if rendered is not None:
+        return rendered()  # type: ignore[no-any-return]
     return _ANY.dump_json(payload)
 
 

@@ -63,3 +63,16 @@ async def test_pages_are_per_user(act, users):
         assert bob_page and not carol_page
     finally:
         await act.stop()
+
+
+def test_page_renders_the_same_json_as_its_items(act, users):
+    import json
+
+    from jupyter_astro_ops.activity.pagecache import Page
+    from jupyter_astro_ops.web.base import dump_json, to_jsonable
+
+    _record(act, users["bob"], "p1")
+    events = act.list_events(users["bob"], EventFilter())
+    page = Page(events)
+    assert json.loads(dump_json(page)) == to_jsonable(events)
+    assert dump_json(page) is dump_json(page)  # rendered once, then reused
