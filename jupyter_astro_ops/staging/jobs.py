@@ -70,6 +70,7 @@ class JobRun:
         self.tag = job.id[:12]
         self._lock = threading.Lock()
         self._dirs: set[str] = set()
+        self._src_dirs: dict[str, str] = {}
         self._pending: list[dict[str, Any]] = []
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
@@ -199,19 +200,27 @@ class JobRun:
             with self._lock:
                 self.counts["bytes"] += n
 
-        dst = self._dst(f)
-        directory = self._ensure_dir(os.path.dirname(os.path.relpath(dst, self.base)))
-        name = os.path.basename(dst)
+        rel_dir, _, name = join_rel(self.job.target, f.relpath).rpartition("/")
+        directory = self._ensure_dir(rel_dir)
         t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
                      tag=self.tag, check=self.flags.check, on_bytes=on_bytes)
         src_rel = join_rel(self.job.source, f.relpath)
         if self.root.local:
-            src = self.root.path(src_rel)  # re-confined: a link swapped in since planning fails
-            return t.copy_local(os.path.realpath(src), directory, name, f.size)
+            return t.copy_local(self._local_source(src_rel), directory, name, f.size)
         full = self.root.path(src_rel)
         opener: Callable[[], Any] = lambda: self.root.fs.open(  # noqa: E731
             full, "rb", block_size=self.s.chunk_size)
         return t.copy_stream(opener, directory, name, f.size)
+
+    def _local_source(self, src_rel: str) -> str:
+        """Resolved source path: its directory is re-confined once per job (cached), and the
+        file itself is opened with ``O_NOFOLLOW`` unless planning saw a link inside the root."""
+        src_dir, _, name = src_rel.rpartition("/")
+        real_dir = self._src_dirs.get(src_dir)
+        if real_dir is None:
+            real_dir = self._src_dirs.setdefault(src_dir, self.root.resolved(src_dir))
+        path = os.path.join(real_dir, name)
+        return self.root.resolved(src_rel) if os.path.islink(path) else path
 
     def _dst(self, f: StagingFile) -> str:
         return os.path.join(self.base, join_rel(self.job.target, f.relpath))
@@ -219,13 +228,13 @@ class JobRun:
     def _ensure_dir(self, rel_dir: str) -> str:
         rel_dir = "" if rel_dir == "." else rel_dir
         full = os.path.join(self.base, rel_dir) if rel_dir else self.base
-        if rel_dir in self._dirs:
+        if rel_dir in self._dirs:  # checked once per job; files open with O_NOFOLLOW
             return full
         with self._lock:
             if rel_dir not in self._dirs:
                 makedirs_confined(self.base, rel_dir)
+                check_dir_inside(full, self.base, "target")
                 self._dirs.add(rel_dir)
-        check_dir_inside(full, self.base, "target")
         return full
 
 

@@ -79,6 +79,13 @@ class Root:
             return confine_local(self.base, rel, "source")
         return f"{self.base}/{rel}" if rel else self.base
 
+    def resolved(self, rel: str) -> str:
+        """The fully resolved local path of ``rel``; ``Forbidden`` if it leaves the root."""
+        real = os.path.realpath(os.path.join(self.base, rel) if rel else self.base)
+        if not is_within(real, self.base):
+            raise Forbidden(f"source: {rel!r} leads outside its root")
+        return real
+
     def rel_of(self, full: str) -> str:
         """Inverse of ``path`` for names returned by ``find``/``ls``."""
         full = full.rstrip("/")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,18 +23,31 @@ from .jobstore import JobStore
 RunJob = Callable[[str, Flags], None]
 
 
+def lower_priority(nice: int) -> None:
+    """Raise the nice value of the calling thread only (Linux: per-thread priorities), so the
+    event loop thread wins the CPU over copy and hash threads. Threads these ones start (the
+    hash thread of a large file) inherit it."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id()) + nice))
+
+
 class Runner:
     """Claim and run jobs; keep each running job's cancel/shutdown flags."""
 
     def __init__(self, store: JobStore, run_job: RunJob, *, max_jobs: int, max_files: int,
-                 poll_interval: float, log: logging.Logger | logging.LoggerAdapter) -> None:
+                 poll_interval: float, log: logging.Logger | logging.LoggerAdapter,
+                 nice: int = 0) -> None:
         self.store = store
         self.run_job = run_job
         self.max_jobs = max(1, max_jobs)
         self.poll_interval = poll_interval
         self.log = log
-        self.files_pool = ThreadPoolExecutor(max(1, max_files), thread_name_prefix="astro-file")
-        self._jobs_pool = ThreadPoolExecutor(self.max_jobs, thread_name_prefix="astro-job")
+        init = (lambda: lower_priority(nice)) if nice else None
+        self.files_pool = ThreadPoolExecutor(max(1, max_files), thread_name_prefix="astro-file",
+                                             initializer=init)
+        self._jobs_pool = ThreadPoolExecutor(self.max_jobs, thread_name_prefix="astro-job",
+                                             initializer=init)
         self._shutdown = threading.Event()
         self._flags: dict[str, Flags] = {}
         self._tasks: dict[str, asyncio.Future[None]] = {}

@@ -88,6 +88,9 @@ class StagingService(Browser, LoggingConfigurable):
         "Seconds between progress writes (job row and activity event) of a running job."))
     poll_interval = Float(2.0, config=True, help=(
         "Seconds between looks for queued jobs written by other processes."))
+    worker_nice = Int(10, config=True, help=(
+        "Added to the nice value of staging worker threads (Linux), so that the server's "
+        "event loop stays responsive while jobs copy. 0 disables."))
     fsync = Bool(False, config=True, help=(
         "fsync each file before renaming it into place (survives power loss, slower). "
         "Without it a killed server still never exposes partial files, and a resumed job "
@@ -106,7 +109,8 @@ class StagingService(Browser, LoggingConfigurable):
         """Start the job runner and resume jobs interrupted by a previous stop or crash."""
         self.runner = Runner(self.store, self.run_job, max_jobs=self.max_concurrent_jobs,
                              max_files=self.max_files_in_flight,
-                             poll_interval=self.poll_interval, log=self.log)
+                             poll_interval=self.poll_interval, log=self.log,
+                             nice=self.worker_nice)
         await self.runner.start()
 
     async def stop(self) -> None:

@@ -19,8 +19,10 @@ Everything here is blocking: callers run it in worker threads.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import stat
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,10 @@ ALGORITHM = "xxh3_128"
 TMP_SUFFIX = ".astro-part"
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+TMPFILE = getattr(os, "O_TMPFILE", 0)
+AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
+_LIBC: Any = None
+_TMPFILE_DIRS: dict[str, bool] = {}  # directory -> O_TMPFILE + linkat works there
 KERNEL_COPY_MIN = 32 << 20  # below this, one userspace pass is cheaper than two threads
 
 
@@ -161,10 +167,8 @@ class Transfer:
     def _write(
         self, dst_dir: str, name: str, size: int, fill: Callable[[int], str]
     ) -> FileResult:
-        tmp = temp_name(dst_dir, name, self.tag)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644)
+        final = os.path.join(dst_dir, name)
+        fd, tmp = self._open_temp(dst_dir, name, final)
         placed = False
         try:
             src_sum = fill(fd)
@@ -177,14 +181,36 @@ class Transfer:
                 os.fchmod(fd, 0o444)  # on the descriptor: never through a link
             if self.fsync:
                 os.fsync(fd)
-            os.replace(tmp, os.path.join(dst_dir, name))
+            self._place(fd, tmp, dst_dir, name, final)
             placed = True
             return FileResult("done", size, src_sum)
         finally:
             os.close(fd)
-            if not placed:
+            if not placed and tmp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
+
+    def _open_temp(self, dst_dir: str, name: str, final: str) -> tuple[int, str | None]:
+        """An unnamed ``O_TMPFILE`` inode when the target is new (one metadata operation,
+        nothing visible, nothing left by a crash), else a hidden named temporary file."""
+        tmp = temp_name(dst_dir, name, self.tag)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
+        if tmpfile_works(dst_dir) and not os.path.lexists(final):
+            return os.open(dst_dir, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o644), None
+        return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644), tmp
+
+    def _place(self, fd: int, tmp: str | None, dst_dir: str, name: str, final: str) -> None:
+        if tmp is None:
+            try:
+                link_fd(fd, final)
+                return
+            except FileExistsError:  # created meanwhile: give the inode a temp name, rename
+                tmp = temp_name(dst_dir, name, self.tag)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                link_fd(fd, tmp)
+        os.replace(tmp, final)
 
     def _fill_local(self, fd_src: int, fd_dst: int, size: int) -> str:
         if size >= KERNEL_COPY_MIN and hasattr(os, "copy_file_range"):
@@ -251,6 +277,40 @@ class Transfer:
                     out = out[os.write(fd_dst, out):]
                 self.on_bytes(n)
         return tagged(h.hexdigest())
+
+
+def link_fd(fd: int, path: str) -> None:
+    """Give the unnamed ``O_TMPFILE`` inode ``fd`` the name ``path`` (``linkat`` with
+    ``AT_EMPTY_PATH``; fails with ``FileExistsError`` rather than replacing anything)."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    if _LIBC.linkat(fd, b"", AT_FDCWD, os.fsencode(path), AT_EMPTY_PATH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+
+
+def tmpfile_works(directory: str) -> bool:
+    """Whether unnamed temporary files can be created and linked in ``directory`` (probed
+    once per directory: it needs Linux, filesystem support and the right to ``linkat``)."""
+    known = _TMPFILE_DIRS.get(directory)
+    if known is not None:
+        return known
+    ok = False
+    if TMPFILE and sys.platform.startswith("linux"):
+        probe = os.path.join(directory, f".astro-probe-{os.getpid()}-{threading.get_ident()}")
+        try:
+            fd = os.open(directory, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o600)
+            try:
+                link_fd(fd, probe)
+                os.unlink(probe)
+                ok = True
+            finally:
+                os.close(fd)
+        except OSError:
+            ok = False
+    _TMPFILE_DIRS[directory] = ok
+    return ok
 
 
 def make_symlink(source: str, target: str) -> FileResult:
