@@ -1,0 +1,64 @@
+"""Unit tests of the verified per-file transfer (``staging.transfer``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_astro_ops.staging import transfer
+from jupyter_astro_ops.staging.transfer import Cancelled, Transfer, hash_local
+
+
+def make(tmp_path: Path, **kw) -> Transfer:
+    sent: list[int] = []
+    t = Transfer(chunk_size=kw.pop("chunk", 1 << 20), fsync=False, read_only=False, tag="t",
+                 check=kw.pop("check", lambda: None), on_bytes=sent.append)
+    t.sent = sent  # type: ignore[attr-defined]
+    return t
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, (1 << 20) + 3, 40 << 20])
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_copy_local_is_exact(tmp_path, size, unnamed, monkeypatch):
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(size))
+    out = tmp_path / "out"
+    out.mkdir()
+    if not unnamed:
+        monkeypatch.setitem(transfer._TMPFILE_DIRS, str(out), False)
+    t = make(tmp_path)
+    res = t.copy_local(str(src), str(out), "dst.bin", size)
+    assert res.state == "done" and res.size == size
+    assert (out / "dst.bin").read_bytes() == src.read_bytes()
+    assert sum(t.sent) == size  # type: ignore[attr-defined]
+    assert hash_local(str(out / "dst.bin"), 1 << 20) == (size, res.checksum)
+    assert os.listdir(out) == ["dst.bin"]
+    assert t.copy_local(str(src), str(out), "dst.bin", size).state == "skipped"
+
+
+def test_cancel_mid_file_leaves_nothing(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(3 << 20))
+    out = tmp_path / "out"
+    out.mkdir()
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) > 2:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        make(tmp_path, chunk=256 << 10, check=check).copy_local(
+            str(src), str(out), "dst.bin", 3 << 20)
+    assert os.listdir(out) == []
+
+
+def test_stream_copy_from_a_file_object(tmp_path):
+    data = os.urandom(3 << 20)
+    (tmp_path / "s").write_bytes(data)
+    res = make(tmp_path).copy_stream(lambda: (tmp_path / "s").open("rb"), str(tmp_path),
+                                     "d", len(data))
+    assert res.state == "done" and (tmp_path / "d").read_bytes() == data
