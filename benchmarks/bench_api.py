@@ -64,11 +64,14 @@ def fill(db_url: str, events: int, batch: int = 1000) -> float:
     return time.perf_counter() - started
 
 
-def write_config(config_dir: Path, db_url: str) -> None:
+def write_config(config_dir: Path, db_url: str, extensions: tuple[str, ...] = (),
+                 extra: dict[str, Any] | None = None) -> None:
+    """Server config: the extension, the bare handler (+ ``extensions``), one admin token."""
     config_dir.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, Any] = {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_astro_ops": True, "bench_bare_ext": True},
+            "jpserver_extensions": dict.fromkeys(
+                ("jupyter_astro_ops", "bench_bare_ext", *extensions), True),
             "identity_provider_class": "jupyter_astro_ops.auth.TokenMapIdentityProvider",
             "open_browser": False,
         },
@@ -76,6 +79,7 @@ def write_config(config_dir: Path, db_url: str) -> None:
         "TokenMapIdentityProvider": {"tokens": {TOKEN: {"username": "alice",
                                                         "groups": ["ops-leads"]}}},
         "AstroOpsApp": {"db_url": db_url, "roles": {"admin": ["group:ops-leads"]}},
+        **(extra or {}),
     }
     (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
 

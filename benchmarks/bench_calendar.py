@@ -38,6 +38,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import bench_api
 from bench_api import BARE, free_port, start_server, stop_server
 from sqlalchemy import text
 
@@ -160,22 +161,11 @@ def explain(db_url: str, site: str, start: datetime, end: datetime) -> list[str]
 
 
 def write_config(config_dir: Path, db_url: str, sites: list[str]) -> None:
-    config_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_astro_ops": True, "bench_bare_ext": True,
-                                    "bench_calendar_ext": True},
-            "identity_provider_class": "jupyter_astro_ops.auth.TokenMapIdentityProvider",
-            "open_browser": False,
-        },
-        "IdentityProvider": {"token": ""},
-        "TokenMapIdentityProvider": {"tokens": {TOKEN: {"username": "alice",
-                                                        "groups": ["ops-leads"]}}},
-        "AstroOpsApp": {"db_url": db_url, "roles": {"admin": ["group:ops-leads"]}},
+    """bench_api's server config plus the timing hook and the benchmark's sites."""
+    bench_api.write_config(config_dir, db_url, ("bench_calendar_ext",), {
         "CalendarService": {"sites": {c: {"name": f"Site {c}", "timezone": "UTC"}
                                       for c in sites}},
-    }
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
+    })
 
 
 Request = tuple[str, str, bytes | None]  # method, path, body
