@@ -29,7 +29,6 @@ setup(
     package_data={
         "jupyter_astro_ops": [
             "core/migrations/script.py.mako",
-            "core/migrations/versions/*.py",  # not a package: listed so wheels carry them
             "*/openapi.json",
             "web/openapi_base.json",
             "demo/*.json",
