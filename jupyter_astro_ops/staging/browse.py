@@ -83,7 +83,7 @@ class Browser:
         return LsOut(root=root.name, path=rel, entries=sorted(entries, key=lambda e: e.name))
 
     def _ls_local(self, root: Root, rel: str) -> list[LsEntry]:
-        out = []
+        out: list[LsEntry] = []
         with os.scandir(root.path(rel)) as it:
             for entry in it:
                 if len(out) >= MAX_LS:
@@ -102,7 +102,7 @@ class Browser:
         return out
 
     def _ls_remote(self, root: Root, rel: str) -> list[LsEntry]:
-        out = []
+        out: list[LsEntry] = []
         for info in root.fs.ls(root.path(rel), detail=True)[:MAX_LS]:
             child = root.rel_of(info["name"])
             kind = info.get("type")

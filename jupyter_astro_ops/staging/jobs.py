@@ -103,7 +103,8 @@ class JobRun:
 
     def _load_todo(self) -> list[StagingFile]:
         files = self.store.load_files(self.job.id)
-        todo, done = [], []
+        todo: list[StagingFile] = []
+        done: list[StagingFile] = []
         for f in files:
             (done if f.state in ("done", "skipped") else todo).append(f)
         self.counts["copied"] = sum(1 for f in done if f.state == "done")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..activity.models import ActivityEvent
@@ -75,7 +75,7 @@ class JobStore:
     def save_plan(self, job_id: str, rows: list[dict[str, Any]], total_bytes: int,
                   skipped: list[str]) -> None:
         with self.db.write() as session:
-            session.execute(StagingFile.__table__.delete().where(StagingFile.job_id == job_id))
+            session.execute(delete(StagingFile).where(StagingFile.job_id == job_id))
             for start in range(0, len(rows), 5000):
                 session.execute(insert(StagingFile), rows[start:start + 5000])
             job = session.get_one(StagingJob, job_id)

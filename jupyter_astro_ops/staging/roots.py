@@ -23,6 +23,7 @@ from .paths import confine_local, is_within
 
 Method = Literal["copy", "symlink", "download"]
 ALL_METHODS: tuple[str, ...] = ("copy", "symlink", "download")
+_DEFAULT_METHODS: tuple[Method, ...] = ("copy", "symlink", "download")
 ROOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -33,7 +34,7 @@ class RootConfig(BaseModel):
 
     url: str = Field(min_length=1)
     options: dict[str, Any] = Field(default_factory=dict)
-    methods: list[Method] = Field(default_factory=lambda: list(ALL_METHODS))
+    methods: list[Method] = Field(default_factory=lambda: list(_DEFAULT_METHODS))
     writable: bool = False
     roles: list[str] = Field(default_factory=list)
     description: str = ""
