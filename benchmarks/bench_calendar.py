@@ -46,7 +46,7 @@ from jupyter_astro_ops.core import migrate
 from jupyter_astro_ops.core.db import Database
 
 HERE = Path(__file__).resolve().parent
-TOKEN = "bench-calendar-token-01"
+TOKEN = bench_api.TOKEN  # the token bench_api.write_config maps to the admin
 API = "/astro-ops/api/v1/calendar"
 STATS = "/bench/calendar-stats"
 BASE = datetime(2000, 1, 1, tzinfo=timezone.utc)
