@@ -107,15 +107,17 @@ def request(conn: http.client.HTTPConnection, path: str) -> int:
     return len(body)
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90,
+               paths: tuple[str, ...] = (BARE, ACTIVITY)) -> None:
+    """Wait until every one of ``paths`` answers 200 (or the server dies)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            request(conn, BARE)
-            request(conn, ACTIVITY)
+            for path in paths:
+                request(conn, path)
             conn.close()
             return
         except (OSError, RuntimeError, http.client.HTTPException):

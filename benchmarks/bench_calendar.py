@@ -184,22 +184,6 @@ def call(conn: http.client.HTTPConnection, req: Request) -> bytes:
     return data
 
 
-def wait_ready(port: int, proc: Any, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            call(conn, ("GET", BARE, None))
-            call(conn, ("GET", f"{API}/sites", None))
-            conn.close()
-            return
-        except (OSError, RuntimeError, http.client.HTTPException):
-            time.sleep(0.3)
-    raise RuntimeError("server did not become ready")
-
-
 def measure(port: int, make: Callable[[], Request], clients: int, seconds: float) -> dict[str, Any]:
     """``clients`` keep-alive clients for ``seconds``; client-side latencies in ms."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -319,7 +303,7 @@ def run(args: argparse.Namespace, sites: list[str], db_url: str, workdir: Path) 
     proc = start_server(workdir, port)
     results: dict[str, dict[str, Any]] = {}
     try:
-        wait_ready(port, proc)
+        bench_api.wait_ready(port, proc, timeout=120, paths=(BARE, f"{API}/sites"))
         for name, (method, path, make) in scenarios(sites, args.rows).items():
             measure(port, make, args.clients, 1.0)  # warm-up, discarded
             # latency: one client, so no request waits behind another in the server
