@@ -1,9 +1,10 @@
 """``AstroOpsApp``: the Jupyter server extension. Config traits and wiring, nothing else.
 
-Start-up: open the database, run Alembic migrations, build each domain service once (with
-``parent=self`` so ``c.<Service>.<trait>`` config applies), hand them to handlers through the
-web settings, start background runners (activity worker and feed, staging jobs, ...) once the
-event loop runs, and leave a runtime file for the dashboard process.
+Start-up: open the database, run Alembic migrations, build every part once through the
+composition root (``compose.build_services`` with ``parent=self``, so ``c.<Part>.<trait>``
+config applies), hand them to handlers through the web settings, start background work (live
+feed, request worker, staging runner, LCO imports) once the event loop runs, and leave a
+runtime file for the dashboard process.
 """
 
 from __future__ import annotations
@@ -13,31 +14,33 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, List, Type, Unicode, default
+from traitlets import Bool, Dict, List, Unicode, default
 
 from . import activity, calendar, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
-from .activity.service import ActivityService
 from .calendar import handlers as calendar_handlers
 from .calendar import schemas as calendar_schemas
-from .calendar.service import CalendarService
+from .calendar.lco import schemas as lco_schemas
+from .compose import Services, build_services
 from .core import migrate
 from .core.db import Database, default_db_url
-from .core.identity import RoleMap
 from .core.runtime import runtime_path, write_runtime
+from .ical import schemas as ical_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
-from .staging.service import StagingService
 from .web import openapi
-from .web.base import ROLEMAP_KEY, SERVICES_KEY
+from .web.base import SERVICES_KEY
 
-DOMAINS: tuple[tuple[ModuleType, ModuleType, ModuleType], ...] = (
-    (activity, activity_handlers, activity_schemas),
-    (staging, staging_handlers, staging_schemas),
-    (calendar, calendar_handlers, calendar_schemas),
+# The domain registry: (package with an openapi.json fragment, its handlers, schema modules).
+DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
+    (activity, activity_handlers, (activity_schemas,)),
+    (staging, staging_handlers, (staging_schemas,)),
+    (calendar, calendar_handlers, (calendar_schemas, lco_schemas, ical_schemas)),
 )
-SHARED_CONFIG_CLASSES = ("AstroOpsApp", "ActivityService", "StagingService", "CalendarService")
+# Config sections the dashboard process must see exactly as the server does.
+SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
+                         "CalendarService", "ICalFeeds", "LcoImporter")
 
 
 class AstroOpsApp(ExtensionApp):
@@ -67,19 +70,10 @@ class AstroOpsApp(ExtensionApp):
     )
     run_background = Bool(
         True, config=True,
-        help="Run background work (activity worker, live feed, staging jobs) in this server.",
-    )
-    activity_service_class = Type(
-        ActivityService, klass=ActivityService, config=True,
-        help="Class of the activity service (swap in a subclass for tests or plug-ins).",
-    )
-    staging_service_class = Type(
-        StagingService, klass=StagingService, config=True,
-        help="Class of the staging service.",
-    )
-    calendar_service_class = Type(
-        CalendarService, klass=CalendarService, config=True,
-        help="Class of the calendar service.",
+        help=(
+            "Run background work (request worker, staging jobs, periodic imports) in this "
+            "server. The live feed always runs."
+        ),
     )
 
     @default("db_url")
@@ -90,21 +84,14 @@ class AstroOpsApp(ExtensionApp):
         if self.auto_migrate:
             migrate.upgrade(self.db_url)
         self.db = Database(self.db_url)
-        self.role_map = RoleMap(self.roles)
-        act = self.activity_service_class(parent=self, db=self.db)
         root_dir = os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
-        self.services: dict[str, Any] = {
-            "activity": act,
-            "staging": self.staging_service_class(
-                parent=self, db=self.db, activity=act, root_dir=root_dir
-            ),
-            "calendar": self.calendar_service_class(parent=self, db=self.db, activity=act),
-        }
+        self.services: Services = build_services(self, self.db, roles=self.roles,
+                                                 root_dir=root_dir)
         self.settings.update({
             SERVICES_KEY: self.services,
-            ROLEMAP_KEY: self.role_map,
             "astro_ops_openapi": openapi.build_spec(
-                [pkg.__name__ for pkg, _, _ in DOMAINS], [s for _, _, s in DOMAINS]
+                [pkg.__name__ for pkg, _, _ in DOMAINS],
+                [module for _, _, modules in DOMAINS for module in modules],
             ),
         })
         self._runtime_file = runtime_path(self.serverapp.runtime_dir)
@@ -116,13 +103,10 @@ class AstroOpsApp(ExtensionApp):
             self.handlers.extend(handlers.routes)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        if self.run_background:
-            for service in self.services.values():
-                await service.start()
+        await self.services.start(background=self.run_background)
 
     async def stop_extension(self) -> None:
-        for service in reversed(list(self.services.values())):
-            await service.stop()
+        await self.services.stop()
         self.db.dispose()
         self._runtime_file.unlink(missing_ok=True)
 

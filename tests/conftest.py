@@ -4,6 +4,7 @@
   is skipped only when the server binaries are missing and ``ASTRO_OPS_REQUIRE_PG`` is unset).
 * ``jp_server_config``: the extension on a temp SQLite with ``TokenMapIdentityProvider`` users.
 * ``api``: ``await api("bob", "POST", "activity", body={...})`` -> ``(status, json)``.
+* ``make_services(db, config)``: every part, built by the composition root as the server does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
+from traitlets.config import Config, Configurable
 
+from jupyter_astro_ops.compose import Services, build_services
 from jupyter_astro_ops.core import migrate
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import RoleMap, User
@@ -77,6 +80,14 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+def make_services(db: Database, config: dict[str, Any] | None = None,
+                  root_dir: str | None = None) -> Services:
+    """The parts of one process on ``db``, built by the composition root with ``config``
+    (``{"StagingService": {"roots": ...}}``) and the test role map."""
+    return build_services(Configurable(config=Config(config or {})), db, roles=ROLES,
+                          root_dir=root_dir)
 
 
 @pytest.fixture

@@ -19,18 +19,19 @@ writers that could still commit it have ended, or for at most ``gap_timeout`` se
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from traitlets import Float
+from traitlets.config import LoggingConfigurable
 
 from ..core.db import Database
 from ..core.identity import User
+from ..core.lifecycle import BackgroundLoop
 from .convert import to_out
 from .gaps import GapTracker, in_progress
 from .models import ActivityChange, ActivityEvent, ProjectMember
@@ -41,13 +42,13 @@ MAX_QUEUE = 10_000
 
 
 class EventSource(Protocol):
-    """What the hub needs from ``ActivityService``."""
+    """What the hub needs from the event log."""
 
     db: Database
-    log: logging.Logger
 
-    def add_listener(self, listener: Callable[[], None]) -> None: ...
-    def remove_listener(self, listener: Callable[[], None]) -> None: ...
+    def add_listener(self, listener: Callable[[frozenset[str]], None],
+                     object_types: Iterable[str] | None = ...) -> None: ...
+    def remove_listener(self, listener: Callable[[frozenset[str]], None]) -> None: ...
     def check_filter(self, user: User, flt: EventFilter) -> None: ...
     def read_events(self, session: Session, user: User, flt: EventFilter) -> list[EventOut]: ...
 
@@ -134,54 +135,53 @@ class Subscription:
             self._queue.put_nowait(None)
 
 
-class FeedHub:
+class FeedHub(LoggingConfigurable):
     """One poll loop per process over the change journal, fanned out to subscriptions."""
 
-    def __init__(self, service: EventSource, poll_interval: float = 1.0,
-                 gap_timeout: float = 3.0) -> None:
-        self.service = service
-        self.poll_interval = poll_interval
-        self.gap_timeout = gap_timeout
+    poll_interval = Float(1.0, config=True, help=(
+        "Seconds between two database polls of the live feed (it also polls at once after a "
+        "write in this process)."))
+    gap_timeout = Float(3.0, config=True, help=(
+        "Seconds the feed waits at most for a missing change number (a commit-order gap on "
+        "PostgreSQL) before it steps over it."))
+
+    def __init__(self, source: EventSource, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
         self.cursor = 0
         self.polls = 0
-        self.gaps = GapTracker(gap_timeout)
+        self.gaps = GapTracker(self.gap_timeout)
         self._subs: set[Subscription] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._start_lock: asyncio.Lock | None = None
+        self.loop = BackgroundLoop("astro-ops-activity-feed", self._round,
+                                   interval=self.poll_interval, log=self.log)
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.loop.running
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Begin at the newest committed change and poll on the running loop."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self.cursor = await asyncio.to_thread(self._latest_seq)
-        self.service.add_listener(self.wake)
-        self._task = asyncio.create_task(self._run(), name="astro-ops-activity-feed")
+        """Begin at the newest committed change and poll on the running loop (idempotent)."""
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self.running:
+                return
+            self.cursor = await asyncio.to_thread(self._latest_seq)
+            self.source.add_listener(self.wake)
+            await self.loop.start()
 
     async def stop(self) -> None:
         """Stop polling and end every subscription."""
-        self.service.remove_listener(self.wake)
-        self._stopping = True
-        if self._wake is not None and self._task is not None:
-            self._wake.set()
-            await self._task
-        self._task = None
+        self.source.remove_listener(self.wake)
+        await self.loop.stop()
         for sub in list(self._subs):
             sub.close()
 
-    def wake(self) -> None:
+    def wake(self, _written: frozenset[str] = frozenset()) -> None:
         """Thread-safe: poll now (a write in this process committed)."""
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                loop.call_soon_threadsafe(event.set)
+        self.loop.wake()
 
     # -- subscribers ---------------------------------------------------------------------------
     def subscribe(self, user: User, flt: EventFilter, since: int | None = None) -> Subscription:
@@ -192,7 +192,7 @@ class FeedHub:
         """
         if not self.running:
             raise RuntimeError("FeedHub.start() must run before subscribe()")
-        self.service.check_filter(user, flt)
+        self.source.check_filter(user, flt)
         sub = Subscription(self, user, flt, since, self.cursor)
         self._subs.add(sub)
         return sub
@@ -206,27 +206,19 @@ class FeedHub:
 
     def read_events(self, user: User, flt: EventFilter) -> list[EventOut]:
         """Blocking: visible events after ``flt.since`` (the replay query)."""
-        with self.service.db.read() as session:
-            return self.service.read_events(session, user, flt)
+        with self.source.db.read() as session:
+            return self.source.read_events(session, user, flt)
 
     # -- polling -------------------------------------------------------------------------------
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                events, pis, cursor = await asyncio.to_thread(self.poll)
-                self._fan_out(events, pis)
-                self.cursor = cursor
-            except Exception:
-                self.service.log.exception("activity feed poll failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+    async def _round(self) -> None:
+        events, pis, cursor = await asyncio.to_thread(self.poll)
+        self._fan_out(events, pis)
+        self.cursor = cursor
 
     def poll(self) -> tuple[list[EventOut], dict[int, set[str]], int]:
         """Blocking: events changed in ``(cursor, safe]``, their projects' PIs, and ``safe``."""
         self.polls += 1
-        with self.service.db.read() as session:
+        with self.source.db.read() as session:
             running = in_progress(session) if self.gaps.pending else None
             seqs = list(session.scalars(select(ActivityChange.seq).where(
                 ActivityChange.seq > self.cursor).order_by(ActivityChange.seq).limit(PAGE)))
@@ -252,7 +244,7 @@ class FeedHub:
         return pis
 
     def _latest_seq(self) -> int:
-        with self.service.db.read() as session:
+        with self.source.db.read() as session:
             return int(session.scalar(select(func.max(ActivityChange.seq))) or 0)
 
     def _fan_out(self, events: list[EventOut], pis: dict[int, set[str]]) -> None:

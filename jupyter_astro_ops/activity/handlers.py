@@ -10,10 +10,10 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..compose import ActivityParts
 from ..web.base import AstroOpsHandler, api_path
 from .live import LiveHandler
 from .schemas import DecisionIn, EventFilter, MemberIn, ProjectIn, RequestIn
-from .service import ActivityService
 
 EVENT_ID = r"(?P<event_id>[0-9a-f]{32})"
 PROJECT_ID = r"(?P<project_id>[0-9]{1,9})"
@@ -22,8 +22,8 @@ FILTER_LISTS = ("status", "action", "object_type")
 
 class ActivityBase(AstroOpsHandler):
     @property
-    def activity(self) -> ActivityService:
-        return self.service("activity")  # type: ignore[no-any-return]
+    def activity(self) -> ActivityParts:
+        return self.services.activity
 
 
 class EventsHandler(ActivityBase):
@@ -33,13 +33,13 @@ class EventsHandler(ActivityBase):
     @authorized
     async def get(self) -> None:
         flt = self.parse_query(EventFilter, lists=FILTER_LISTS)
-        self.write_json(await self.call(self.activity.list_events, self.astro_user, flt))
+        self.write_json(await self.call(self.activity.pages.list_events, self.astro_user, flt))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         req = self.parse_body(RequestIn)
-        event = await self.call(self.activity.create_request, self.astro_user, req)
+        event = await self.call(self.activity.requests.create_request, self.astro_user, req)
         self.write_json(event, 201, location=self.url_for_api(f"activity/{event.id}"))
 
 
@@ -49,7 +49,7 @@ class EventHandler(ActivityBase):
     @web.authenticated
     @authorized
     async def get(self, event_id: str) -> None:
-        self.write_json(await self.call(self.activity.get_event, self.astro_user, event_id))
+        self.write_json(await self.call(self.activity.events.get_event, self.astro_user, event_id))
 
 
 class RequestsHandler(ActivityBase):
@@ -58,7 +58,7 @@ class RequestsHandler(ActivityBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.activity.pending_requests, self.astro_user))
+        self.write_json(await self.call(self.activity.requests.pending_requests, self.astro_user))
 
 
 class RequestHandler(ActivityBase):
@@ -68,7 +68,7 @@ class RequestHandler(ActivityBase):
     @authorized
     async def put(self, event_id: str) -> None:
         decision = self.parse_body(DecisionIn)
-        self.write_json(await self.call(self.activity.decide, self.astro_user, event_id,
+        self.write_json(await self.call(self.activity.requests.decide, self.astro_user, event_id,
                                         decision))
 
 
@@ -78,14 +78,14 @@ class ProjectsHandler(ActivityBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.activity.list_projects, self.astro_user))
+        self.write_json(await self.call(self.activity.projects.list_projects, self.astro_user))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         body = self.parse_body(ProjectIn)
-        project = await self.call(self.activity.create_project, self.astro_user, body.name,
-                                  body.description, body.pi)
+        project = await self.call(self.activity.projects.create_project, self.astro_user,
+                                  body.name, body.description, body.pi)
         self.write_json(project, 201, location=self.url_for_api(f"projects/{project.id}"))
 
 
@@ -95,7 +95,7 @@ class ProjectHandler(ActivityBase):
     @web.authenticated
     @authorized
     async def get(self, project_id: str) -> None:
-        self.write_json(await self.call(self.activity.get_project, self.astro_user,
+        self.write_json(await self.call(self.activity.projects.get_project, self.astro_user,
                                         int(project_id)))
 
 
@@ -106,8 +106,8 @@ class MembersHandler(ActivityBase):
     @authorized
     async def post(self, project_id: str) -> None:
         body = self.parse_body(MemberIn)
-        project = await self.call(self.activity.add_member, self.astro_user, int(project_id),
-                                  body.username, body.role)
+        project = await self.call(self.activity.projects.add_member, self.astro_user,
+                                  int(project_id), body.username, body.role)
         self.write_json(project, 201, location=self.url_for_api(f"projects/{project.id}"))
 
 

@@ -33,7 +33,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..core.errors import AstroOpsError
 from ..core.identity import User
-from ..web.base import ROLEMAP_KEY, SERVICES_KEY, to_jsonable, user_from_jupyter
+from ..web.base import services_of, to_jsonable, user_from_jupyter
 from ..web.errors import describe
 from .feed import Subscription
 from .schemas import LiveError, LiveEvent, LiveSubscribe
@@ -60,7 +60,7 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin,  # ty
             self.authorizer.is_authorized(self, self.current_user, "read", self.auth_resource))
         if not allowed:
             raise web.HTTPError(403)
-        self._user = user_from_jupyter(self.current_user, self.settings[ROLEMAP_KEY])
+        self._user = user_from_jupyter(self.current_user, services_of(self.settings).roles)
         await super().get(*args, **kwargs)
 
     async def on_message(self, message: str | bytes) -> None:
@@ -72,7 +72,8 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin,  # ty
 
     async def _subscribe(self, msg: LiveSubscribe) -> None:
         assert self._user is not None
-        hub = await self.settings[SERVICES_KEY]["activity"].ensure_feed()
+        hub = services_of(self.settings).activity.feed
+        await hub.start()  # no-op once running (pytest-jupyter never starts the extension)
         sub = hub.subscribe(self._user, msg.filters, msg.since)
         self._stop()
         self._sub = sub

@@ -12,16 +12,23 @@ valid while the process has seen no new change:
   here, exactly as it takes that long to reach the live feed.
 
 Without a running feed (the feed is what sees other processes) the cache is not used at all.
+``EventPages`` is the cached reader (``GET activity``): it is handed the event log and the
+process's ``FeedHub``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 import pydantic
+from sqlalchemy.orm import Session
+
+from ..core.db import Database
+from ..core.identity import User
+from .schemas import EventFilter, EventOut
 
 V = TypeVar("V")
 _LIST_ANY = pydantic.TypeAdapter(list[Any])
@@ -69,3 +76,52 @@ class PageCache(Generic[V]):
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+
+class PagedLog(Protocol):
+    """What ``EventPages`` reads through: the event log."""
+
+    db: Database
+
+    def add_listener(self, listener: Callable[[frozenset[str]], None],
+                     object_types: Iterable[str] | None = ...) -> None: ...
+    def check_filter(self, user: User, flt: EventFilter) -> None: ...
+    def read_events(self, session: Session, user: User, flt: EventFilter) -> list[EventOut]: ...
+
+
+class Cursor(Protocol):
+    """What ``EventPages`` needs from the live feed: how far this process has seen."""
+
+    cursor: int
+
+    @property
+    def running(self) -> bool: ...
+
+
+class EventPages:
+    """``GET activity``: pages of the log, cached until this process sees a change."""
+
+    def __init__(self, events: PagedLog, feed: Cursor, size: int = 256) -> None:
+        self.events = events
+        self.feed = feed
+        self._cache: PageCache[list[EventOut]] = PageCache(size)
+        events.add_listener(lambda _written: self._cache.bump())
+
+    def list_events(self, user: User, flt: EventFilter) -> list[EventOut]:
+        """Events visible to ``user`` matching ``flt`` (403 for another user's, non-admin)."""
+        self.events.check_filter(user, flt)
+        version = self._version()
+        key = (user.username, user.is_admin, flt.model_dump_json())
+        if version is not None and (page := self._cache.get(key, version)) is not None:
+            return page
+        with self.events.db.read() as session:
+            page = Page(self.events.read_events(session, user, flt))
+        if version is not None:
+            self._cache.put(key, version, page)
+        return page
+
+    def _version(self) -> tuple[int, int] | None:
+        """What this process has seen of the log; ``None`` (no caching) without a feed."""
+        if not self.feed.running:
+            return None
+        return (self.feed.cursor, self._cache.local)

@@ -1,13 +1,14 @@
-"""Projects and memberships: the ``ActivityService`` part that owns the two tables.
+"""Projects and memberships: the activity part that owns the two tables.
 
 Projects are real rows (MySlice kept them in a remote registry and matched URN prefixes to
-decide privileges). Every change is recorded as a ``PROJECT`` event in the same transaction.
+decide privileges). Every change is recorded as a ``PROJECT`` event in the same transaction,
+through the ``EventLog`` handed in. Other domains ask this class about projects (membership,
+names) instead of reading its rows.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -17,19 +18,20 @@ from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from .convert import project_out
-from .models import ActivityEvent, Project, ProjectMember
+from .events import EventLog
+from .models import Project, ProjectMember
 from .schemas import ProjectOut
 from .states import Status
 
 ROLES = ("pi", "member")
 
 
-class ProjectsMixin:
-    """Project and membership methods of ``ActivityService`` (see ``service.py``)."""
+class Projects:
+    """Project and membership rules; every change is an activity event."""
 
-    db: Database
-    log: logging.Logger
-    record: Callable[..., ActivityEvent]
+    def __init__(self, db: Database, events: EventLog) -> None:
+        self.db = db
+        self.events = events
 
     # -- membership tests (inside a caller's session) ------------------------------------------
     def is_member(self, session: Session, username: str, project_id: int) -> bool:
@@ -43,10 +45,26 @@ class ProjectsMixin:
             ProjectMember.project_id == project_id, ProjectMember.username == username,
             ProjectMember.role == "pi"))))
 
-    def led_projects(self, session: Session, username: str) -> set[int]:
-        """Ids of the projects ``username`` leads as PI."""
-        return set(session.scalars(select(ProjectMember.project_id).where(
-            ProjectMember.username == username, ProjectMember.role == "pi")))
+    def exists(self, session: Session, project_id: int) -> bool:
+        """True if the project exists."""
+        return session.get(Project, project_id) is not None
+
+    def names(self, project_ids: set[int]) -> dict[int, tuple[str, datetime]]:
+        """``{id: (name, created)}`` of the given projects (missing ones are left out)."""
+        if not project_ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(select(Project.id, Project.name, Project.created)
+                                   .where(Project.id.in_(project_ids)))
+            return {pid: (name, created) for pid, name, created in rows}
+
+    def id_by_name(self, name: str) -> int:
+        """The id of the project called ``name`` (400 if there is none)."""
+        with self.db.read() as session:
+            pid = session.scalar(select(Project.id).where(Project.name == name))
+        if pid is None:
+            raise ValidationError(f"no project named {name!r}")
+        return int(pid)
 
     # -- reading -------------------------------------------------------------------------------
     def list_projects(self, user: User) -> list[ProjectOut]:
@@ -77,7 +95,7 @@ class ProjectsMixin:
         with self.db.write() as session:
             row = self.insert_project(session, user.username, name, description,
                                       pi or user.username)
-            self.record(session, user, action="ADD", object_type="PROJECT",
+            self.events.record(session, user, action="ADD", object_type="PROJECT",
                         object_id=str(row.id), project_id=row.id, status=Status.SUCCESS,
                         data={"name": name, "pi": pi or user.username},
                         message=f"project {name!r} created by {user.username}")
@@ -112,7 +130,7 @@ class ProjectsMixin:
             if not (user.is_admin or self.is_pi(session, user.username, project_id)):
                 raise Forbidden(f"only a PI of project {row.name!r} or an admin may add members")
             self.put_member(session, row, username, role)
-            self.record(session, user, action="ADD", object_type="PROJECT",
+            self.events.record(session, user, action="ADD", object_type="PROJECT",
                         object_id=str(project_id), project_id=project_id, status=Status.SUCCESS,
                         data={"member": username, "role": role},
                         message=f"{username} added to {row.name!r} as {role} by {user.username}")
@@ -130,4 +148,4 @@ class ProjectsMixin:
         session.flush()
 
 
-__all__ = ["ProjectsMixin"]
+__all__ = ["ROLES", "Projects"]

@@ -4,12 +4,11 @@ Pipeline: ``create_request`` commits the event as ``NEW``, then ``route_request`
 ``WAITING`` (the requester already holds the privilege) or ``PENDING`` (someone must decide).
 ``decide`` turns ``PENDING`` into ``APPROVED`` or ``DENIED``; the worker (``worker.py``) carries
 out ``APPROVED``/``WAITING`` requests with ``carry_out``. Every status write is compare-and-set.
+``Requests`` is handed the event log and the projects it works with.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,9 @@ from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from .convert import to_out
-from .models import ActivityEvent, Project, ProjectMember
+from .events import EventLog
+from .models import ActivityEvent, ProjectMember
+from .projects import Projects
 from .schemas import DecisionIn, EventOut, RequestIn
 from .states import Action, Status
 
@@ -27,27 +28,20 @@ OPEN = (Status.NEW, Status.PENDING, Status.APPROVED, Status.WAITING, Status.RUNN
 KINDS = ("project.create", "project.join")
 
 
-class RequestsMixin:
-    """Request methods of ``ActivityService`` (see ``service.py``)."""
+class Requests:
+    """Project requests: ask, route, decide, carry out."""
 
-    db: Database
-    log: logging.Logger
-    record: Callable[..., ActivityEvent]
-    transition: Callable[..., ActivityEvent]
-    is_member: Callable[[Session, str, int], bool]
-    is_pi: Callable[[Session, str, int], bool]
-    load_visible: Callable[[Session, User, str], ActivityEvent]
-    load_project: Callable[[Session, int], Project]
-    project_name_taken: Callable[[Session, str], bool]
-    insert_project: Callable[..., Project]
-    put_member: Callable[[Session, Project, str, str], None]
+    def __init__(self, db: Database, events: EventLog, projects: Projects) -> None:
+        self.db = db
+        self.events = events
+        self.projects = projects
 
     # -- asking --------------------------------------------------------------------------------
     def create_request(self, user: User, req: RequestIn) -> EventOut:
         """``POST activity``: record the request as ``NEW``, then route it."""
         with self.db.write() as session:
             data = self._check_request(session, user, req)
-            row = self.record(
+            row = self.events.record(
                 session, user, action=Action.REQ, object_type="PROJECT",
                 object_id=str(data["project_id"]) if "project_id" in data else None,
                 data=data, project_id=data.get("project_id"), status=Status.NEW,
@@ -64,17 +58,17 @@ class RequestsMixin:
             if req.project_id is None:
                 raise ValidationError("a project.join request needs a project_id")
             try:
-                project = self.load_project(session, req.project_id)
+                project = self.projects.load_project(session, req.project_id)
             except NotFound as exc:
                 raise ValidationError(f"project {req.project_id} does not exist") from exc
-            if self.is_member(session, user.username, project.id):
+            if self.projects.is_member(session, user.username, project.id):
                 raise Conflict(f"{user.username} is already a member of {project.name!r}")
             if self._open_requests(session, user.username, project_id=project.id):
                 raise Conflict(f"{user.username} already asked to join {project.name!r}")
             return {**data, "project_id": project.id, "name": project.name}
         if req.name is None:
             raise ValidationError("a project.create request needs a name")
-        if self.project_name_taken(session, req.name) or self._open_requests(
+        if self.projects.project_name_taken(session, req.name) or self._open_requests(
             session, None, name=req.name
         ):
             raise Conflict(f"a project named {req.name!r} exists or is already requested")
@@ -109,10 +103,10 @@ class RequestsMixin:
                 raise NotFound(f"no activity event {event_id}")
             if row.status == Status.NEW.value:
                 if self.has_privilege(session, user or row.username, row):
-                    self.transition(session, row, Status.WAITING,
+                    self.events.transition(session, row, Status.WAITING,
                                     message="requester holds the privilege; queued")
                 else:
-                    self.transition(session, row, Status.PENDING,
+                    self.events.transition(session, row, Status.PENDING,
                                     message="waiting for a decision by a PI or an admin")
             return to_out(row)
 
@@ -123,7 +117,7 @@ class RequestsMixin:
         username = who.username if isinstance(who, User) else who
         kind = (row.data or {}).get("kind")
         return (kind == "project.join" and row.project_id is not None
-                and self.is_pi(session, username, row.project_id))
+                and self.projects.is_pi(session, username, row.project_id))
 
     # -- deciding ------------------------------------------------------------------------------
     def pending_requests(self, user: User) -> list[EventOut]:
@@ -142,7 +136,7 @@ class RequestsMixin:
     def decide(self, user: User, event_id: str, decision: DecisionIn) -> EventOut:
         """``PUT requests/<id>``: approve or deny a PENDING request (compare-and-set)."""
         with self.db.write() as session:
-            row = self.load_visible(session, user, event_id)
+            row = self.events.load_visible(session, user, event_id)
             if row.action != Action.REQ.value or row.object_type != "PROJECT":
                 raise NotFound(f"activity event {event_id} is not a request")
             if not self.may_decide(session, user, row):
@@ -153,7 +147,7 @@ class RequestsMixin:
             target = Status.APPROVED if verb == "approved" else Status.DENIED
             note = f"{verb} by {user.username}" + (f": {decision.message}"
                                                     if decision.message else "")
-            self.transition(session, row, target, message=note, manager=user.username)
+            self.events.transition(session, row, target, message=note, manager=user.username)
             return to_out(row)
 
     def may_decide(self, session: Session, user: User, row: ActivityEvent) -> bool:
@@ -162,7 +156,7 @@ class RequestsMixin:
             return True
         kind = (row.data or {}).get("kind")
         return (kind == "project.join" and row.project_id is not None
-                and self.is_pi(session, user.username, row.project_id))
+                and self.projects.is_pi(session, user.username, row.project_id))
 
     # -- carrying out (called by the worker inside its transaction) -----------------------------
     def carry_out(self, session: Session, row: ActivityEvent) -> str:
@@ -173,17 +167,17 @@ class RequestsMixin:
         data = row.data or {}
         kind = data.get("kind")
         if kind == "project.create":
-            project = self.insert_project(session, row.username, str(data.get("name")),
+            project = self.projects.insert_project(session, row.username, str(data.get("name")),
                                           str(data.get("description", "")), row.username)
             row.project_id, row.object_id = project.id, str(project.id)
             return f"project {project.name!r} created with {row.username} as PI"
         if kind == "project.join" and row.project_id is not None:
-            project = self.load_project(session, row.project_id)
-            if self.is_member(session, row.username, project.id):
+            project = self.projects.load_project(session, row.project_id)
+            if self.projects.is_member(session, row.username, project.id):
                 raise Conflict(f"{row.username} is already a member of {project.name!r}")
-            self.put_member(session, project, row.username, "member")
+            self.projects.put_member(session, project, row.username, "member")
             return f"{row.username} joined {project.name!r}"
         raise ValidationError(f"cannot carry out a request of kind {kind!r}")
 
 
-__all__ = ["KINDS", "OPEN", "RequestsMixin"]
+__all__ = ["KINDS", "OPEN", "Requests"]

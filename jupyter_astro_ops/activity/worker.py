@@ -11,29 +11,32 @@ MySlice's workers skipped the save on an exception, so events stayed ``NEW`` for
 * **sweep**: ``RUNNING`` past its lease (a crashed worker) is retried or failed; ``NEW`` older
   than ``new_grace_seconds`` (a crash between insert and routing) is routed.
 
-The asyncio loop polls about once a second and is woken by the service's commit listener; all
-database work runs in a thread.
+A ``BackgroundLoop`` runs a round about once a second (``poll_interval``) and at once when
+the event log commits a ``PROJECT`` event in this process; all database work runs in a thread.
+Settings are ``c.RequestWorker.*``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from traitlets import Bool, Float, Int
+from traitlets.config import LoggingConfigurable
 
 from ..core.db import Database
 from ..core.errors import AstroOpsError, Conflict
 from ..core.identity import User
+from ..core.lifecycle import BackgroundLoop
 from ..core.timeutil import utcnow
 from .models import ActivityEvent
 from .schemas import EventOut
@@ -42,22 +45,22 @@ from .states import Action, Status
 CLAIMABLE = (Status.APPROVED.value, Status.WAITING.value)
 
 
-class WorkerHost(Protocol):
-    """What the worker needs from ``ActivityService``."""
-
-    db: Database
-    log: logging.Logger
-    lease_seconds: float
-    max_attempts: int
-    new_grace_seconds: float
+class WorkerEvents(Protocol):
+    """What the worker needs from the event log."""
 
     def transition(self, session: Session, row: ActivityEvent, status: Status | str, *,
                    message: str, level: str = ..., manager: str | None = ...,
                    data: dict[str, Any] | None = ...) -> ActivityEvent: ...
+    def add_listener(self, listener: Callable[[frozenset[str]], None],
+                     object_types: Iterable[str] | None = ...) -> None: ...
+    def remove_listener(self, listener: Callable[[frozenset[str]], None]) -> None: ...
+
+
+class WorkerRequests(Protocol):
+    """What the worker needs from the requests part."""
+
     def route_request(self, event_id: str, user: User | None = None) -> EventOut: ...
     def carry_out(self, session: Session, row: ActivityEvent) -> str: ...
-    def add_listener(self, listener: Callable[[], None]) -> None: ...
-    def remove_listener(self, listener: Callable[[], None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,31 +85,39 @@ def _requests() -> Any:
         ActivityEvent.action == Action.REQ.value, ActivityEvent.object_type == "PROJECT")
 
 
-class RequestWorker:
+class RequestWorker(LoggingConfigurable):
     """Claims, executes, retries and sweeps project requests (see the module docstring)."""
 
-    def __init__(self, host: WorkerHost, *, poll_interval: float = 1.0,
-                 sweep_interval: float = 5.0, batch: int = 50) -> None:
-        self.host = host
-        self.poll_interval = poll_interval
-        self.sweep_interval = sweep_interval
-        self.batch = batch
+    enabled = Bool(True, config=True, help=(
+        "Run the request worker in this process when background work runs here."))
+    lease_seconds = Float(60.0, config=True, help=(
+        "Seconds a worker may hold a claimed event before another worker may take it over."))
+    max_attempts = Int(3, config=True, help=(
+        "How many times a request is tried before it is failed with ERROR and a log line."))
+    new_grace_seconds = Float(10.0, config=True, help=(
+        "Seconds after which an event still in NEW is considered abandoned and routed again."))
+    poll_interval = Float(1.0, config=True, help=(
+        "Seconds between two looks for work (it also wakes at once after a local request)."))
+    sweep_interval = Float(5.0, config=True, help=(
+        "Seconds between two sweeps for expired leases and abandoned NEW requests."))
+    batch = Int(50, config=True, help="Requests carried out per round at most.")
+
+    def __init__(self, db: Database, events: WorkerEvents, requests: WorkerRequests,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.db = db
+        self.events = events
+        self.requests = requests
         self.name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._last_sweep = float("-inf")
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
-
-    @property
-    def log(self) -> logging.Logger:
-        return self.host.log
+        self.loop = BackgroundLoop("astro-ops-activity-worker", self._round,
+                                   interval=self.poll_interval, log=self.log)
 
     # -- claiming ------------------------------------------------------------------------------
     def claim(self, now: datetime | None = None) -> Claim | None:
         """Take the oldest claimable request (``None`` if there is none)."""
         now = now or utcnow()
-        with self.host.db.read() as session:
+        with self.db.read() as session:
             stmt = _requests().where(ActivityEvent.status.in_(CLAIMABLE))
             ids = list(session.scalars(stmt.order_by(ActivityEvent.seq).limit(self.batch)))
         for event_id in ids:
@@ -117,13 +128,13 @@ class RequestWorker:
 
     def _try_claim(self, event_id: str, now: datetime) -> Claim | None:
         try:
-            with self.host.db.write() as session:
+            with self.db.write() as session:
                 row = session.get(ActivityEvent, event_id)
                 if row is None or row.status not in CLAIMABLE:
                     return None
                 row.attempts = (row.attempts or 0) + 1
-                row.lease_until = now + timedelta(seconds=self.host.lease_seconds)
-                self.host.transition(session, row, Status.RUNNING,
+                row.lease_until = now + timedelta(seconds=self.lease_seconds)
+                self.events.transition(session, row, Status.RUNNING,
                                      message=f"attempt {row.attempts} by worker {self.name}")
                 return Claim(row.id, row.version, row.attempts)
         except Conflict:  # another worker claimed it first (compare-and-set lost)
@@ -139,14 +150,14 @@ class RequestWorker:
     def execute(self, claim: Claim) -> Status | None:
         """Carry out a claimed request; returns the final status, ``None`` if the claim was lost."""
         try:
-            with self.host.db.write() as session:
+            with self.db.write() as session:
                 row = self._owned(session, claim)
                 try:
-                    message = self.host.carry_out(session, row)
+                    message = self.requests.carry_out(session, row)
                 except AstroOpsError as exc:
                     raise Refused(exc.message) from exc
                 row.lease_until = None
-                self.host.transition(session, row, Status.SUCCESS, message=message)
+                self.events.transition(session, row, Status.SUCCESS, message=message)
                 return Status.SUCCESS
         except (LostClaim, Conflict):
             self.log.info("activity worker lost its claim on %s", claim.event_id)
@@ -159,7 +170,7 @@ class RequestWorker:
 
     def _fail(self, claim: Claim, reason: str, *, final: bool) -> Status | None:
         try:
-            with self.host.db.write() as session:
+            with self.db.write() as session:
                 row = self._owned(session, claim)
                 row.lease_until = None
                 return self._retry_or_fail(session, row, reason, final=final)
@@ -169,11 +180,11 @@ class RequestWorker:
     def _retry_or_fail(
         self, session: Session, row: ActivityEvent, reason: str, *, final: bool
     ) -> Status:
-        if final or row.attempts >= self.host.max_attempts:
-            self.host.transition(session, row, Status.ERROR, level="error",
+        if final or row.attempts >= self.max_attempts:
+            self.events.transition(session, row, Status.ERROR, level="error",
                                  message=f"failed after {row.attempts} attempt(s): {reason}")
             return Status.ERROR
-        self.host.transition(session, row, Status.WAITING, level="warning",
+        self.events.transition(session, row, Status.WAITING, level="warning",
                              message=f"attempt {row.attempts} failed: {reason}; will retry")
         return Status.WAITING
 
@@ -181,22 +192,22 @@ class RequestWorker:
     def sweep(self, now: datetime | None = None) -> int:
         """Recover expired leases and abandoned ``NEW`` requests; returns how many were moved."""
         now = now or utcnow()
-        with self.host.db.read() as session:
+        with self.db.read() as session:
             expired = list(session.scalars(_requests().where(
                 ActivityEvent.status == Status.RUNNING.value, ActivityEvent.lease_until < now)))
-            grace = now - timedelta(seconds=self.host.new_grace_seconds)
+            grace = now - timedelta(seconds=self.new_grace_seconds)
             abandoned = list(session.scalars(_requests().where(
                 ActivityEvent.status == Status.NEW.value, ActivityEvent.created < grace)))
         moved = sum(self._recover(event_id, now) for event_id in expired)
         for event_id in abandoned:
             with contextlib.suppress(Conflict):
-                self.host.route_request(event_id)
+                self.requests.route_request(event_id)
                 moved += 1
         return moved
 
     def _recover(self, event_id: str, now: datetime) -> bool:
         try:
-            with self.host.db.write() as session:
+            with self.db.write() as session:
                 row = session.get(ActivityEvent, event_id)
                 if row is None or row.status != Status.RUNNING.value or (
                     row.lease_until is None or row.lease_until >= now
@@ -223,38 +234,20 @@ class RequestWorker:
 
     async def start(self) -> None:
         """Run the worker loop on the current event loop."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self.host.add_listener(self.wake)
-        self._task = asyncio.create_task(self._run(), name="astro-ops-activity-worker")
+        self.events.add_listener(self.wake, {"PROJECT"})
+        await self.loop.start()
 
     async def stop(self) -> None:
         """Finish the current round and stop."""
-        self.host.remove_listener(self.wake)
-        self._stopping = True
-        if self._wake is not None and self._task is not None:
-            self._wake.set()
-            await self._task
-        self._task = None
+        self.events.remove_listener(self.wake)
+        await self.loop.stop()
 
-    def wake(self) -> None:
-        """Thread-safe: poll now (called after every activity commit in this process)."""
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                loop.call_soon_threadsafe(event.set)
+    def wake(self, _written: frozenset[str] = frozenset()) -> None:
+        """Thread-safe: look for work now (after a local commit of a request)."""
+        self.loop.wake()
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:
-                self.log.exception("activity worker round failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+    async def _round(self) -> None:
+        await asyncio.to_thread(self.run_once)
 
 
-__all__ = ["Claim", "RequestWorker", "WorkerHost"]
+__all__ = ["Claim", "RequestWorker", "WorkerEvents", "WorkerRequests"]

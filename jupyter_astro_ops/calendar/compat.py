@@ -25,6 +25,7 @@ from ..core.identity import User
 from ..core.timeutil import parse_instant
 from .schemas import ReservationIn, ReservationOut, ReservationPatch
 from .service import CalendarService
+from .writes import LCO_ORIGIN
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 OK = {"ResponseMetadata": {"HTTPStatusCode": 200}}
@@ -150,7 +151,7 @@ class CalendarCompat:
             "origin": r.origin, "project_id": f"{key[0]}#{fmt(key[1])}" if key else "none",
             "reservation_note": r.note, "last_modified": fmt(r.modified),
         }
-        if r.origin == "lco":
+        if r.origin == LCO_ORIGIN:
             event["project_priority"] = "standard"
         if full and key:
             event["project"] = {"project_name": key[0], "created_at": fmt(key[1])}

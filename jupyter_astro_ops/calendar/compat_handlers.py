@@ -13,7 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..web.base import AstroOpsHandler, api_path
-from .compat import OPERATIONS, CalendarCompat
+from .compat import OPERATIONS
 
 
 class CompatHandler(AstroOpsHandler):
@@ -28,7 +28,7 @@ class CompatHandler(AstroOpsHandler):
     async def post(self) -> None:
         model, method = OPERATIONS[self.operation]
         body = self.parse_body(model)
-        compat = CalendarCompat(self.service("calendar"))
+        compat = self.services.calendar.compat
         result = await self.call(getattr(compat, method), self.astro_user, body)
         self.write_json(result)
 

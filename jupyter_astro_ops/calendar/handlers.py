@@ -1,13 +1,12 @@
 """Calendar REST handlers under ``<base_url>astro-ops/api/v1/calendar/``.
 
 Thin: parse with the pydantic models of ``schemas``, await ``CalendarService``, write JSON.
-The Photon Ranch compatible endpoints (``compat_handlers``) and the iCal feed endpoints
-(``ical_handlers``) join the route table here, the one ``app.py`` reads.
+The Photon Ranch compatible endpoints (``compat_handlers``), the iCal feed endpoints
+(``ical_handlers``) and the LCO import endpoints (``import_handlers``) join the route table
+here, the one ``app.py`` reads.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -15,28 +14,31 @@ from tornado import web
 from ..core.errors import ValidationError
 from ..web.base import AstroOpsHandler, api_path
 from .compat_handlers import routes as compat_routes
-from .ical_handlers import import_routes
 from .ical_handlers import routes as feed_routes
+from .import_handlers import routes as import_routes
 from .schemas import (
+    SITE_CODE_BODY,
     AtQuery,
     EndingAfterQuery,
     ReservationIn,
+    ReservationOut,
     ReservationPatch,
     SiteIn,
     ValidateIn,
     WindowQuery,
 )
+from .service import CalendarService
 
 RID = r"(?P<reservation_id>[0-9a-f]{32})"
-SITE = r"(?P<code>[a-z0-9][a-z0-9_-]{0,31})"
+SITE = f"(?P<code>{SITE_CODE_BODY})"
 
 
 class CalendarHandler(AstroOpsHandler):
     """Shared helpers of the calendar handlers."""
 
     @property
-    def cal(self) -> Any:
-        return self.service("calendar")
+    def cal(self) -> CalendarService:
+        return self.services.calendar.service
 
     def if_match(self) -> int | None:
         """The version in an ``If-Match: "3"`` header (``None`` when absent)."""
@@ -48,7 +50,8 @@ class CalendarHandler(AstroOpsHandler):
             raise ValidationError(f"If-Match must be a reservation version, not {raw!r}")
         return int(tag)
 
-    def write_reservation(self, out: Any, status: int = 200, location: str | None = None) -> None:
+    def write_reservation(self, out: ReservationOut, status: int = 200,
+                          location: str | None = None) -> None:
         self.set_header("ETag", f'"{out.version}"')
         self.write_json(out, status, location=location)
 

@@ -11,45 +11,43 @@ the reservations that user created). What calendar clients rely on:
   subscribed clients remove them instead of keeping a ghost;
 * every time is UTC (``...Z``); no ``VTIMEZONE`` is needed.
 
-Framework-free: reads through ``CalendarService`` (and one indexed query of its rows for user
-feeds), authorization included; ``calendar.ical_handlers`` only adds HTTP caching and auth.
+Framework-free: reads through the calendar service it is handed (authorization included);
+``calendar.ical_handlers`` serves it through the shared ``ical.handlers.IcsHandler`` (feed
+tokens, HTTP caching).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from icalendar import Calendar, Event
 from icalendar.prop import vDuration
-from sqlalchemy import select
 from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..core.errors import Forbidden, NotFound
 from ..core.identity import User
 from ..core.timeutil import utcnow
-from . import queries as q
-from .models import Reservation
-from .schemas import ReservationOut
-
-if TYPE_CHECKING:
-    from .service import CalendarService
+from ..ical.feed import Feed
+from .schemas import ReservationOut, SiteOut
+from .writes import LOCAL_ORIGIN
 
 PRODID = "-//jupyter_astro_ops//Telescope calendar//EN"
 
 
-@dataclass(frozen=True)
-class Feed:
-    """A rendered feed plus what HTTP caching needs."""
+class FeedSource(Protocol):
+    """What the feeds read through (the calendar service)."""
 
-    body: bytes
-    etag: str
-    last_modified: datetime | None
-    filename: str
+    admin_role: str
+
+    def list_sites(self, user: User) -> list[SiteOut]: ...
+    def list_reservations(self, user: User, site: str | None, start: datetime, end: datetime,
+                          include_cancelled: bool = ...) -> list[ReservationOut]: ...
+    def created_by(self, user: User, username: str, start: datetime, end: datetime
+                   ) -> list[ReservationOut]: ...
+    def project_keys(self, project_ids: set[int]) -> dict[int, tuple[str, datetime]]: ...
 
 
 class ICalFeeds(LoggingConfigurable):
@@ -83,37 +81,32 @@ class ICalFeeds(LoggingConfigurable):
         "Astro Ops", config=True, help="Start of every calendar's display name (X-WR-CALNAME)."
     )
 
+    def __init__(self, source: FeedSource, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+
     # -- feeds ---------------------------------------------------------------------------------
-    def site_feed(
-        self, service: CalendarService, user: User, site: str, now: datetime | None = None
-    ) -> Feed:
+    def site_feed(self, user: User, site: str, now: datetime | None = None) -> Feed:
         """Every reservation at ``site`` in the window (404 for an unknown site)."""
         now = now or utcnow()
-        sites = {s.code: s.name for s in service.list_sites(user)}
+        sites = {s.code: s.name for s in self.source.list_sites(user)}
         if site not in sites:
             raise NotFound(f"no site {site!r}")
         start, end = self._window(now)
-        rows = service.list_reservations(user, site, start, end, include_cancelled=True)
+        rows = self.source.list_reservations(user, site, start, end, include_cancelled=True)
         name = f"{self.calendar_prefix}: {sites[site]} ({site})"
-        return self._feed(service, name, self._visible(rows, now), sites, f"{site}.ics")
+        return self._feed(name, self._visible(rows, now), sites, f"{site}.ics")
 
-    def user_feed(
-        self, service: CalendarService, user: User, username: str, now: datetime | None = None
-    ) -> Feed:
+    def user_feed(self, user: User, username: str, now: datetime | None = None) -> Feed:
         """Reservations created by ``username``: readable by that user and by admins."""
-        if username != user.username and not user.has_role(service.admin_role):
+        if username != user.username and not user.has_role(self.source.admin_role):
             raise Forbidden(f"{user.username} may not read the calendar feed of {username}")
         now = now or utcnow()
         start, end = self._window(now)
-        stmt = (select(Reservation)
-                .where(Reservation.creator_id == username, Reservation.end > start,
-                       Reservation.start < end)
-                .order_by(Reservation.start, Reservation.id))
-        with service.db.read() as session:
-            rows = [q.to_out(r) for r in session.scalars(stmt)]
-        sites = {s.code: s.name for s in service.list_sites(user)}
+        rows = self.source.created_by(user, username, start, end)
+        sites = {s.code: s.name for s in self.source.list_sites(user)}
         name = f"{self.calendar_prefix}: {username}"
-        return self._feed(service, name, self._visible(rows, now), sites, f"{username}.ics")
+        return self._feed(name, self._visible(rows, now), sites, f"{username}.ics")
 
     # -- helpers -------------------------------------------------------------------------------
     def _window(self, now: datetime) -> tuple[datetime, datetime]:
@@ -125,17 +118,14 @@ class ICalFeeds(LoggingConfigurable):
         return [r for r in rows if r.status == "active"
                 or (r.cancelled_at or r.modified) >= keep_after]
 
-    def _feed(
-        self, service: CalendarService, name: str, rows: list[ReservationOut],
-        sites: dict[str, str], filename: str,
-    ) -> Feed:
+    def _feed(self, name: str, rows: list[ReservationOut], sites: dict[str, str],
+              filename: str) -> Feed:
         project_ids = {r.project_id for r in rows if r.project_id is not None}
-        projects = {pid: key[0] for pid, key in service.project_keys(project_ids).items()}
+        projects = {pid: key[0] for pid, key in self.source.project_keys(project_ids).items()}
         body = render_calendar(name, rows, projects=projects, sites=sites,
                                uid_domain=self.uid_domain, refresh_minutes=self.refresh_minutes)
         last = max((r.modified for r in rows), default=None)
-        return Feed(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:40]}"',
-                    last_modified=last, filename=filename)
+        return Feed.of(body, filename, last, self.refresh_minutes)
 
 
 def render_calendar(
@@ -185,7 +175,7 @@ def describe(r: ReservationOut, projects: dict[int, str]) -> str:
     project = projects.get(r.project_id, str(r.project_id)) if r.project_id is not None else "none"
     lines = [f"Type: {r.type}", f"Project: {project}",
              f"Booked by: {r.creator_name} ({r.creator_id})"]
-    if r.origin != "ptr":
+    if r.origin != LOCAL_ORIGIN:
         lines.append(f"Imported from: {r.origin} (id {r.external_id})")
     if r.note:
         lines.append(f"Note: {r.note}")

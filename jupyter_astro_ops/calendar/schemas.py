@@ -14,7 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 ReservationType = Literal["realtime", "project"]
 Origin = Literal["ptr", "lco"]
 ReservationStatus = Literal["active", "cancelled"]
-SITE_CODE = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+SITE_CODE_BODY = r"[a-z0-9][a-z0-9_-]{0,31}"  # the one site-code pattern (also in routes)
+SITE_CODE = f"^{SITE_CODE_BODY}$"
 
 
 class _Strict(BaseModel):
@@ -121,3 +122,12 @@ class EndingAfterQuery(_Strict):
     """``GET calendar/users/<user>/reservations?ending_after=`` (default: now)."""
 
     ending_after: AwareDatetime | None = None
+
+
+class FeedTokenOut(BaseModel):
+    """``POST calendar/feed-token``: the new secret (shown once) and ready-made feed URLs."""
+
+    token: str
+    created: datetime
+    user_feed: str
+    site_feeds: dict[str, str]

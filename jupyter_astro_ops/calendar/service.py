@@ -8,13 +8,14 @@ Rules (fixing what the Photon Ranch original got wrong):
 * the creator comes from the login only; only the creator or a ``calendar_admin`` may change a
   reservation, with one conditional ``UPDATE`` (optimistic concurrency on ``version``);
 * deleting cancels (the row stays for calendar feeds, ``sequence`` grows);
-* attaching or detaching a project also needs membership of that project;
-* every change records a ``RESERVATION`` activity event in the same transaction.
+* attaching or detaching a project also needs membership of that project (asked of the
+  activity domain's project directory);
+* every change goes through ``writes.ReservationWriter`` (the one write path, also used by the
+  LCO importer) and records a ``RESERVATION`` activity event in the same transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -22,17 +23,16 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from traitlets import Dict, Float, Instance, TraitError, Unicode, validate
+from traitlets import Dict, Float, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from ..activity.service import ActivityService
+from ..activity.protocols import ProjectDirectory
 from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
-from ..core.timeutil import as_utc, isoformat, utcnow
+from ..core.timeutil import as_utc, utcnow
 from . import queries as q
 from . import rules as r
-from .importers import start_periodic, stop_periodic
 from .models import Reservation, Site
 from .schemas import (
     ReservationIn,
@@ -43,15 +43,12 @@ from .schemas import (
     ValidateIn,
     ValidateOut,
 )
-
-OBJECT_TYPE = "RESERVATION"
+from .writes import LCO_ORIGIN, LOCAL_ORIGIN, OBJECT_TYPE, Booking, ReservationWriter, transaction
 
 
 class CalendarService(LoggingConfigurable):
     """Calendar business rules; every public method takes the acting ``User``."""
 
-    db = Instance(Database)
-    activity = Instance(ActivityService)
     sites = Dict(
         config=True,
         help="Sites synced into the database at start: {code: {'name': ..., 'timezone': ...}}.",
@@ -67,9 +64,12 @@ class CalendarService(LoggingConfigurable):
         help="Role that may add sites and change or cancel anyone's reservation.",
     )
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, db: Database, projects: ProjectDirectory, writer: ReservationWriter,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.activity.register_object_type(OBJECT_TYPE)
+        self.db = db
+        self.projects = projects
+        self.writer = writer
         self._synced = False
         self._sync_lock = threading.Lock()
 
@@ -84,15 +84,6 @@ class CalendarService(LoggingConfigurable):
                 raise TraitError(f"CalendarService.sites[{code!r}]: {exc}") from exc
         return value
 
-    async def start(self) -> None:
-        """Sync the configured sites, then run periodic schedule imports if configured."""
-        await asyncio.to_thread(self.ensure_sites)
-        self._import_task = start_periodic(self)  # None unless c.ScheduleImporter.sources
-
-    async def stop(self) -> None:
-        """Stop the periodic schedule import."""
-        await stop_periodic(getattr(self, "_import_task", None))
-
     # -- sites ---------------------------------------------------------------------------------
     def ensure_sites(self) -> None:
         """Insert or update the configured sites (idempotent; runs once per service)."""
@@ -101,7 +92,7 @@ class CalendarService(LoggingConfigurable):
         with self._sync_lock:
             if self._synced:
                 return
-            with self._write() as session:
+            with self.db.write() as session:
                 for code, spec in self.sites.items():
                     row = session.get(Site, code)
                     if row is None:
@@ -127,7 +118,7 @@ class CalendarService(LoggingConfigurable):
         user.require_role(self.admin_role, "add sites")
         r.check_timezone(spec.timezone)
         self.ensure_sites()
-        with self._write() as session:
+        with self.db.write() as session:
             if session.get(Site, spec.code) is not None:
                 raise Conflict(f"site {spec.code!r} already exists")
             row = Site(code=spec.code, name=spec.name, timezone=spec.timezone, max_span_s=0,
@@ -177,6 +168,19 @@ class CalendarService(LoggingConfigurable):
         with self.db.read() as session:
             return [q.to_out(r) for r in session.scalars(stmt)]
 
+    def created_by(self, user: User, username: str, start: datetime, end: datetime
+                   ) -> list[ReservationOut]:
+        """Every reservation (cancelled too) ``username`` created overlapping ``[start, end)``:
+        that user's own, or anyone's for a calendar admin."""
+        if username != user.username and not user.has_role(self.admin_role):
+            raise Forbidden(f"{user.username} may not list the bookings of {username}")
+        stmt = (select(Reservation)
+                .where(Reservation.creator_id == username, Reservation.end > start,
+                       Reservation.start < end)
+                .order_by(Reservation.start, Reservation.id))
+        with self.db.read() as session:
+            return [q.to_out(r) for r in session.scalars(stmt)]
+
     def validate(self, user: User, spec: ValidateIn) -> ValidateOut:
         """Would ``spec`` be accepted? Same rules as ``create``, without booking."""
         start, end = self._check_times(spec.start, spec.end)
@@ -187,7 +191,7 @@ class CalendarService(LoggingConfigurable):
     # -- writing -------------------------------------------------------------------------------
     def create(
         self, user: User, spec: ReservationIn, *, reservation_id: str | None = None,
-        origin: str = "ptr", external_id: str | None = None,
+        origin: str = LOCAL_ORIGIN, external_id: str | None = None,
         owner: tuple[str, str] | None = None,
     ) -> ReservationOut:
         """Book ``spec`` for ``user``; 409 with the reservations in the way on overlap.
@@ -196,29 +200,22 @@ class CalendarService(LoggingConfigurable):
         book on someone's behalf) need the ``calendar_admin`` role.
         """
         start, end = self._check_times(spec.start, spec.end)
-        if origin != "ptr" or external_id is not None:
+        if origin != LOCAL_ORIGIN or external_id is not None:
             user.require_role(self.admin_role, "import reservations")
         creator_id, creator_name = owner or (user.username, user.label)
         if creator_id != user.username:
             user.require_role(self.admin_role, "book for another user")
         self.ensure_sites()
-        now = utcnow()
-        with self._write() as session:
-            spans = self._spans(session, spec.site)
+        booking = Booking(
+            site=spec.site, start=start, end=end, title=spec.title or creator_name,
+            type=spec.type, note=spec.note, project_id=spec.project_id, creator_id=creator_id,
+            creator_name=creator_name, origin=origin, external_id=external_id)
+        with transaction(self.db) as tx:
+            spans = self._spans(tx.session, spec.site)
             if spec.project_id is not None:
-                self._require_member(session, user, spec.project_id)
-            r.refuse_overlap(session, spans, spec.site, start, end, None)
-            row = Reservation(
-                id=reservation_id or uuid.uuid4().hex, site=spec.site, start=start, end=end,
-                title=spec.title or creator_name, type=spec.type, origin=origin,
-                external_id=external_id, creator_id=creator_id, creator_name=creator_name,
-                project_id=spec.project_id, note=spec.note, status="active", sequence=0,
-                created=now, modified=now, cancelled_at=None,
-            )
-            session.add(row)
-            q.widen_span(session, spec.site, start, end, known=spans[spec.site])
-            session.flush()
-            self._record(session, user, "ADD", row)
+                self._require_member(tx.session, user, spec.project_id)
+            row = self.writer.insert(tx, user, booking, spans=spans,
+                                     reservation_id=reservation_id or uuid.uuid4().hex)
             return q.to_out(row)
 
     def modify(
@@ -228,8 +225,8 @@ class CalendarService(LoggingConfigurable):
         """Apply ``patch`` in one conditional UPDATE (stale ``version`` -> 409)."""
         fields = patch.model_fields_set - {"version"}
         expected = patch.version if patch.version is not None else version
-        with self._write() as session:
-            row = self._load(session, reservation_id)
+        with transaction(self.db) as tx:
+            row = self._load(tx.session, reservation_id)
             self._require_owner(user, row, "change")
             r.require_current(row, expected)
             values = {f: getattr(patch, f) for f in fields if f != "project_id"}
@@ -240,25 +237,18 @@ class CalendarService(LoggingConfigurable):
                                            values.get("end", row.end))
             values.update(start=start, end=end)
             if "project_id" in fields and patch.project_id != row.project_id:
-                for pid in (row.project_id, patch.project_id):
-                    if pid is not None:
-                        self._require_member(session, user, pid)
+                self._require_members(tx.session, user, row.project_id, patch.project_id)
                 values["project_id"] = patch.project_id
-            spans = self._spans(session, row.site)
-            r.refuse_overlap(session, spans, row.site, start, end, row.id)
-            q.widen_span(session, row.site, start, end, known=spans[row.site])
-            r.update_row(session, row, values)
-            self._record(session, user, "MOD", row, changed=sorted(fields))
+            self.writer.change(tx, user, row, values, changed=sorted(fields))
             return q.to_out(row)
 
     def cancel(self, user: User, reservation_id: str, version: int | None = None) -> ReservationOut:
         """Cancel (``DELETE``): the row stays, ``status`` becomes ``cancelled``."""
-        with self._write() as session:
-            row = self._load(session, reservation_id)
+        with transaction(self.db) as tx:
+            row = self._load(tx.session, reservation_id)
             self._require_owner(user, row, "cancel")
             r.require_current(row, version)
-            r.update_row(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
-            self._record(session, user, "DEL", row)
+            self.writer.cancel(tx, user, row)
             return q.to_out(row)
 
     def set_project(
@@ -266,54 +256,47 @@ class CalendarService(LoggingConfigurable):
     ) -> list[ReservationOut]:
         """Attach ``project_id`` to (or, with ``None``, detach from) several reservations."""
         out = []
-        with self._write() as session:
+        with transaction(self.db) as tx:
             for rid in reservation_ids:
-                row = self._load(session, rid)
+                row = self._load(tx.session, rid)
                 self._require_owner(user, row, "change the project of")
-                if row.project_id == project_id:
-                    out.append(q.to_out(row))
-                    continue
-                for pid in (row.project_id, project_id):
-                    if pid is not None:
-                        self._require_member(session, user, pid)
-                r.update_row(session, row, {"project_id": project_id})
-                self._record(session, user, "MOD", row, changed=["project_id"])
+                if row.project_id != project_id:
+                    self._require_members(tx.session, user, row.project_id, project_id)
+                    r.require_current(row, None)
+                    self.writer.change(tx, user, row, {"project_id": project_id},
+                                       changed=["project_id"])
                 out.append(q.to_out(row))
         return out
 
     def cancel_imported_after(
-        self, user: User, site: str, cutoff: datetime
+        self, user: User, site: str, cutoff: datetime, origin: str = LCO_ORIGIN
     ) -> list[ReservationOut]:
-        """Cancel active imported (``lco``) reservations at ``site`` starting after ``cutoff``."""
+        """Cancel active imported reservations at ``site`` starting after ``cutoff``."""
         user.require_role(self.admin_role, "clear imported schedules")
         stmt = select(Reservation).where(
-            Reservation.site == site, Reservation.origin == "lco",
+            Reservation.site == site, Reservation.origin == origin,
             Reservation.status == "active", Reservation.start > as_utc(cutoff),
         )
         out = []
-        with self._write() as session:
-            self._spans(session, site)
-            for row in session.scalars(stmt).all():
-                r.update_row(session, row, {"status": "cancelled", "cancelled_at": utcnow()})
-                self._record(session, user, "DEL", row)
+        with transaction(self.db) as tx:
+            self._spans(tx.session, site)
+            for row in tx.session.scalars(stmt).all():
+                self.writer.cancel(tx, user, row)
                 out.append(q.to_out(row))
         return out
 
-    # -- projects (read through the activity domain's tables) ----------------------------------
+    # -- projects (asked of the activity domain) -----------------------------------------------
     def project_keys(self, project_ids: set[int]) -> dict[int, tuple[str, datetime]]:
         """``{id: (name, created)}`` of the given projects."""
-        return r.project_keys(self.db, project_ids)
+        return self.projects.names(project_ids)
 
     def project_id_by_name(self, name: str) -> int:
         """The id of the project called ``name`` (400 if there is none)."""
-        return r.project_id_by_name(self.db, name)
+        return self.projects.id_by_name(name)
 
     # -- helpers -------------------------------------------------------------------------------
     def _check_times(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
         return r.check_times(start, end, self.min_length_minutes, self.max_length_hours)
-
-    def _write(self) -> Any:
-        return r.write(self.db)
 
     def _spans(self, session: Session, code: str | None) -> dict[str, int]:
         """``{site: max span}`` for one site (404 if unknown) or for all (``None``)."""
@@ -350,16 +333,16 @@ class CalendarService(LoggingConfigurable):
             raise Forbidden(f"only {row.creator_id} or a {self.admin_role} may {verb} "
                             f"reservation {row.id}")
 
+    def _require_members(self, session: Session, user: User, *project_ids: int | None) -> None:
+        for pid in project_ids:
+            if pid is not None:
+                self._require_member(session, user, pid)
+
     def _require_member(self, session: Session, user: User, project_id: int) -> None:
-        if not r.require_project(session, project_id, self.activity.is_member, user.username):
+        if not self.projects.exists(session, project_id):
+            raise ValidationError(f"no project {project_id}")
+        if not self.projects.is_member(session, user.username, project_id):
             raise Forbidden(f"{user.username} is not a member of project {project_id}")
 
-    def _record(self, session: Session, user: User, action: str, row: Reservation,
-                **extra: Any) -> None:
-        data = {"site": row.site, "start": isoformat(row.start), "end": isoformat(row.end),
-                "title": row.title, "status": row.status, "sequence": row.sequence, **extra}
-        self.activity.record(
-            session, user, action=action, object_type=OBJECT_TYPE, object_id=row.id,
-            data=data, status="SUCCESS", project_id=row.project_id,
-            message=f"{action} reservation {row.site} {data['start']}..{data['end']}",
-        )
+
+__all__ = ["OBJECT_TYPE", "CalendarService"]

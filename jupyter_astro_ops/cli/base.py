@@ -7,13 +7,15 @@ in the server.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jupyter_core.application import JupyterApp
 from traitlets import Dict, List, Unicode, default
 
+from ..compose import Services, build_services
 from ..core.db import Database, default_db_url
-from ..core.identity import RoleMap
 
 
 class AstroOpsCommand(JupyterApp):
@@ -37,8 +39,11 @@ class AstroOpsCommand(JupyterApp):
 
     aliases = {"db-url": "AstroOpsCommand.db_url", "log-level": "Application.log_level"}
 
-    def open_database(self) -> Database:
-        return Database(self.db_url)
-
-    def role_map(self) -> RoleMap:
-        return RoleMap(self.roles)
+    @contextmanager
+    def services(self) -> Iterator[Services]:
+        """Every part, built by the composition root on this command's config."""
+        db = Database(self.db_url)
+        try:
+            yield build_services(self, db, roles=self.roles)
+        finally:
+            db.dispose()

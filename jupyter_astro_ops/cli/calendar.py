@@ -6,7 +6,7 @@ the calendar admin role, under the same rules as the periodic import in the serv
     jupyter astro-ops calendar import --site saf --source s3://ops/schedules/saf.json
     jupyter astro-ops calendar import --site saf --source file:///tmp/schedule.json --dry-run
 
-Without ``--source`` the site's entry of ``c.ScheduleImporter.sources`` is used. Prints one
+Without ``--source`` the site's entry of ``c.LcoImporter.sources`` is used. Prints one
 summary line (added/updated/cancelled/unchanged/past/clashes/invalid) and one line per clash;
 exit status 0 on success, 1 with the reason on stderr otherwise.
 """
@@ -17,9 +17,6 @@ import sys
 
 from traitlets import Bool, Unicode
 
-from ..activity.service import ActivityService
-from ..calendar.importers import ScheduleImporter, import_schedule, importer_user
-from ..calendar.service import CalendarService
 from ..core import migrate
 from ..core.errors import AstroOpsError
 from ..core.timeutil import isoformat
@@ -46,29 +43,25 @@ class CalendarImport(AstroOpsCommand):
 
     def run(self) -> int:
         """Do the work; returns the exit status."""
-        importer = ScheduleImporter(parent=self)
-        source = self.source or importer.sources.get(self.site, "")
-        if not self.site or not source:
-            print("give --site and --source (or configure c.ScheduleImporter.sources)",
-                  file=sys.stderr)
-            return 2
         if not migrate.is_up_to_date(self.db_url):
             print("warning: the database may need `jupyter astro-ops db upgrade`",
                   file=sys.stderr)
-        db = self.open_database()
-        try:
-            service = CalendarService(parent=self, db=db,
-                                      activity=ActivityService(parent=self, db=db))
-            summary = import_schedule(
-                service, importer_user(service, importer.username), self.site, source,
-                storage_options=importer.storage_options,
-                filters=importer.filters.get(self.site), dry_run=self.dry_run,
-                force=self.force)
-        except AstroOpsError as exc:
-            print(f"import failed: {exc.message}", file=sys.stderr)
-            return 1
-        finally:
-            db.dispose()
+        with self.services() as services:
+            importer = services.calendar.importer
+            source = self.source or importer.sources.get(self.site, "")
+            if not self.site or not source:
+                print("give --site and --source (or configure c.LcoImporter.sources)",
+                      file=sys.stderr)
+                return 2
+            try:
+                summary = importer.import_schedule(
+                    importer.identity(), self.site, source,
+                    storage_options=importer.storage_options,
+                    filters=importer.filters.get(self.site), dry_run=self.dry_run,
+                    force=self.force)
+            except AstroOpsError as exc:
+                print(f"import failed: {exc.message}", file=sys.stderr)
+                return 1
         print(summary.line())
         for clash in summary.clashes:
             names = ", ".join(f"{b['id']} ({b['creator_id']}, {b['origin']})"

@@ -18,6 +18,7 @@ from .errors import (
     JobFailed,
     NotFound,
     PermissionDenied,
+    ProtocolError,
     ServerError,
     ServerNotFound,
 )
@@ -25,6 +26,7 @@ from .jobs import Job
 
 __all__ = [
     "AstroOps", "AstroOpsError", "BadRequest", "ConflictError", "ConnectionFailed", "Job",
-    "JobFailed", "NotFound", "PermissionDenied", "ServerError", "ServerInfo", "ServerNotFound",
+    "JobFailed", "NotFound", "PermissionDenied", "ProtocolError", "ServerError", "ServerInfo",
+    "ServerNotFound",
     "find_server", "parse_location",
 ]

@@ -2,7 +2,9 @@
 
 Inside a notebook ``AstroOps()`` finds its own server (see ``discovery``); elsewhere pass
 ``url=`` and ``token=``. Every non-2xx answer is raised as an ``AstroOpsError`` subclass carrying
-the server's ``message``, ``reason`` and ``details``.
+the server's ``message``, ``reason`` and ``details``. Every 2xx answer is checked against the
+same pydantic wire model the server serves (the domains' ``schemas`` modules) and handed back
+as plain JSON data; a body that does not match is a ``ProtocolError``, never a guess.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+import pydantic
 import requests
 
+from ..calendar.schemas import ReservationOut, SiteOut, ValidateOut
+from ..staging.schemas import JobLog, JobOut, LsOut, MethodsOut, RootOut
 from .discovery import ServerInfo, find_server
-from .errors import ConnectionFailed, PermissionDenied, error_from_response
+from .errors import ConnectionFailed, PermissionDenied, ProtocolError, error_from_response
 from .jobs import Job
+from .live import LiveFeed
 
 API = "astro-ops/api/v1/"
 
@@ -43,15 +49,19 @@ def _instant(value: datetime | str | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _items(body: Any, *keys: str) -> list[Any]:
-    """A list answer, whether bare or wrapped as ``{"items": [...]}`` / ``{"<key>": [...]}``."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        for key in (*keys, "items", "results", "data"):
-            if isinstance(body.get(key), list):
-                return list(body[key])
-    return [] if body is None else [body]
+_ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
+
+
+def checked(kind: Any, body: Any) -> Any:
+    """``body`` validated as the wire model ``kind`` (e.g. ``list[JobOut]``), as JSON data."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = pydantic.TypeAdapter(kind)
+    try:
+        value = adapter.validate_python(body)
+    except pydantic.ValidationError as exc:
+        raise ProtocolError(f"the server's answer is not a {kind}: {exc}") from exc
+    return adapter.dump_python(value, mode="json")
 
 
 class AstroOps:
@@ -132,16 +142,15 @@ class AstroOps:
 
     # -- staging ---------------------------------------------------------------------------
     def stage(self, source: str | dict[str, Any] | tuple[str, str], target: str,
-              method: str = "copy", **options: Any) -> Job:
+              method: str = "copy") -> Job:
         """Start a staging job from ``"<root>:<path>"`` to ``target`` (relative to the
         server's working directory); returns the ``Job`` at once (call ``job.wait()``)."""
-        body = {"source": parse_location(source), "target": target, "method": method,
-                **options}
-        return Job(self, self._send_json("POST", "staging/jobs", body))
+        body = {"source": parse_location(source), "target": target, "method": method}
+        return Job(self, checked(JobOut, self._send_json("POST", "staging/jobs", body)))
 
     def job(self, job_id: str) -> Job:
         """One job by id."""
-        return Job(self, self._get_json(f"staging/jobs/{job_id}"))
+        return Job(self, self.get_job(job_id))
 
     def jobs(self, all: bool = False, status: str | list[str] | None = None,
              limit: int | None = None) -> list[Job]:
@@ -149,7 +158,26 @@ class AstroOps:
         query: dict[str, Any] = {"all": "1" if all else None, "limit": limit,
                                  "status": ",".join([status] if isinstance(status, str)
                                                     else status) if status else None}
-        return [Job(self, j) for j in _items(self._get_json("staging/jobs", query), "jobs")]
+        return [Job(self, j) for j in checked(list[JobOut],
+                                              self._get_json("staging/jobs", query))]
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """``GET staging/jobs/<id>`` as JSON data (what ``Job.refresh`` reads)."""
+        return dict(checked(JobOut, self._get_json(f"staging/jobs/{quote(job_id)}")))
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        """``DELETE staging/jobs/<id>``: the job as it is after asking it to stop."""
+        resp = self._request("DELETE", f"staging/jobs/{quote(job_id)}")
+        return dict(checked(JobOut, resp.json()))
+
+    def job_log(self, job_id: str) -> dict[str, Any]:
+        """``GET staging/jobs/<id>/log``: ``{"entries": [...], "failed_files": [...]}``."""
+        return dict(checked(JobLog, self._get_json(f"staging/jobs/{quote(job_id)}/log")))
+
+    def live_feed(self) -> LiveFeed:
+        """A websocket subscription to the activity feed, as this client's user."""
+        ws_url = "ws" + self.api_url.removeprefix("http") + "live"
+        return LiveFeed(ws_url, self.server.token, connect_timeout=self.timeout)
 
     def download(self, location: str | dict[str, Any] | tuple[str, str],
                  dest: str | os.PathLike[str] | None = None, chunk_size: int = 1 << 20) -> Path:
@@ -169,23 +197,22 @@ class AstroOps:
 
     def roots(self) -> list[dict[str, Any]]:
         """The storage roots this user may stage from."""
-        return _items(self._get_json("staging/roots"), "roots")
+        return list(checked(list[RootOut], self._get_json("staging/roots")))
 
     def ls(self, location: str | dict[str, Any] | tuple[str, str] = "") -> list[dict[str, Any]]:
         """Entries of a directory in a root: ``ops.ls("archive:night1/")``."""
         loc = parse_location(location)
-        return _items(self._get_json(f"staging/roots/{quote(loc['root'])}/ls",
-                                     {"path": loc["path"]}),
-                      "entries", "files")
+        body = self._get_json(f"staging/roots/{quote(loc['root'])}/ls", {"path": loc["path"]})
+        return list(checked(LsOut, body)["entries"])
 
-    def methods(self) -> list[Any]:
+    def methods(self) -> list[str]:
         """The staging methods this user may use."""
-        return _items(self._get_json("staging/methods"), "methods")
+        return list(checked(MethodsOut, self._get_json("staging/methods"))["methods"])
 
     # -- calendar --------------------------------------------------------------------------
     def sites(self) -> list[dict[str, Any]]:
         """Observing sites (code, name, time zone)."""
-        return _items(self._get_json("calendar/sites"), "sites")
+        return list(checked(list[SiteOut], self._get_json("calendar/sites")))
 
     def reservations(self, site: str | None = None, start: datetime | str | None = None,
                      end: datetime | str | None = None) -> list[dict[str, Any]]:
@@ -197,14 +224,17 @@ class AstroOps:
                 start.replace("Z", "+00:00"))
             end = begin + timedelta(days=7)
         query = {"site": site, "start": _instant(start), "end": _instant(end)}
-        return _items(self._get_json("calendar/reservations", query), "reservations")
+        return list(checked(list[ReservationOut],
+                            self._get_json("calendar/reservations", query)))
 
-    def reservation(self, reservation_id: str | int) -> dict[str, Any]:
-        return dict(self._get_json(f"calendar/reservations/{reservation_id}"))
+    def reservation(self, reservation_id: str) -> dict[str, Any]:
+        """One reservation by id."""
+        body = self._get_json(f"calendar/reservations/{quote(reservation_id)}")
+        return dict(checked(ReservationOut, body))
 
     def book(self, site: str, start: datetime | str, end: datetime | str,
              type: str = "realtime", title: str | None = None, note: str = "",
-             project_id: str | int | None = None) -> dict[str, Any]:
+             project_id: int | None = None) -> dict[str, Any]:
         """Book ``[start, end)`` at ``site``; a clash raises ``ConflictError`` whose
         ``details`` lists the reservations in the way."""
         body: dict[str, Any] = {"site": site, "start": _instant(start), "end": _instant(end),
@@ -213,18 +243,20 @@ class AstroOps:
             body["title"] = title
         if project_id is not None:
             body["project_id"] = project_id
-        return dict(self._send_json("POST", "calendar/reservations", body))
+        return dict(checked(ReservationOut,
+                            self._send_json("POST", "calendar/reservations", body)))
 
-    def update_reservation(self, reservation_id: str | int, **changes: Any) -> dict[str, Any]:
+    def update_reservation(self, reservation_id: str, **changes: Any) -> dict[str, Any]:
         """PATCH a reservation (pass ``version=`` for optimistic concurrency)."""
         body = {k: (_instant(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
-        return dict(self._send_json("PATCH", f"calendar/reservations/{reservation_id}", body))
+        resp = self._send_json("PATCH", f"calendar/reservations/{quote(reservation_id)}", body)
+        return dict(checked(ReservationOut, resp))
 
-    def cancel_reservation(self, reservation_id: str | int) -> None:
+    def cancel_reservation(self, reservation_id: str) -> None:
         """Delete a reservation (only its creator or a calendar admin may)."""
-        self._request("DELETE", f"calendar/reservations/{reservation_id}")
+        self._request("DELETE", f"calendar/reservations/{quote(reservation_id)}")
 
-    def validate(self, site: str, start: datetime | str, end: datetime | str) -> Any:
-        """Would this booking fit? Answers without booking."""
-        return self._send_json("POST", "calendar/validate",
-                               {"site": site, "start": _instant(start), "end": _instant(end)})
+    def validate(self, site: str, start: datetime | str, end: datetime | str) -> dict[str, Any]:
+        """Would this booking fit? ``{"ok": bool, "conflicts": [...]}``, without booking."""
+        body = {"site": site, "start": _instant(start), "end": _instant(end)}
+        return dict(checked(ValidateOut, self._send_json("POST", "calendar/validate", body)))

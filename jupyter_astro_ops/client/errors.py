@@ -67,6 +67,10 @@ class ConnectionFailed(AstroOpsError):
     """The server could not be reached at all."""
 
 
+class ProtocolError(AstroOpsError):
+    """The server answered 2xx with a body that is not what its API says (a version skew)."""
+
+
 class JobFailed(AstroOpsError):
     """A staging job ended in failure (or was cancelled) while waiting for it."""
 

@@ -1,92 +1,82 @@
 """``Job``: a staging job on the server, with ``wait()`` showing tqdm progress (files and bytes).
 
-A job is a snapshot of ``GET staging/jobs/<id>`` plus the client to refresh it. Progress is
-polled (with a gentle back-off up to ``max_interval``); the bars come from ``tqdm.auto``, so they
-render as widgets in JupyterLab and as text in a terminal.
+A job is a snapshot of ``GET staging/jobs/<id>`` (validated as the server's ``JobOut``) plus
+the client that refreshes it. ``wait()`` follows the job's ``STAGING_JOB`` activity event over
+the live websocket (progress arrives as the server writes it, no polling); only if the socket
+cannot be opened, or drops for good, does it fall back to polling the REST API. The bars come
+from ``tqdm.auto``, so they render as widgets in JupyterLab and as text in a terminal.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..activity.schemas import EventFilter
+from ..activity.states import FINAL as FINAL_EVENT_STATUSES
 from .errors import AstroOpsError, ConnectionFailed, JobFailed
+from .live import LiveFeed
 
-if TYPE_CHECKING:
-    from .api import AstroOps
-
-SUCCESS_STATES = frozenset({"success", "succeeded", "done", "completed", "complete",
-                            "finished", "warning", "skipped"})
-FAILURE_STATES = frozenset({"error", "failed", "failure", "cancelled", "canceled", "denied",
-                            "aborted"})
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
+EVENT_TYPE = "STAGING_JOB"
+PROGRESS_FIELDS = ("files_done", "files_total", "bytes_done", "bytes_total", "files_failed",
+                   "files_skipped")
 
 
-def _lookup(data: dict[str, Any], *keys: str) -> Any:
-    """First present key, at the top level or inside ``progress`` / ``totals``."""
-    for scope in (data, data.get("progress"), data.get("totals")):
-        if isinstance(scope, dict):
-            for key in keys:
-                if scope.get(key) is not None:
-                    return scope[key]
-    return None
+class JobClient(Protocol):
+    """What a ``Job`` asks of the client (``AstroOps``)."""
 
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    def get_job(self, job_id: str) -> dict[str, Any]: ...
+    def cancel_job(self, job_id: str) -> dict[str, Any]: ...
+    def job_log(self, job_id: str) -> dict[str, Any]: ...
+    def live_feed(self) -> LiveFeed: ...
 
 
 class Job:
-    """One staging job; attributes mirror the server's JSON (``job.data`` holds all of it)."""
+    """One staging job; attributes mirror the server's ``JobOut`` (``job.data`` holds all)."""
 
-    def __init__(self, client: AstroOps, data: dict[str, Any]) -> None:
+    def __init__(self, client: JobClient, data: dict[str, Any]) -> None:
         self._client = client
         self.data: dict[str, Any] = dict(data)
 
     # -- fields ----------------------------------------------------------------------------
     @property
     def id(self) -> str:
-        return str(self.data.get("id") or self.data.get("job_id"))
+        return str(self.data["id"])
 
     @property
     def status(self) -> str:
-        return str(self.data.get("status") or "").lower()
+        """``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``."""
+        return str(self.data.get("status", ""))
 
     @property
     def done(self) -> bool:
         """True once the job has finished, whatever the outcome."""
-        return self.status in SUCCESS_STATES or self.status in FAILURE_STATES
+        return self.status in FINAL
 
     @property
     def ok(self) -> bool:
-        return self.status in SUCCESS_STATES
+        return self.status == "succeeded"
 
     @property
     def files_done(self) -> int | None:
-        return _int(_lookup(self.data, "files_done", "done_files", "files_copied"))
+        return self.data.get("files_done")
 
     @property
     def files_total(self) -> int | None:
-        return _int(_lookup(self.data, "files_total", "total_files", "file_count"))
+        return self.data.get("files_total")
 
     @property
     def bytes_done(self) -> int | None:
-        return _int(_lookup(self.data, "bytes_done", "done_bytes", "bytes_copied"))
+        return self.data.get("bytes_done")
 
     @property
     def bytes_total(self) -> int | None:
-        return _int(_lookup(self.data, "bytes_total", "total_bytes", "size"))
+        return self.data.get("bytes_total")
 
     @property
     def message(self) -> str:
-        msg = self.data.get("message") or self.data.get("error") or ""
-        errors = self.data.get("errors")
-        if not msg and errors:
-            first = errors[0]
-            msg = first.get("message", str(first)) if isinstance(first, dict) else str(first)
-        return str(msg)
+        return str(self.data.get("error") or "")
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -102,34 +92,21 @@ class Job:
     # -- actions ---------------------------------------------------------------------------
     def refresh(self) -> Job:
         """Fetch the current state from the server; returns ``self``."""
-        self.data = self._client._get_json(f"staging/jobs/{self.id}")
+        self.data = self._client.get_job(self.id)
         return self
 
     def cancel(self) -> Job:
-        """Ask the server to cancel the job, then refresh it."""
-        resp = self._client._request("DELETE", f"staging/jobs/{self.id}")
-        body = resp.json() if resp.content else None
-        if isinstance(body, dict) and body.get("id"):
-            self.data = body
-            return self
-        return self.refresh()
+        """Ask the server to cancel the job (answered with the job); returns ``self``."""
+        self.data = self._client.cancel_job(self.id)
+        return self
 
-    def _log_body(self) -> Any:
-        return self._client._get_json(f"staging/jobs/{self.id}/log")
-
-    def log(self) -> list[Any]:
+    def log(self) -> list[dict[str, Any]]:
         """The job's log lines (``{time, level, message}`` entries)."""
-        body = self._log_body()
-        if isinstance(body, dict):
-            for key in ("entries", "log", "lines", "items"):
-                if isinstance(body.get(key), list):
-                    return list(body[key])
-        return list(body) if isinstance(body, list) else [body]
+        return list(self._client.job_log(self.id)["entries"])
 
     def failed_files(self) -> list[dict[str, Any]]:
         """``[{"path", "error"}, ...]`` for the files that could not be staged."""
-        body = self._log_body()
-        return list(body.get("failed_files") or []) if isinstance(body, dict) else []
+        return list(self._client.job_log(self.id)["failed_files"])
 
     def wait(self, progress: bool = True, timeout: float | None = None,
              interval: float = 0.2, max_interval: float = 1.0,
@@ -137,36 +114,63 @@ class Job:
         """Block until the job ends; raise ``JobFailed`` unless it succeeded.
 
         ``progress`` shows tqdm bars for files and bytes; ``timeout`` (seconds) raises
-        ``TimeoutError`` and leaves the job running. While the server is unreachable (being
-        restarted: jobs resume there) polling goes on for up to ``reconnect_timeout`` seconds.
+        ``TimeoutError`` and leaves the job running. Progress comes over the live websocket;
+        when that is unavailable the job is polled (every ``interval`` up to
+        ``max_interval`` seconds), and while the server is unreachable (being restarted:
+        jobs resume there) polling goes on for up to ``reconnect_timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         bars = _Bars(self) if progress else None
-        unreachable_since: float | None = None
         try:
-            while True:
-                if bars:
-                    bars.update(self)
-                if self.done:
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError(f"staging job {self.id} still {self.status!r} "
-                                       f"after {timeout} s")
-                time.sleep(interval)
-                interval = min(max_interval, interval * 1.5)
+            if not self.done:
                 try:
-                    self.refresh()
-                    unreachable_since = None
+                    self._follow_live(bars, deadline)
                 except ConnectionFailed:
-                    unreachable_since = unreachable_since or time.monotonic()
-                    if time.monotonic() - unreachable_since > reconnect_timeout:
-                        raise
+                    self._poll(bars, deadline, interval, max_interval, reconnect_timeout)
         finally:
             if bars:
                 bars.close(self)
         if not self.ok:
             raise self._failure()
         return self
+
+    def _follow_live(self, bars: _Bars | None, deadline: float | None) -> None:
+        flt = EventFilter(object_type=[EVENT_TYPE], object_id=self.id)
+        with self._client.live_feed() as feed:
+            # since=0: the replay starts with the event's current state, so nothing that
+            # happened between ``stage()`` and this subscription is missed.
+            for event in feed.events(flt, since=0, timeout=0.5):
+                self._check_deadline(deadline)
+                if event is None:
+                    continue
+                self.data.update({k: event.data[k] for k in PROGRESS_FIELDS if k in event.data})
+                if event.status in FINAL_EVENT_STATUSES:
+                    self.refresh()  # the job row changed in the same transaction
+                    return
+                if bars:
+                    bars.update(self)
+
+    def _poll(self, bars: _Bars | None, deadline: float | None, interval: float,
+              max_interval: float, reconnect_timeout: float) -> None:
+        unreachable_since: float | None = None
+        while not self.done:
+            if bars:
+                bars.update(self)
+            self._check_deadline(deadline)
+            time.sleep(interval)
+            interval = min(max_interval, interval * 1.5)
+            try:
+                self.refresh()
+                unreachable_since = None
+            except ConnectionFailed:
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since > reconnect_timeout:
+                    raise
+
+    def _check_deadline(self, deadline: float | None) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError(f"staging job {self.id} still {self.status!r} after the "
+                               "timeout")
 
     def _failure(self) -> JobFailed:
         try:
@@ -215,3 +219,6 @@ class _Bars:
         self.update(job)
         self.files.close()
         self.bytes.close()
+
+
+__all__ = ["FINAL", "Job", "JobClient"]

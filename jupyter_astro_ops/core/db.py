@@ -14,7 +14,7 @@ All methods are synchronous; async callers run them through ``asyncio.to_thread`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -127,6 +127,12 @@ class Database:
         """A session whose transaction commits on success and rolls back on any error."""
         with self._write() as session, session.begin():
             yield session
+
+    def on_session_event(self, name: str, fn: Callable[[Session], None]) -> None:
+        """Call ``fn(session)`` on the session event ``name`` (``"after_commit"``, ...) of the
+        sessions this database hands out, and of no other ``Database``'s."""
+        for factory in (self._read, self._write):
+            event.listen(factory, name, fn)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -38,12 +38,11 @@ from ..calendar.schemas import (
 from ..core.errors import Conflict
 from ..core.identity import User
 from ..core.timeutil import utcnow
-from .calendar import (
+from .calendar_source import (
     COLUMNS,
     FREE,
     TIME_FMT,
     CalendarSource,
-    calendar_service,
     conflict_list,
     follow_reservations,
     form_utc,
@@ -392,8 +391,9 @@ class CalendarDashboard(pn.viewable.Viewer):
 
 def build(ctx: Any, user: User) -> CalendarDashboard:
     """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
-    service = ctx.cached("calendar", calendar_service)
-    dash = CalendarDashboard(source=CalendarSource(service, ctx.activity, user))
+    services = ctx.services
+    dash = CalendarDashboard(source=CalendarSource(services.calendar.service,
+                                                   services.activity.projects, user))
 
     doc = pn.state.curdoc
     assert doc is not None, "build() runs in a served session"

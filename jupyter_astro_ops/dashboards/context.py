@@ -9,32 +9,32 @@ environment and the Jupyter config files:
   ``jupyter_server_config.{json,py}`` on the Jupyter config path, else the default SQLite file);
 * ``ASTRO_OPS_ROLES``: JSON ``{"role": ["user", "group:name"]}`` (else ``c.AstroOpsApp.roles``).
 
-One ``Context`` per process holds one ``Database``, one ``ActivityService`` and (once started on
-the server's event loop) one activity ``FeedHub``; dashboards of other domains add their
-services with ``ctx.cached("staging", factory)``.
+One ``Context`` per process holds one ``Database`` and the ``Services`` built from it by the
+composition root (``compose.build_services``), exactly as the Jupyter server builds its own.
+The live feed starts on the panel server's event loop at first use (``ctx.feed()``); the
+staging runner starts here only when no Jupyter server runs the jobs (standalone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets.config import Config
+from traitlets.config import Config, Configurable
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from ..activity.feed import FeedHub
-from ..activity.service import ActivityService
+from ..compose import Services, build_services
 from ..core.db import Database, default_db_url
 from ..core.identity import RoleMap
 from ..core.runtime import read_runtime
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 DB_ENV = "ASTRO_OPS_DB_URL"
 ROLES_ENV = "ASTRO_OPS_ROLES"
 
@@ -68,7 +68,7 @@ def standalone_config() -> Config:
 
 
 class Context:
-    """Database, services and live feed shared by every session of this process."""
+    """Database and services shared by every session of this process."""
 
     def __init__(self, config: Config, *, server_url: str | None = None,
                  base_url: str = "/", root_dir: str | None = None) -> None:
@@ -78,12 +78,14 @@ class Context:
         self.root_dir = root_dir or os.getcwd()
         app = config.AstroOpsApp
         self.db = Database(str(app.db_url))
-        self.role_map = RoleMap(dict(app.get("roles", {})))
-        self.activity = ActivityService(config=config, db=self.db)
-        self._cache: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._hub: FeedHub | None = None
-        self._hub_lock: asyncio.Lock | None = None
+        self.services: Services = build_services(
+            Configurable(config=config), self.db, roles=dict(app.get("roles", {})),
+            root_dir=self.root_dir)
+        self._start_lock: asyncio.Lock | None = None
+
+    @property
+    def role_map(self) -> RoleMap:
+        return self.services.roles
 
     @property
     def behind_jupyter(self) -> bool:
@@ -99,23 +101,21 @@ class Context:
         return cls(Config(info.get("config", {})), server_url=info.get("url"),
                    base_url=info.get("base_url", "/"), root_dir=info.get("root_dir"))
 
-    def cached(self, name: str, factory: Callable[[Context], T]) -> T:
-        """One instance per process of ``factory(self)``, e.g. another domain's service."""
-        with self._lock:
-            if name not in self._cache:
-                self._cache[name] = factory(self)
-            return self._cache[name]  # type: ignore[no-any-return]
-
     async def feed(self) -> FeedHub:
-        """The process-wide activity ``FeedHub``, started on the running loop at first use."""
-        if self._hub_lock is None:
-            self._hub_lock = asyncio.Lock()
-        async with self._hub_lock:
-            if self._hub is None:
-                hub = FeedHub(self.activity, poll_interval=1.0)
-                await hub.start()
-                self._hub = hub
-        return self._hub
+        """The process-wide activity ``FeedHub``, started on the running loop at first use.
+
+        Standalone (no Jupyter server to run staging jobs), the staging runner starts too.
+        """
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            feed = self.services.activity.feed
+            if not feed.running:
+                await feed.start()
+                if not self.behind_jupyter:
+                    log.info("dashboards: no Jupyter server, running staging jobs here")
+                    await self.services.staging.runner.start()
+        return feed
 
     def close(self) -> None:
         """Dispose of the engine (tests and notebooks)."""

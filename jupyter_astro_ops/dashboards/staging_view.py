@@ -5,7 +5,7 @@ shown, the chosen source, target and method, the user's jobs, the selected job a
 create-file form), its widgets are built from them per instance, and it works the same in a
 notebook::
 
-    dash = StagingDashboard(source=StagingSource(staging, user)); dash.load(); dash
+    dash = StagingDashboard(source=StagingSource(services.staging, user)); dash.load(); dash
 
 Under ``panel serve`` ``follow(hub)`` subscribes to the user's ``STAGING_JOB`` events of the
 activity feed: each event updates that job's row (progress bars for files and bytes) and, for
@@ -27,17 +27,15 @@ from ..activity.schemas import EventFilter, EventOut
 from ..core.identity import User
 from ..staging.schemas import CreateFileOut, JobLog, JobOut, LsOut, RootOut
 from ..staging.service import OBJECT_TYPE
-from .staging import (
+from .staging_source import (
     FINAL,
     JOB_METHODS,
     StagingSource,
-    ensure_runner,
     job_row,
     listing_row,
     log_lines,
     parent,
     path_label,
-    staging_service,
 )
 from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served
 
@@ -336,15 +334,14 @@ class StagingDashboard(pn.viewable.Viewer):
 
 def build(ctx: Any, user: User) -> StagingDashboard:
     """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
-    service = ctx.cached("staging", staging_service)
-    dash = StagingDashboard(source=StagingSource(service, user))
+    dash = StagingDashboard(source=StagingSource(ctx.services.staging, user))
     doc = pn.state.curdoc
     assert doc is not None, "build() runs in a served session"
 
     async def start() -> None:
-        await ensure_runner(ctx, service)
+        feed = await ctx.feed()  # standalone, this also starts the staging runner
         doc.add_next_tick_callback(partial(dash.set_data, *await asyncio.to_thread(dash.fetch)))
-        follow_while_open(dash.follow(await ctx.feed()))
+        follow_while_open(dash.follow(feed))
 
     pn.state.execute(start)
     return dash

@@ -9,10 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from traitlets.config import Config, Configurable
+
+from ..activity.projects import Projects
+from ..activity.requests import Requests
 from ..activity.schemas import RequestIn
-from ..activity.service import ActivityService
 from ..calendar.schemas import ReservationIn
 from ..calendar.service import CalendarService
+from ..compose import build_services
 from ..core import migrate
 from ..core.db import Database
 from ..core.errors import Conflict
@@ -32,12 +36,13 @@ def seed(db_url: str, spec: dict[str, Any]) -> list[str]:
     migrate.upgrade(db_url)
     db = Database(db_url)
     try:
-        act = ActivityService(db=db)
-        cal = CalendarService(db=db, activity=act, sites=spec["sites"])
+        config = Configurable(config=Config({"CalendarService": {"sites": spec["sites"]}}))
+        services = build_services(config, db, roles=spec["roles"])
+        projects, cal = services.activity.projects, services.calendar.service
         users = demo_users(spec)
-        done = _projects(act, users, spec["projects"])
-        done += _requests(act, users, spec["requests"])
-        done += _reservations(act, cal, users, spec["reservations"])
+        done = _projects(projects, users, spec["projects"])
+        done += _requests(services.activity.requests, projects, users, spec["requests"])
+        done += _reservations(projects, cal, users, spec["reservations"])
         return done
     finally:
         db.dispose()
@@ -47,11 +52,11 @@ def _admin(users: dict[str, User]) -> User:
     return next(u for u in users.values() if u.is_admin)
 
 
-def _project_ids(act: ActivityService, admin: User) -> dict[str, int]:
+def _project_ids(act: Projects, admin: User) -> dict[str, int]:
     return {p.name: p.id for p in act.list_projects(admin)}
 
 
-def _projects(act: ActivityService, users: dict[str, User], projects: list[dict[str, Any]]
+def _projects(act: Projects, users: dict[str, User], projects: list[dict[str, Any]]
               ) -> list[str]:
     admin, done = _admin(users), []
     for item in projects:
@@ -68,9 +73,9 @@ def _projects(act: ActivityService, users: dict[str, User], projects: list[dict[
     return done
 
 
-def _requests(act: ActivityService, users: dict[str, User], requests: list[dict[str, Any]]
-              ) -> list[str]:
-    ids, done = _project_ids(act, _admin(users)), []
+def _requests(act: Requests, projects: Projects, users: dict[str, User],
+              requests: list[dict[str, Any]]) -> list[str]:
+    ids, done = _project_ids(projects, _admin(users)), []
     for item in requests:
         req = RequestIn(kind=item["kind"], project_id=ids.get(item.get("project", "")),
                         name=item.get("name"), description=item.get("description", ""),
@@ -83,7 +88,7 @@ def _requests(act: ActivityService, users: dict[str, User], requests: list[dict[
     return done
 
 
-def _reservations(act: ActivityService, cal: CalendarService, users: dict[str, User],
+def _reservations(act: Projects, cal: CalendarService, users: dict[str, User],
                   bookings: list[dict[str, Any]]) -> list[str]:
     ids, done = _project_ids(act, _admin(users)), []
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)

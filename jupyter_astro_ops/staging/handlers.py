@@ -14,7 +14,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..web.base import AstroOpsHandler, api_path
-from .browse import Download
+from .browse import Browser, Download
 from .schemas import (
     CompatStageBody,
     CompatStageOut,
@@ -34,7 +34,11 @@ ROOT = r"(?P<root>[A-Za-z0-9][A-Za-z0-9_.\-]{0,63})"
 class StagingBase(AstroOpsHandler):
     @property
     def staging(self) -> StagingService:
-        return self.service("staging")  # type: ignore[no-any-return]
+        return self.services.staging.service
+
+    @property
+    def browser(self) -> Browser:
+        return self.services.staging.browser
 
     async def stream(self, download: Download) -> None:
         """Send a file in chunks read in a worker thread; flush after each."""
@@ -97,14 +101,14 @@ class MethodsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.staging.methods, self.astro_user))
+        self.write_json(await self.call(self.browser.methods, self.astro_user))
 
 
 class RootsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.staging.list_roots, self.astro_user))
+        self.write_json(await self.call(self.browser.list_roots, self.astro_user))
 
 
 class LsHandler(StagingBase):
@@ -112,7 +116,7 @@ class LsHandler(StagingBase):
     @authorized
     async def get(self, root: str) -> None:
         query = self.parse_query(LsQuery)
-        self.write_json(await self.call(self.staging.ls, self.astro_user, root, query.path))
+        self.write_json(await self.call(self.browser.ls, self.astro_user, root, query.path))
 
 
 class DownloadHandler(StagingBase):
@@ -120,7 +124,7 @@ class DownloadHandler(StagingBase):
     @authorized
     async def get(self) -> None:
         q = self.parse_query(DownloadQuery)
-        download = await self.call(self.staging.open_download, self.astro_user, q.root, q.path)
+        download = await self.call(self.browser.open_download, self.astro_user, q.root, q.path)
         await self.stream(download)
 
 
@@ -147,7 +151,7 @@ class CompatMethodsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.staging.compat_allowed_methods, self.astro_user))
+        self.write_json(await self.call(self.browser.compat_allowed_methods, self.astro_user))
 
 
 class CreateFileHandler(StagingBase):
@@ -155,7 +159,7 @@ class CreateFileHandler(StagingBase):
     @authorized
     async def post(self) -> None:
         body = self.parse_body(CreateFileBody)
-        self.write_json(await self.call(self.staging.create_file, self.astro_user, body), 201)
+        self.write_json(await self.call(self.browser.create_file, self.astro_user, body), 201)
 
 
 routes = [

@@ -8,31 +8,40 @@ RUNNING -> WAITING ("resuming after a server restart") and is claimed again.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..activity.models import ActivityEvent
-from ..activity.service import ActivityService
+from ..activity.protocols import EventRecorder
 from ..activity.states import FINAL
 from ..core.db import Database
 from ..core.timeutil import utcnow
 from .models import StagingFile, StagingJob
 
 MAX_LOGGED_ERRORS = 20
+OBJECT_TYPE = "STAGING_JOB"  # the activity object type of a staging job
+
+
+JobEvents = EventRecorder  # what staging asks of the activity log
 
 
 class JobStore:
-    """Transactions used by the runner and the worker threads."""
+    """Transactions used by the runner and the worker threads.
 
-    def __init__(self, db: Database, activity: ActivityService, root_dir: str) -> None:
+    ``root_dir`` is the server's working directory (resolved): every target lies inside it,
+    and this store only claims the jobs queued for it.
+    """
+
+    def __init__(self, db: Database, events: JobEvents, root_dir: str) -> None:
         self.db = db
-        self.act = activity
-        self.root_dir = root_dir
+        self.act = events
+        self.root_dir = os.path.realpath(root_dir)
 
-    def event(self, session: Session, job: StagingJob) -> ActivityEvent | None:
-        return session.get(ActivityEvent, job.event_id) if job.event_id else None
+    def event(self, session: Session, job: StagingJob) -> Any:
+        """The job's activity event row (``None`` for a job without one)."""
+        return self.act.find(session, job.event_id)
 
     def requeue_interrupted(self) -> list[str]:
         """Jobs of this server left ``running`` by a dead process go back to the queue."""

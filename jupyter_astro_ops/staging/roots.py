@@ -117,6 +117,37 @@ class Root:
         return not self.local or is_within(os.path.realpath(full), self.base)
 
 
+class Roots:
+    """The configured roots and who may use which (unknown and forbidden look alike: 404)."""
+
+    def __init__(self, roots: dict[str, Root], compat_root: str = "") -> None:
+        self._roots = roots
+        self.compat_root = compat_root
+
+    def named(self, name: str) -> Root | None:
+        """A root by name, no access check (the runner resuming a job already checked)."""
+        return self._roots.get(name)
+
+    def usable(self, user: User) -> list[Root]:
+        """Roots ``user`` may use."""
+        return [r for r in self._roots.values() if r.allowed(user)]
+
+    def get(self, user: User, name: str, method: str | None = None) -> Root:
+        """A root ``user`` may use (with ``method``, if given)."""
+        root = self._roots.get(name)
+        if root is None or not root.allowed(user):
+            raise NotFound(f"no storage root {name!r}")
+        root.require(user, method)
+        return root
+
+    def compat(self, user: User, method: str | None = None) -> Root:
+        """The root of the SKAO-compatible routes (default: the first configured)."""
+        name = self.compat_root or next(iter(self._roots), "")
+        if not name:
+            raise ValidationError("no storage root is configured")
+        return self.get(user, name, method)
+
+
 def build_root(name: str, raw: Any) -> Root:
     """Validate one config entry and open its filesystem."""
     if not ROOT_NAME.match(name):
@@ -139,4 +170,4 @@ def build_roots(raw: dict[str, Any]) -> dict[str, Root]:
     return {name: build_root(name, value) for name, value in raw.items()}
 
 
-__all__ = ["ALL_METHODS", "Root", "RootConfig", "build_root", "build_roots"]
+__all__ = ["ALL_METHODS", "Root", "RootConfig", "Roots", "build_root", "build_roots"]

@@ -2,9 +2,10 @@
 
 At most ``max_jobs`` jobs run at once (one thread each), and their files share one pool of
 ``max_files`` threads, so the total I/O in flight is bounded whatever users submit. The event
-loop only schedules: every database call and every byte of I/O runs in threads. New jobs wake
-the loop at once (``wake()`` is thread-safe); a periodic poll also picks up jobs written by
-other processes sharing the database.
+loop only schedules: every database call and every byte of I/O runs in threads. A job queued
+in this process wakes the loop at once (the activity log's commit of its ``STAGING_JOB``
+event); a periodic poll (``BackgroundLoop``) also picks up jobs written by other processes
+sharing the database.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Protocol
 
+from ..core.lifecycle import BackgroundLoop
 from .jobs import Flags
-from .jobstore import JobStore
+from .jobstore import OBJECT_TYPE, JobEvents, JobStore
 
-RunJob = Callable[[str, Flags], None]
+
+class JobExecutor(Protocol):
+    """What the runner hands a claimed job to (the staging service)."""
+
+    def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None: ...
 
 
 def lower_priority(nice: int) -> None:
@@ -33,15 +39,16 @@ def lower_priority(nice: int) -> None:
 
 
 class Runner:
-    """Claim and run jobs; keep each running job's cancel/shutdown flags."""
+    """Claim and run jobs; keep each running job's shutdown flags."""
 
-    def __init__(self, store: JobStore, run_job: RunJob, *, max_jobs: int, max_files: int,
-                 poll_interval: float, log: logging.Logger | logging.LoggerAdapter,
+    def __init__(self, store: JobStore, executor: JobExecutor, events: JobEvents, *,
+                 max_jobs: int, max_files: int, poll_interval: float,
+                 log: logging.Logger | logging.LoggerAdapter[logging.Logger],
                  nice: int = 0) -> None:
         self.store = store
-        self.run_job = run_job
+        self.executor = executor
+        self.events = events
         self.max_jobs = max(1, max_jobs)
-        self.poll_interval = poll_interval
         self.log = log
         init = (lambda: lower_priority(nice)) if nice else None
         self.files_pool = ThreadPoolExecutor(max(1, max_files), thread_name_prefix="astro-file",
@@ -49,60 +56,47 @@ class Runner:
         self._jobs_pool = ThreadPoolExecutor(self.max_jobs, thread_name_prefix="astro-job",
                                              initializer=init)
         self._shutdown = threading.Event()
-        self._flags: dict[str, Flags] = {}
         self._tasks: dict[str, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._main: asyncio.Task[None] | None = None
+        self.loop = BackgroundLoop("astro-staging-runner", self._claim_round,
+                                   interval=poll_interval, log=log)
+
+    @property
+    def running(self) -> list[str]:
+        """Ids of the jobs running in this process."""
+        return list(self._tasks)
 
     async def start(self) -> None:
+        """Resume jobs interrupted by a previous stop or crash, then claim queued jobs."""
+        if self.loop.running:
+            return
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._shutdown.clear()
         resumed = await asyncio.to_thread(self.store.requeue_interrupted)
         if resumed:
             self.log.info("staging: resuming %d interrupted job(s)", len(resumed))
-        self._main = asyncio.create_task(self._serve(), name="astro-staging-runner")
+        self.events.add_listener(self.wake, {OBJECT_TYPE})
+        await self.loop.start()
 
-    def wake(self) -> None:
+    def wake(self, _written: frozenset[str] = frozenset()) -> None:
         """Look for queued jobs now (callable from any thread)."""
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+        self.loop.wake()
 
-    def cancel(self, job_id: str, by: str) -> bool:
-        """Signal a job running here; answers whether it was running in this process."""
-        flags = self._flags.get(job_id)
-        if flags is None:
-            return False
-        flags.cancelled_by = by
-        flags.cancel.set()
-        return True
-
-    async def _serve(self) -> None:
-        assert self._wake is not None
-        while not self._shutdown.is_set():
-            free = self.max_jobs - len(self._tasks)
-            if free > 0:
-                try:
-                    for job_id in await asyncio.to_thread(self.store.claim, free):
-                        self._launch(job_id)
-                except Exception:
-                    self.log.exception("staging: claiming jobs failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            self._wake.clear()
+    async def _claim_round(self) -> None:
+        free = self.max_jobs - len(self._tasks)
+        if free > 0 and not self._shutdown.is_set():
+            for job_id in await asyncio.to_thread(self.store.claim, free):
+                self._launch(job_id)
 
     def _launch(self, job_id: str) -> None:
         assert self._loop is not None
         flags = Flags(cancel=threading.Event(), shutdown=self._shutdown)
-        self._flags[job_id] = flags
-        fut = self._loop.run_in_executor(self._jobs_pool, self.run_job, job_id, flags)
+        fut = self._loop.run_in_executor(self._jobs_pool, self.executor.run_job, job_id, flags,
+                                         self.files_pool)
         self._tasks[job_id] = fut
 
         def done(f: asyncio.Future[None]) -> None:
             self._tasks.pop(job_id, None)
-            self._flags.pop(job_id, None)
             if not f.cancelled() and f.exception() is not None:
                 self.log.error("staging job %s crashed", job_id, exc_info=f.exception())
             self.wake()
@@ -111,16 +105,10 @@ class Runner:
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming; running jobs stop between chunks and stay ``running`` for resume."""
+        self.events.remove_listener(self.wake)
         self._shutdown.set()
-        if self._main is not None:
-            self._main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._main
+        await self.loop.stop()
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=timeout)
         self._jobs_pool.shutdown(wait=False, cancel_futures=True)
         self.files_pool.shutdown(wait=False, cancel_futures=True)
-
-    @property
-    def running(self) -> list[str]:
-        return list(self._tasks)

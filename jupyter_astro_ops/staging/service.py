@@ -1,39 +1,53 @@
 """The staging service: configuration, authorization and the job API used by every caller.
 
 Jobs are validated here (root, method, roles, confined source and target) before anything is
-written, stored with an activity event (``STAGING_JOB``, WAITING), and handed to the runner,
-which executes them in worker threads (``jobs.JobRun``). Browsing, streamed downloads, the
-SKAO-compatible calls and ``create-file`` live in ``browse.py``; this module stays the entry.
+written, and stored with an activity event (``STAGING_JOB``, WAITING). The runner
+(``runner.py``, built beside this service by the composition root) is woken by that event's
+commit, claims the job and calls ``run_job`` in a worker thread (``jobs.JobRun``). A cancel is
+written to the job row; the running job reads it at its next progress write (about once a
+second). Browsing, streamed downloads and ``create-file`` are the ``browse.Browser``'s, handed
+the same ``Roots`` (``self.storage``) by the composition root. The SKAO-compatible
+``stage-data`` maps the original methods onto jobs: ``local_copy`` and ``jupyter_copy`` (now a
+binary-safe copy) become ``copy``, ``local_symlink`` becomes ``symlink``; ``direct_download``
+is a download.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import Executor
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from traitlets import Bool, Dict, Float, Instance, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..activity.service import ActivityService
 from ..core.db import Database
 from ..core.errors import AstroOpsError, Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import utcnow
-from .browse import Browser
+from .browse import Download, open_download
 from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
-from .jobstore import JobStore
+from .jobstore import OBJECT_TYPE, JobEvents, JobStore
 from .models import StagingFile, StagingJob
-from .paths import clean_relpath, confine_local, join_rel
-from .roots import Root, build_roots
-from .runner import Runner
-from .schemas import FailedFile, JobCreate, JobLog, JobOut, JobQuery, LogEntry, SourceRef
+from .paths import clean_relpath, confine_local, is_within, join_rel
+from .roots import Root, Roots, build_roots
+from .schemas import (
+    CompatStageBody,
+    FailedFile,
+    JobCreate,
+    JobLog,
+    JobOut,
+    JobQuery,
+    LogEntry,
+    SourceRef,
+)
 from .transfer import Cancelled
 
-OBJECT_TYPE = "STAGING_JOB"
 COMPAT_METHODS = ("local_copy", "local_symlink", "direct_download", "jupyter_copy")
+COMPAT_TO_JOB = {"local_copy": "copy", "jupyter_copy": "copy", "local_symlink": "symlink"}
 
 
 def to_out(job: StagingJob) -> JobOut:
@@ -54,12 +68,8 @@ def to_out(job: StagingJob) -> JobOut:
     )
 
 
-class StagingService(Browser, LoggingConfigurable):
-    """Staging business rules: roots, jobs, browsing, downloads and the compatible API."""
-
-    db = Instance(Database)
-    activity = Instance(ActivityService)
-    root_dir = Unicode("", help="The server's working directory: every target lies inside it.")
+class StagingService(LoggingConfigurable):
+    """Staging business rules: roots and jobs, and the SKAO-compatible ``stage-data``."""
 
     roots = Dict(config=True, help=(
         "Storage roots users may stage from: name -> {url, options, methods, writable, roles, "
@@ -96,36 +106,20 @@ class StagingService(Browser, LoggingConfigurable):
         "Without it a killed server still never exposes partial files, and a resumed job "
         "re-verifies every file it had marked done."))
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, db: Database, events: JobEvents, store: JobStore,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.activity.register_object_type(OBJECT_TYPE)
-        self._roots: dict[str, Root] = build_roots(dict(self.roots))
-        self.root_dir = os.path.realpath(self.root_dir or os.getcwd())
-        self.store = JobStore(self.db, self.activity, self.root_dir)
-        self.runner: Runner | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Start the job runner and resume jobs interrupted by a previous stop or crash."""
-        self.runner = Runner(self.store, self.run_job, max_jobs=self.max_concurrent_jobs,
-                             max_files=self.max_files_in_flight,
-                             poll_interval=self.poll_interval, log=self.log,
-                             nice=self.worker_nice)
-        await self.runner.start()
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.stop()
-            self.runner = None
+        self.db = db
+        self.events = events
+        self.store = store
+        events.register_object_type(OBJECT_TYPE)
+        self.storage = Roots(build_roots(dict(self.roots)), self.compat_root)
+        self.root_dir = store.root_dir  # the working directory every target lies in
 
     # -- roots -------------------------------------------------------------------------------
     def root(self, user: User, name: str, method: str | None = None) -> Root:
         """A root the user may use (unknown and forbidden roots look alike: 404)."""
-        root = self._roots.get(name)
-        if root is None or not root.allowed(user):
-            raise NotFound(f"no storage root {name!r}")
-        root.require(user, method)
-        return root
+        return self.storage.get(user, name, method)
 
     # -- jobs --------------------------------------------------------------------------------
     def create_job(self, user: User, req: JobCreate, owner: str | None = None) -> JobOut:
@@ -147,15 +141,13 @@ class StagingService(Browser, LoggingConfigurable):
             created=utcnow())
         with self.db.write() as session:
             session.add(job)
-            ev = self.activity.record(
+            ev = self.events.record(
                 session, job.username, action="ADD", object_type=OBJECT_TYPE, object_id=job.id,
                 status="WAITING", data={"root": root.name, "source": src, "target": target,
                                         "method": req.method},
                 message=f"{req.method} {root.name}:{src or '/'} -> {target or '.'} queued"
                         + (f" by {user.username}" if owner and owner != user.username else ""))
             job.event_id = ev.id
-        if self.runner is not None:
-            self.runner.wake()
         return to_out(job)
 
     def _final_target(self, raw: str, src: str, root: Root, is_dir: bool) -> str:
@@ -204,14 +196,13 @@ class StagingService(Browser, LoggingConfigurable):
                 job.cancel_requested_by = user.username
                 ev = self.store.event(session, job)
                 if ev is not None:
-                    self.activity.transition(session, ev, "ERROR", level="warning",
+                    self.events.transition(session, ev, "ERROR", level="warning",
                                              message=f"cancelled by {user.username}")
-            else:  # no version bump: the runner's progress writes must not conflict
+            else:  # no version bump: the runner's progress writes must not conflict; the
+                # running job reads this at its next progress write (progress_interval)
                 session.execute(update(StagingJob).where(StagingJob.id == job_id)
                                 .values(cancel_requested_by=user.username)
                                 .execution_options(synchronize_session=False))
-        if self.runner is not None:
-            self.runner.cancel(job_id, user.username)
         return self.get_job(user, job_id)
 
     def job_log(self, user: User, job_id: str) -> JobLog:
@@ -228,6 +219,24 @@ class StagingService(Browser, LoggingConfigurable):
                 failed_files=[FailedFile(path=f.relpath or os.path.basename(job.source),
                                          error=f.error or "") for f in failed])
 
+    # -- compatibility with the SKAO staging service --------------------------------------------
+    def compat_stage(self, user: User, method: str, username: str,
+                     body: CompatStageBody) -> JobOut | Download:
+        """``POST stage-data``: a job for copy/symlink methods, a Download for direct_download."""
+        if username != user.username and not user.is_admin:
+            raise Forbidden("username must be the logged-in user")
+        if method not in self.compat_methods:
+            raise ValidationError(
+                f"Method {method!r} not allowed. Allowed methods: {list(self.compat_methods)}")
+        job_method = COMPAT_TO_JOB.get(method, "download")
+        root = self.storage.compat(user, job_method)
+        src = _compat_source(root, body.data.local_path_on_storage)
+        if job_method == "download":
+            return open_download(root, src)
+        req = JobCreate(source=SourceRef(root=root.name, path=src),
+                        target=body.data.relative_path, method=job_method)  # type: ignore[arg-type]
+        return self.create_job(user, req, owner=username)
+
     # -- execution (worker thread) -------------------------------------------------------------
     def settings(self) -> Settings:
         return Settings(chunk_size=self.chunk_size, fsync=self.fsync,
@@ -235,27 +244,26 @@ class StagingService(Browser, LoggingConfigurable):
                         backoff=self.retry_backoff, progress_interval=self.progress_interval,
                         files_in_flight=max(1, self.max_files_in_flight))
 
-    def run_job(self, job_id: str, flags: Flags) -> None:
+    def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
         """Run one claimed job to its end (called by the runner in a job thread)."""
         try:
-            self._run_job(job_id, flags)
+            self._run_job(job_id, flags, files_pool)
         except Exception as exc:  # never leave a job running because of a bug
             self.log.exception("staging job %s crashed", job_id)
             self.store.finish(job_id, "failed", f"internal error: {exc}", [])
 
-    def _run_job(self, job_id: str, flags: Flags) -> None:
+    def _run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
         job = self.store.load_job(job_id)
         if job is None:
             return
         if job.cancel_requested_by:
             flags.cancelled_by = job.cancel_requested_by
             flags.cancel.set()
-        root = self._roots.get(job.root)
+        root = self.storage.named(job.root)
         if root is None:
             self.store.finish(job_id, "failed", f"storage root {job.root!r} is gone", [])
             return
-        assert self.runner is not None
-        run = JobRun(self.store, job, root, self.runner.files_pool, self.settings(), flags)
+        run = JobRun(self.store, job, root, files_pool, self.settings(), flags)
         self._execute(run, flags)
 
     def _execute(self, run: JobRun, flags: Flags) -> None:
@@ -283,3 +291,12 @@ class StagingService(Browser, LoggingConfigurable):
                               run.errors)
         else:
             self.store.finish(job_id, "succeeded", f"finished: {summary}", [])
+
+
+def _compat_source(root: Root, raw: str) -> str:
+    """The original accepted absolute paths; only those inside the root are kept."""
+    if raw.startswith("/") and root.local:
+        if not is_within(os.path.normpath(raw), root.base) or ".." in raw.split("/"):
+            raise Forbidden("local_path_on_storage: leads outside the storage root")
+        raw = os.path.normpath(raw)[len(root.base):].lstrip("/")
+    return clean_relpath(raw, "local_path_on_storage")

@@ -1,7 +1,9 @@
 """The base API handler: identity, body/query parsing, JSON output, and the error map.
 
 Handlers stay thin: ``user = self.astro_user``, ``body = self.parse_body(Model)``,
-``result = await self.call(service.method, user, body)``, ``self.write_json(result)``.
+``result = await self.call(self.services.<domain>.<part>.method, user, body)``,
+``self.write_json(result)``. ``self.services`` is the typed ``compose.Services`` built once
+by the composition root, so mypy checks every call a handler makes.
 Domain errors raised anywhere below become ``{"message", "reason", "details"}`` JSON with the
 status from ``web.errors``; bad input never turns into a 500.
 """
@@ -11,28 +13,36 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import pydantic
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from ..compose import Services
 from ..core.errors import Unauthenticated, ValidationError
 from ..core.identity import RoleMap, User
 from .errors import describe, status_for
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 R = TypeVar("R")
+P = ParamSpec("P")
 
 API_PREFIX = "/astro-ops/api/v1"
 SERVICES_KEY = "astro_ops_services"
-ROLEMAP_KEY = "astro_ops_rolemap"
 
 
 def api_path(path: str) -> str:
     """A route pattern under ``<base_url>astro-ops/api/v1/``."""
     return f"{API_PREFIX}/{path.lstrip('/')}"
+
+
+def services_of(settings: dict[str, Any]) -> Services:
+    """The ``Services`` that ``AstroOpsApp`` put into the tornado settings."""
+    services = settings[SERVICES_KEY]
+    assert isinstance(services, Services)
+    return services
 
 
 def user_from_jupyter(jupyter_user: Any, roles: RoleMap) -> User:
@@ -52,17 +62,19 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     auth_resource = "astro_ops"
 
     # -- context ---------------------------------------------------------------------------
-    def service(self, name: str) -> Any:
-        """A domain service built once by ``AstroOpsApp.initialize_settings``."""
-        return self.settings[SERVICES_KEY][name]
+    @property
+    def services(self) -> Services:
+        """Every part, built once by the composition root (``AstroOpsApp``)."""
+        return services_of(self.settings)
 
     @property
     def astro_user(self) -> User:
         """The acting user, from Jupyter's login only."""
-        return user_from_jupyter(self.current_user, self.settings[ROLEMAP_KEY])
+        return user_from_jupyter(self.current_user, self.services.roles)
 
-    async def call(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """Run blocking service code (SQLAlchemy, fsspec) off the event loop."""
+    async def call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run blocking service code (SQLAlchemy, fsspec) off the event loop (argument types
+        are checked against ``fn``'s signature by mypy)."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     # -- input -----------------------------------------------------------------------------
@@ -155,5 +167,6 @@ def to_jsonable(payload: Any) -> Any:
     return _ANY.dump_python(payload, mode="json")
 
 
-__all__ = ["API_PREFIX", "AstroOpsHandler", "api_path", "authenticated", "to_jsonable"]
+__all__ = ["API_PREFIX", "AstroOpsHandler", "api_path", "authenticated", "services_of",
+           "to_jsonable"]
 authenticated = web.authenticated

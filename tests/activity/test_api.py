@@ -147,12 +147,12 @@ async def test_list_filters_and_user_param(api):
 
 async def test_approved_request_is_carried_out_by_the_server_worker(api, jp_serverapp):
     # pytest-jupyter never runs the server's post-start hook; start the services as it would
-    act = jp_serverapp.web_app.settings["astro_ops_services"]["activity"]
-    await act.start()
+    services = jp_serverapp.web_app.settings["astro_ops_services"]
+    await services.start()
     try:
         await _carried_out(api)
     finally:
-        await act.stop()
+        await services.stop()
 
 
 async def _carried_out(api):

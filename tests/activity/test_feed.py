@@ -10,13 +10,14 @@ import pytest
 from jupyter_astro_ops.activity.feed import FeedHub
 from jupyter_astro_ops.activity.gaps import GapTracker
 from jupyter_astro_ops.activity.schemas import EventFilter
-from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.core.errors import Forbidden
+
+from ..conftest import make_services
 
 
 def _record(act, user, **kw):
-    with act.db.write() as s:
-        return act.record(s, user, action="ADD", object_type="RESOURCE", **kw).id
+    with act.events.db.write() as s:
+        return act.events.record(s, user, action="ADD", object_type="RESOURCE", **kw).id
 
 
 async def _take(sub, n, timeout=15.0):
@@ -35,8 +36,8 @@ async def _take(sub, n, timeout=15.0):
 @contextlib.asynccontextmanager
 async def two_hubs(act, second_db):
     """Hub A in 'process' A (same service as the writer) and hub B on another engine."""
-    other = ActivityService(db=second_db)
-    a, b = FeedHub(act, poll_interval=0.2), FeedHub(other, poll_interval=0.2)
+    other = make_services(second_db).activity
+    a, b = FeedHub(act.events, poll_interval=0.2), FeedHub(other.events, poll_interval=0.2)
     await a.start()
     await b.start()
     try:
@@ -121,41 +122,45 @@ def test_gap_settles_once_its_possible_writers_ended():
 @pytest.mark.postgres
 def test_rolled_back_and_in_flight_writes_on_postgresql(act, users, second_db):
     """A rollback leaves a hole the hub steps over at once; an open write is waited for."""
-    if act.db.dialect != "postgresql":
+    if act.events.db.dialect != "postgresql":
         pytest.skip("SQLite serializes writers and reuses rowids: no commit-order gaps")
-    hub = FeedHub(act, gap_timeout=1000.0)
+    hub = FeedHub(act.events, gap_timeout=1000.0)
 
     def advance():
         events, _, upto = hub.poll()
         hub.cursor = upto
         return [e.id for e in events]
 
-    with pytest.raises(RuntimeError), act.db.write() as s:
-        act.record(s, users["bob"], action="ADD", object_type="RESOURCE")
+    with pytest.raises(RuntimeError), act.events.db.write() as s:
+        act.events.record(s, users["bob"], action="ADD", object_type="RESOURCE")
         raise RuntimeError("roll back")
     after = _record(act, users["bob"])
     assert advance() == []  # the hole is new: wait one round
     assert advance() == [after]  # its writer is gone: skip without the timeout
-    with act.db.write() as open_tx:  # an in-flight write holds a lower seq...
-        act.record(open_tx, users["bob"], action="ADD", object_type="RESOURCE", event_id="a" * 32)
-        later = _record(ActivityService(db=second_db), users["bob"])  # ...a later one commits
+    with act.events.db.write() as open_tx:  # an in-flight write holds a lower seq...
+        act.events.record(open_tx, users["bob"], action="ADD", object_type="RESOURCE",
+                          event_id="a" * 32)
+        later = _record(make_services(second_db).activity, users["bob"])  # ...a later commit
         assert advance() == [] and advance() == []
     assert advance() == ["a" * 32, later]
 
 
 async def test_subscribe_before_start_is_an_error(act, users):
     with pytest.raises(RuntimeError):
-        FeedHub(act).subscribe(users["bob"], EventFilter(), since=None)
+        FeedHub(act.events).subscribe(users["bob"], EventFilter(), since=None)
 
 
-async def test_service_start_runs_one_feed(act, users):
-    await act.start()
+async def test_service_start_runs_one_feed(db, users):
+    services = make_services(db)
+    act = services.activity
+    await services.start()
     try:
-        hub = await act.ensure_feed()
-        assert hub is act.feed and hub.running
+        await act.feed.start()  # a second start (the websocket's) is a no-op
+        hub = act.feed
+        assert hub.running and hub.loop.running
         sub = hub.subscribe(users["bob"], EventFilter(), since=0)
         eid = await asyncio.to_thread(_record, act, users["bob"])
         assert [e.id for e in await _take(sub, 1)] == [eid]
     finally:
-        await act.stop()
-    assert act.feed is None
+        await services.stop()
+    assert not act.feed.running

@@ -6,12 +6,14 @@ import asyncio
 
 from jupyter_astro_ops.activity.pagecache import PageCache
 from jupyter_astro_ops.activity.schemas import EventFilter
-from jupyter_astro_ops.activity.service import ActivityService
+
+from ..conftest import make_services
 
 
 def _record(act, user, object_id):
-    with act.db.write() as s:
-        return act.record(s, user, action="ADD", object_type="RESOURCE", object_id=object_id).id
+    with act.events.db.write() as s:
+        return act.events.record(s, user, action="ADD", object_type="RESOURCE",
+                                 object_id=object_id).id
 
 
 def test_lru_and_version_tags():
@@ -24,45 +26,46 @@ def test_lru_and_version_tags():
 
 
 async def test_local_writes_show_at_once(act, users):
-    await act.ensure_feed()
+    await act.feed.start()
     try:
         bob = users["bob"]
-        first = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        first = await asyncio.to_thread(act.pages.list_events, bob, EventFilter())
         new_id = await asyncio.to_thread(_record, act, bob, "x1")
-        again = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        again = await asyncio.to_thread(act.pages.list_events, bob, EventFilter())
         assert new_id not in [e.id for e in first]
         assert new_id in [e.id for e in again]
     finally:
-        await act.stop()
+        await act.feed.stop()
 
 
 async def test_other_process_writes_show_once_the_feed_sees_them(act, users, second_db):
-    other = ActivityService(db=second_db)  # another process sharing the database
-    hub = await act.ensure_feed()
+    other = make_services(second_db).activity  # another process sharing the database
+    await act.feed.start()
+    hub = act.feed
     try:
         bob = users["bob"]
-        await asyncio.to_thread(act.list_events, bob, EventFilter())  # cache the page
+        await asyncio.to_thread(act.pages.list_events, bob, EventFilter())  # cache the page
         new_id = await asyncio.to_thread(_record, other, bob, "remote")
-        latest = await asyncio.to_thread(other.latest_seq)
+        latest = await asyncio.to_thread(other.events.latest_seq)
         for _ in range(300):  # the hub polls about once a second
             if hub.cursor >= latest:
                 break
             await asyncio.sleep(0.05)
-        page = await asyncio.to_thread(act.list_events, bob, EventFilter())
+        page = await asyncio.to_thread(act.pages.list_events, bob, EventFilter())
         assert new_id in [e.id for e in page]
     finally:
-        await act.stop()
+        await act.feed.stop()
 
 
 async def test_pages_are_per_user(act, users):
-    await act.ensure_feed()
+    await act.feed.start()
     try:
         await asyncio.to_thread(_record, act, users["bob"], "mine")
-        bob_page = await asyncio.to_thread(act.list_events, users["bob"], EventFilter())
-        carol_page = await asyncio.to_thread(act.list_events, users["carol"], EventFilter())
+        bob_page = await asyncio.to_thread(act.pages.list_events, users["bob"], EventFilter())
+        carol_page = await asyncio.to_thread(act.pages.list_events, users["carol"], EventFilter())
         assert bob_page and not carol_page
     finally:
-        await act.stop()
+        await act.feed.stop()
 
 
 def test_page_renders_the_same_json_as_its_items(act, users):
@@ -72,7 +75,7 @@ def test_page_renders_the_same_json_as_its_items(act, users):
     from jupyter_astro_ops.web.base import dump_json, to_jsonable
 
     _record(act, users["bob"], "p1")
-    events = act.list_events(users["bob"], EventFilter())
+    events = act.pages.list_events(users["bob"], EventFilter())
     page = Page(events)
     assert json.loads(dump_json(page)) == to_jsonable(events)
     assert dump_json(page) is dump_json(page)  # rendered once, then reused

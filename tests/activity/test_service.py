@@ -1,4 +1,4 @@
-"""ActivityService on SQLite and PostgreSQL: events, CAS, visibility, projects, requests."""
+"""The activity parts on SQLite and PostgreSQL: events, CAS, visibility, projects, requests."""
 
 from __future__ import annotations
 
@@ -16,52 +16,52 @@ DENY = DecisionIn(decision="deny", message="no room")
 
 
 def _record(act, user, **kw):
-    with act.db.write() as s:
-        return act.record(s, user, action="ADD", object_type="RESOURCE", **kw).id
+    with act.events.db.write() as s:
+        return act.events.record(s, user, action="ADD", object_type="RESOURCE", **kw).id
 
 
 # -- record / transition / note ----------------------------------------------------------------
 def test_record_transition_note_grow_seq_and_log(act, users):
     eid = _record(act, users["bob"], object_id="r1", data={"a": 1})
-    first = act.get_event(users["bob"], eid)
+    first = act.events.get_event(users["bob"], eid)
     assert first.status == Status.NEW and first.data == {"a": 1} and len(first.log) == 1
-    with act.db.write() as s:
+    with act.events.db.write() as s:
         row = s.get(ActivityEvent, eid)
-        act.transition(s, row, "RUNNING", message="go")
-        act.note(s, row, "half way", data={"b": 2})
-    ev = act.get_event(users["bob"], eid)
+        act.events.transition(s, row, "RUNNING", message="go")
+        act.events.note(s, row, "half way", data={"b": 2})
+    ev = act.events.get_event(users["bob"], eid)
     assert ev.status == Status.RUNNING and ev.previous_status == Status.NEW
     assert ev.seq > first.seq and ev.version > first.version
     assert ev.data == {"a": 1, "b": 2}
     assert [e.message for e in ev.log][-2:] == ["go", "half way"]
-    assert act.latest_seq() == ev.seq
+    assert act.events.latest_seq() == ev.seq
 
 
 def test_illegal_transition_conflicts_and_rolls_back(act, users):
     eid = _record(act, users["bob"])
-    with pytest.raises(Conflict), act.db.write() as s:
-        act.transition(s, s.get(ActivityEvent, eid), "SUCCESS", message="x")
-        act.transition(s, s.get(ActivityEvent, eid), "RUNNING", message="y")
-    assert act.get_event(users["bob"], eid).status == Status.NEW
+    with pytest.raises(Conflict), act.events.db.write() as s:
+        act.events.transition(s, s.get(ActivityEvent, eid), "SUCCESS", message="x")
+        act.events.transition(s, s.get(ActivityEvent, eid), "RUNNING", message="y")
+    assert act.events.get_event(users["bob"], eid).status == Status.NEW
 
 
 def test_unknown_object_type_is_invalid(act, users):
-    with pytest.raises(ValidationError), act.db.write() as s:
-        act.record(s, users["bob"], action="ADD", object_type="NOPE")
+    with pytest.raises(ValidationError), act.events.db.write() as s:
+        act.events.record(s, users["bob"], action="ADD", object_type="NOPE")
 
 
 def test_stale_version_conflicts(act, users, second_db):
     """Two sessions load the same version; the second write fails instead of overwriting."""
     eid = _record(act, users["bob"])
-    with act.db.read() as s1:
+    with act.events.db.read() as s1:
         stale = s1.get(ActivityEvent, eid)
         s1.expunge(stale)
-    with act.db.write() as s:
-        act.transition(s, s.get(ActivityEvent, eid), "RUNNING", message="first")
+    with act.events.db.write() as s:
+        act.events.transition(s, s.get(ActivityEvent, eid), "RUNNING", message="first")
     with pytest.raises(Conflict), second_db.write() as s2:
         row = s2.merge(stale, load=False)
-        act.transition(s2, row, "ERROR", message="second, stale")
-    ev = act.get_event(users["bob"], eid)
+        act.events.transition(s2, row, "ERROR", message="second, stale")
+    ev = act.events.get_event(users["bob"], eid)
     assert ev.status == Status.RUNNING and "second, stale" not in [e.message for e in ev.log]
 
 
@@ -70,121 +70,127 @@ def test_visibility_own_led_projects_admin(act, users, project):
     carol_ev = _record(act, users["carol"], project_id=project)
     dave_ev = _record(act, users["dave"])
     flt = EventFilter(object_type=["RESOURCE"])
-    assert {e.id for e in act.list_events(users["carol"], flt)} == {carol_ev}
-    assert {e.id for e in act.list_events(users["bob"], flt)} == {carol_ev}  # PI of project
-    assert {e.id for e in act.list_events(users["alice"], flt)} == {carol_ev, dave_ev}
+    assert {e.id for e in act.pages.list_events(users["carol"], flt)} == {carol_ev}
+    assert {e.id for e in act.pages.list_events(users["bob"], flt)} == {carol_ev}  # PI of project
+    assert {e.id for e in act.pages.list_events(users["alice"], flt)} == {carol_ev, dave_ev}
     with pytest.raises(NotFound):
-        act.get_event(users["carol"], dave_ev)
+        act.events.get_event(users["carol"], dave_ev)
 
 
 def test_filters_and_cursor(act, users):
     ids = [_record(act, users["bob"], object_id=f"o{i}") for i in range(5)]
-    evs = act.list_events(users["bob"], EventFilter(object_type=["RESOURCE"]))
+    evs = act.pages.list_events(users["bob"], EventFilter(object_type=["RESOURCE"]))
     assert [e.id for e in evs] == ids
-    after = act.list_events(users["bob"], EventFilter(since=evs[2].seq, limit=10))
+    after = act.pages.list_events(users["bob"], EventFilter(since=evs[2].seq, limit=10))
     assert [e.id for e in after] == ids[3:]
-    assert [e.id for e in act.list_events(users["bob"], EventFilter(object_id="o1"))] == [ids[1]]
-    assert len(act.list_events(users["bob"], EventFilter(limit=2))) == 2
+    assert [e.id for e in act.pages.list_events(users["bob"],
+                                                EventFilter(object_id="o1"))] == [ids[1]]
+    assert len(act.pages.list_events(users["bob"], EventFilter(limit=2))) == 2
 
 
 def test_user_filter_for_another_user_is_forbidden(act, users):
     with pytest.raises(Forbidden):
-        act.list_events(users["bob"], EventFilter(user="carol"))
-    assert act.list_events(users["bob"], EventFilter(user="bob")) == []
-    assert act.list_events(users["alice"], EventFilter(user="carol")) == []
+        act.pages.list_events(users["bob"], EventFilter(user="carol"))
+    assert act.pages.list_events(users["bob"], EventFilter(user="bob")) == []
+    assert act.pages.list_events(users["alice"], EventFilter(user="carol")) == []
 
 
 # -- projects ----------------------------------------------------------------------------------
 def test_projects_and_members(act, users, project):
-    with act.db.read() as s:
-        assert act.is_pi(s, "bob", project) and act.is_member(s, "bob", project)
-        assert not act.is_member(s, "carol", project)
+    with act.events.db.read() as s:
+        assert act.projects.is_pi(s, "bob", project) and act.projects.is_member(s, "bob", project)
+        assert not act.projects.is_member(s, "carol", project)
     with pytest.raises(Forbidden):
-        act.add_member(users["carol"], project, "carol")
-    out = act.add_member(users["bob"], project, "carol")
+        act.projects.add_member(users["carol"], project, "carol")
+    out = act.projects.add_member(users["bob"], project, "carol")
     assert {(m.username, m.role) for m in out.members} == {("bob", "pi"), ("carol", "member")}
-    with act.db.read() as s:
-        assert act.is_member(s, "carol", project) and not act.is_pi(s, "carol", project)
-    assert [p.name for p in act.list_projects(users["dave"])] == ["Deep Field"]
-    assert act.get_project(users["dave"], project).created_by == "alice"
+    with act.events.db.read() as s:
+        assert act.projects.is_member(s, "carol", project)
+        assert not act.projects.is_pi(s, "carol", project)
+    assert [p.name for p in act.projects.list_projects(users["dave"])] == ["Deep Field"]
+    assert act.projects.get_project(users["dave"], project).created_by == "alice"
     with pytest.raises(NotFound):
-        act.get_project(users["dave"], 999)
+        act.projects.get_project(users["dave"], 999)
 
 
 def test_create_project_admin_only_unique_and_recorded(act, users, project):
     with pytest.raises(Forbidden):
-        act.create_project(users["bob"], "Mine")
+        act.projects.create_project(users["bob"], "Mine")
     with pytest.raises(Conflict):
-        act.create_project(users["alice"], "Deep Field")
-    evs = act.list_events(users["alice"], EventFilter(object_type=["PROJECT"]))
+        act.projects.create_project(users["alice"], "Deep Field")
+    evs = act.pages.list_events(users["alice"], EventFilter(object_type=["PROJECT"]))
     assert evs[0].action == "ADD" and evs[0].status == Status.SUCCESS
     assert evs[0].object.id == str(project)
 
 
 # -- requests ----------------------------------------------------------------------------------
 def test_join_request_is_pending_for_pi_and_approved(act, users, project):
-    ev = act.create_request(users["carol"], RequestIn(kind="project.join", project_id=project))
+    ev = act.requests.create_request(users["carol"],
+                                     RequestIn(kind="project.join", project_id=project))
     assert ev.status == Status.PENDING and ev.action == "REQ" and ev.project_id == project
-    assert [e.id for e in act.pending_requests(users["bob"])] == [ev.id]
-    assert [e.id for e in act.pending_requests(users["alice"])] == [ev.id]
-    assert act.pending_requests(users["dave"]) == []
+    assert [e.id for e in act.requests.pending_requests(users["bob"])] == [ev.id]
+    assert [e.id for e in act.requests.pending_requests(users["alice"])] == [ev.id]
+    assert act.requests.pending_requests(users["dave"]) == []
     with pytest.raises(Forbidden):
-        act.decide(users["carol"], ev.id, APPROVE)
+        act.requests.decide(users["carol"], ev.id, APPROVE)
     with pytest.raises(NotFound):  # dave cannot even see it
-        act.decide(users["dave"], ev.id, APPROVE)
-    done = act.decide(users["bob"], ev.id, APPROVE)
+        act.requests.decide(users["dave"], ev.id, APPROVE)
+    done = act.requests.decide(users["bob"], ev.id, APPROVE)
     assert done.status == Status.APPROVED and done.manager == "bob"
     assert "welcome" in done.log[-1].message
     with pytest.raises(Conflict):
-        act.decide(users["bob"], ev.id, DENY)
-    assert act.pending_requests(users["bob"]) == []
+        act.requests.decide(users["bob"], ev.id, DENY)
+    assert act.requests.pending_requests(users["bob"]) == []
 
 
 def test_privileged_requests_go_straight_to_waiting(act, users, project):
-    admin = act.create_request(users["alice"], RequestIn(kind="project.create", name="Halo"))
+    admin = act.requests.create_request(users["alice"],
+                                        RequestIn(kind="project.create", name="Halo"))
     assert admin.status == Status.WAITING
     assert [e.message for e in admin.log][-1].startswith("requester holds")
 
 
 def test_create_request_needs_admin_decision(act, users, project):
-    ev = act.create_request(users["carol"], RequestIn(kind="project.create", name="Halo"))
+    ev = act.requests.create_request(users["carol"], RequestIn(kind="project.create", name="Halo"))
     assert ev.status == Status.PENDING
-    assert act.pending_requests(users["bob"]) == []  # PIs do not decide creates
+    assert act.requests.pending_requests(users["bob"]) == []  # PIs do not decide creates
     with pytest.raises(Forbidden):
-        act.decide(users["carol"], ev.id, APPROVE)
-    assert act.decide(users["alice"], ev.id, DENY).status == Status.DENIED
+        act.requests.decide(users["carol"], ev.id, APPROVE)
+    assert act.requests.decide(users["alice"], ev.id, DENY).status == Status.DENIED
 
 
 def test_request_validation(act, users, project):
     carol = users["carol"]
     with pytest.raises(ValidationError):
-        act.create_request(carol, RequestIn(kind="project.join"))
+        act.requests.create_request(carol, RequestIn(kind="project.join"))
     with pytest.raises(ValidationError):
-        act.create_request(carol, RequestIn(kind="project.join", project_id=999))
+        act.requests.create_request(carol, RequestIn(kind="project.join", project_id=999))
     with pytest.raises(Conflict):  # bob is already the PI
-        act.create_request(users["bob"], RequestIn(kind="project.join", project_id=project))
+        act.requests.create_request(users["bob"],
+                                    RequestIn(kind="project.join", project_id=project))
     with pytest.raises(ValidationError):
-        act.create_request(carol, RequestIn(kind="project.create"))
+        act.requests.create_request(carol, RequestIn(kind="project.create"))
     with pytest.raises(Conflict):
-        act.create_request(carol, RequestIn(kind="project.create", name="Deep Field"))
-    act.create_request(carol, RequestIn(kind="project.join", project_id=project))
+        act.requests.create_request(carol, RequestIn(kind="project.create", name="Deep Field"))
+    act.requests.create_request(carol, RequestIn(kind="project.join", project_id=project))
     with pytest.raises(Conflict):  # one open request at a time
-        act.create_request(carol, RequestIn(kind="project.join", project_id=project))
+        act.requests.create_request(carol, RequestIn(kind="project.join", project_id=project))
 
 
 def test_parallel_deciders_one_wins(act, users, project, second_db):
     """Two deciders race (two engines = two processes): exactly one succeeds, the other 409s."""
-    from jupyter_astro_ops.activity.service import ActivityService
+    from ..conftest import make_services  # noqa: TID252
 
-    other = ActivityService(db=second_db)
-    ev = act.create_request(users["carol"], RequestIn(kind="project.join", project_id=project))
+    other = make_services(second_db).activity
+    ev = act.requests.create_request(users["carol"],
+                                     RequestIn(kind="project.join", project_id=project))
     barrier = threading.Barrier(2)
     results: list[object] = []
 
     def decide(service, who, decision):
         barrier.wait()
         try:
-            results.append(service.decide(users[who], ev.id, decision).status)
+            results.append(service.requests.decide(users[who], ev.id, decision).status)
         except Conflict as exc:
             results.append(exc)
 
@@ -196,6 +202,6 @@ def test_parallel_deciders_one_wins(act, users, project, second_db):
         t.join()
     statuses = [r for r in results if isinstance(r, Status)]
     assert len(statuses) == 1 and len([r for r in results if isinstance(r, Conflict)]) == 1
-    final = act.get_event(users["alice"], ev.id)
+    final = act.events.get_event(users["alice"], ev.id)
     assert final.status == statuses[0]
     assert sum(1 for e in final.log if e.message.startswith(("approved", "denied"))) == 1

@@ -1,4 +1,4 @@
-"""Calendar fixtures: a service on the ``db`` fixture (SQLite and PostgreSQL), sites, a project."""
+"""Calendar fixtures: the parts on the ``db`` fixture (SQLite and PostgreSQL), sites, a project."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from jupyter_astro_ops.activity.models import Project, ProjectMember
-from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.calendar.schemas import ReservationIn
 from jupyter_astro_ops.calendar.service import CalendarService
+from jupyter_astro_ops.compose import Services
 from jupyter_astro_ops.core.db import Database
+
+from ..conftest import make_services
 
 SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
          "mrc": {"name": "Mountain Ranch Camp", "timezone": "America/Los_Angeles"}}
@@ -29,9 +31,14 @@ def iso(hours: float) -> str:
 
 
 @pytest.fixture
-def cal(db: Database) -> CalendarService:
-    act = ActivityService(db=db)
-    return CalendarService(db=db, activity=act, sites=SITES)
+def services(db: Database) -> Services:
+    """Every part on ``db``, as the composition root builds them, with the test sites."""
+    return make_services(db, {"CalendarService": {"sites": SITES}})
+
+
+@pytest.fixture
+def cal(services: Services) -> CalendarService:
+    return services.calendar.service
 
 
 @pytest.fixture

@@ -15,16 +15,18 @@ from icalendar import Calendar
 from pydantic.json_schema import models_json_schema
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from jupyter_astro_ops.calendar import ical_handlers
-from jupyter_astro_ops.calendar.feeds import schemas as feed_schemas
+from jupyter_astro_ops.calendar import ical_handlers, import_handlers
+from jupyter_astro_ops.calendar.lco import schemas as lco_schemas
+from jupyter_astro_ops.calendar.schemas import FeedTokenOut
 from jupyter_astro_ops.core.timeutil import isoformat, utcnow
+from jupyter_astro_ops.ical import schemas as ical_schemas
 from jupyter_astro_ops.web.openapi import REF_TEMPLATE, route_to_openapi_path, schema_models
 
 from ..conftest import USERS
 
 CAL = ("v1", "calendar")
 UID_DOMAIN = "obs.example"
-ALL_ROUTES = [*ical_handlers.routes, *ical_handlers.import_routes]
+ALL_ROUTES = [*ical_handlers.routes, *import_handlers.routes]
 SCHEDULE = (Path(__file__).parent / "data" / "schedule_v1.json").as_uri()
 
 
@@ -32,19 +34,15 @@ SCHEDULE = (Path(__file__).parent / "data" / "schedule_v1.json").as_uri()
 def astro_config(astro_config: dict[str, Any]) -> dict[str, Any]:
     """The calendar's sites plus feed config (``c.ICalFeeds.*`` reaches the handlers)."""
     return {**astro_config, "ICalFeeds": {"uid_domain": UID_DOMAIN, "refresh_minutes": 10},
-            "ScheduleImporter": {"sources": {"saf": SCHEDULE}}}
+            "LcoImporter": {"sources": {"saf": SCHEDULE}}}
 
 
 @pytest.fixture
 def feed_routes(jp_serverapp: Any) -> None:
-    """Serve the feed routes even before ``app.py`` wires them (no-op once it does)."""
+    """The server's extension serves every feed and import route (``app.py`` wires them)."""
     ext = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_astro_ops"]))
     wired = {pattern for pattern, *_ in ext.handlers}
-    missing = [(p, h) for p, h in ALL_ROUTES if p not in wired]
-    if missing:
-        base = jp_serverapp.base_url.rstrip("/")
-        jp_serverapp.web_app.add_handlers(
-            ".*$", [(base + p, h, {"name": ext.name}) for p, h in missing])
+    assert [p for p, _ in ALL_ROUTES if p not in wired] == []
 
 
 async def fetch(jp_fetch: Any, *path: str, feed_token: str | None = None,
@@ -210,7 +208,8 @@ def test_openapi_documents_the_feed_routes() -> None:
         for verb in ("get", "post", "delete"):
             if verb in handler.__dict__:
                 assert verb in path_doc, (pattern, verb)
-    _, defs = models_json_schema([(m, "serialization") for m in schema_models(feed_schemas)],
+    models = [*schema_models(ical_schemas), *schema_models(lco_schemas), FeedTokenOut]
+    _, defs = models_json_schema([(m, "serialization") for m in models],
                                  ref_template=REF_TEMPLATE)
     for name, schema in defs["$defs"].items():
         assert doc["schemas"].get(name) == schema, name

@@ -19,7 +19,7 @@ NOW = None  # real "now": cancellations happen now, bookings are in 2030 (inside
 
 @pytest.fixture
 def feeds(cal: Any) -> ICalFeeds:
-    return ICalFeeds(parent=cal, uid_domain="test.example", future_days=5000)
+    return ICalFeeds(cal, parent=cal.parent, uid_domain="test.example", future_days=5000)
 
 
 def events(body: bytes) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def test_site_feed_round_trips(feeds: ICalFeeds, book: Any, cal: Any, users: Any
     a = book("bob", 0, 2, note="bring the\nfilters", project_id=project, type="project")
     b = book("carol", 2, 3.5, title="Engineering")
     book("carol", 0, 2, site="mrc")
-    feed = feeds.site_feed(cal, users["carol"], "saf", now=NOW)
+    feed = feeds.site_feed(users["carol"], "saf", now=NOW)
     doc = Calendar.from_ical(feed.body)
     assert str(doc["x-wr-calname"]) == "Astro Ops: Santa Fe (saf)"
     assert str(doc["version"]) == "2.0" and "jupyter_astro_ops" in str(doc["prodid"])
@@ -56,14 +56,14 @@ def test_site_feed_round_trips(feeds: ICalFeeds, book: Any, cal: Any, users: Any
 def test_sequence_grows_and_cancelled_is_published(feeds: ICalFeeds, book: Any, cal: Any,
                                                    users: Any) -> None:
     r = book("bob", 0, 2)
-    first = feeds.site_feed(cal, users["bob"], "saf", now=NOW)
+    first = feeds.site_feed(users["bob"], "saf", now=NOW)
     cal.modify(users["bob"], r.id, ReservationPatch(start=at(1), end=at(3)))
-    moved = feeds.site_feed(cal, users["bob"], "saf", now=NOW)
+    moved = feeds.site_feed(users["bob"], "saf", now=NOW)
     ev = events(moved.body)[f"{r.id}@test.example"]
     assert int(ev["sequence"]) == 1 and ev.decoded("dtstart") == at(1)
     assert moved.etag != first.etag
     cal.cancel(users["bob"], r.id)
-    gone = events(feeds.site_feed(cal, users["bob"], "saf", now=NOW).body)
+    gone = events(feeds.site_feed(users["bob"], "saf", now=NOW).body)
     ev = gone[f"{r.id}@test.example"]
     assert str(ev["status"]) == "CANCELLED" and int(ev["sequence"]) == 2
     # the same UID all along, so clients update the event instead of adding a copy
@@ -78,18 +78,18 @@ def test_cancelled_kept_only_for_a_while(feeds: ICalFeeds, book: Any, cal: Any,
     feeds.cancelled_days = 3
     soon = cancelled.cancelled_at + timedelta(days=2)
     later = cancelled.cancelled_at + timedelta(days=4)
-    assert events(feeds.site_feed(cal, users["bob"], "saf", now=soon).body)
-    assert not events(feeds.site_feed(cal, users["bob"], "saf", now=later).body)
+    assert events(feeds.site_feed(users["bob"], "saf", now=soon).body)
+    assert not events(feeds.site_feed(users["bob"], "saf", now=later).body)
 
 
 def test_window_and_stable_output(feeds: ICalFeeds, book: Any, cal: Any, users: Any) -> None:
     r = book("bob", 0, 2)
     feeds.past_days, feeds.future_days = 1, 1
-    assert events(feeds.site_feed(cal, users["bob"], "saf", now=at(-12)).body)
-    assert not events(feeds.site_feed(cal, users["bob"], "saf", now=at(-48)).body)
-    assert not events(feeds.site_feed(cal, users["bob"], "saf", now=at(48)).body)
-    one = feeds.site_feed(cal, users["bob"], "saf", now=at(-12))
-    two = feeds.site_feed(cal, users["bob"], "saf", now=at(-11))
+    assert events(feeds.site_feed(users["bob"], "saf", now=at(-12)).body)
+    assert not events(feeds.site_feed(users["bob"], "saf", now=at(-48)).body)
+    assert not events(feeds.site_feed(users["bob"], "saf", now=at(48)).body)
+    one = feeds.site_feed(users["bob"], "saf", now=at(-12))
+    two = feeds.site_feed(users["bob"], "saf", now=at(-11))
     assert (one.body, one.etag) == (two.body, two.etag)  # nothing changed, same bytes
     assert r.id in one.body.decode()
 
@@ -98,19 +98,19 @@ def test_user_feed_and_its_readers(feeds: ICalFeeds, book: Any, cal: Any, users:
     mine = book("bob", 0, 2)
     book("carol", 2, 4)
     other_site = book("bob", 5, 6, site="mrc")
-    feed = feeds.user_feed(cal, users["bob"], "bob", now=NOW)
+    feed = feeds.user_feed(users["bob"], "bob", now=NOW)
     assert set(events(feed.body)) == {f"{mine.id}@test.example",
                                       f"{other_site.id}@test.example"}
     assert str(Calendar.from_ical(feed.body)["x-wr-calname"]) == "Astro Ops: bob"
     cal.cancel(users["bob"], mine.id)
-    again = events(feeds.user_feed(cal, users["bob"], "bob", now=NOW).body)
+    again = events(feeds.user_feed(users["bob"], "bob", now=NOW).body)
     assert str(again[f"{mine.id}@test.example"]["status"]) == "CANCELLED"
     with pytest.raises(Forbidden):
-        feeds.user_feed(cal, users["carol"], "bob", now=NOW)
+        feeds.user_feed(users["carol"], "bob", now=NOW)
     for reader in ("alice", "dave"):  # admin, calendar_admin
-        assert events(feeds.user_feed(cal, users[reader], "bob", now=NOW).body)
+        assert events(feeds.user_feed(users[reader], "bob", now=NOW).body)
 
 
 def test_unknown_site_is_not_found(feeds: ICalFeeds, cal: Any, users: Any) -> None:
     with pytest.raises(NotFound):
-        feeds.site_feed(cal, users["bob"], "nowhere", now=NOW)
+        feeds.site_feed(users["bob"], "nowhere", now=NOW)

@@ -18,22 +18,16 @@ import pytest
 from sqlalchemy import func, select
 
 from jupyter_astro_ops.activity.models import ActivityChange, ActivityEvent
-from jupyter_astro_ops.calendar.feeds.models import ScheduleImport
-from jupyter_astro_ops.calendar.importers import (
-    ScheduleImporter,
-    import_schedule,
-    importer_user,
-    run_periodic,
-    start_periodic,
-    stop_periodic,
-)
+from jupyter_astro_ops.calendar.lco.importer import LcoImporter
+from jupyter_astro_ops.calendar.lco.models import ScheduleImport
 from jupyter_astro_ops.calendar.models import Reservation
 from jupyter_astro_ops.calendar.queries import to_out
 from jupyter_astro_ops.calendar.schemas import ReservationOut
 from jupyter_astro_ops.core.errors import Forbidden, NotFound, ValidationError
 from jupyter_astro_ops.core.identity import User
 
-from .conftest import at
+from ..conftest import make_services
+from .conftest import SITES, at
 
 DATA = Path(__file__).parent / "data"
 V1 = (DATA / "schedule_v1.json").as_uri()
@@ -41,8 +35,17 @@ V2 = (DATA / "schedule_v2.json").as_uri()
 
 
 @pytest.fixture
-def importer(cal: Any) -> User:
-    return importer_user(cal)
+def lco(services: Any) -> LcoImporter:
+    return services.calendar.importer
+
+
+@pytest.fixture
+def importer(lco: LcoImporter) -> User:
+    return lco.identity()
+
+
+def import_schedule(lco: LcoImporter, user: User, site: str, source: str, **kw: Any) -> Any:
+    return lco.import_schedule(user, site, source, **kw)
 
 
 def imported(db: Any) -> dict[str, ReservationOut]:
@@ -57,8 +60,10 @@ def activity_cursor(db: Any) -> tuple[int, int]:
                 session.scalar(select(func.max(ActivityChange.seq))) or 0)
 
 
-def test_first_run_adds_pending_observations(cal: Any, importer: User, db: Any) -> None:
-    summary = import_schedule(cal, importer, "saf", V1, now=at(-24))
+def test_first_run_adds_pending_observations(
+    lco: LcoImporter, cal: Any, importer: User, db: Any
+) -> None:
+    summary = import_schedule(lco, importer, "saf", V1, now=at(-24))
     assert sorted(summary.added) == ["1001", "1002", "1003"]  # 1004 is CANCELED upstream
     assert (summary.updated, summary.cancelled, summary.clashes) == ([], [], [])
     rows = imported(db)
@@ -75,27 +80,29 @@ def test_first_run_adds_pending_observations(cal: Any, importer: User, db: Any) 
     assert sorted(kinds) == [("RESERVATION", "ADD")] * 3 + [("SCHEDULE_IMPORT", "MOD")]
 
 
-def test_same_schedule_again_writes_nothing(cal: Any, importer: User, db: Any) -> None:
-    import_schedule(cal, importer, "saf", V1, now=at(-24))
+def test_same_schedule_again_writes_nothing(
+    lco: LcoImporter, cal: Any, importer: User, db: Any
+) -> None:
+    import_schedule(lco, importer, "saf", V1, now=at(-24))
     before, versions = activity_cursor(db), {k: r.version for k, r in imported(db).items()}
-    again = import_schedule(cal, importer, "saf", V1, now=at(-20))
+    again = import_schedule(lco, importer, "saf", V1, now=at(-20))
     assert again.schedule_unchanged and again.unchanged == 3
     assert (again.added, again.updated, again.cancelled) == ([], [], [])
     assert activity_cursor(db) == before
     assert {k: r.version for k, r in imported(db).items()} == versions
     # forcing a re-run still finds nothing to change
-    forced = import_schedule(cal, importer, "saf", V1, now=at(-20), force=True)
+    forced = import_schedule(lco, importer, "saf", V1, now=at(-20), force=True)
     assert forced.unchanged == 3 and not forced.changed
 
 
 def test_newer_schedule_replaces_the_future_only(
-    cal: Any, importer: User, db: Any, book: Any, users: Any
+    lco: LcoImporter, cal: Any, importer: User, db: Any, book: Any, users: Any
 ) -> None:
-    import_schedule(cal, importer, "saf", V1, now=at(-24))
+    import_schedule(lco, importer, "saf", V1, now=at(-24))
     first = imported(db)
     local = book("bob", 11.5, 13, title="Bob's night")  # where v2 puts observation 1007
     before = activity_cursor(db)
-    summary = import_schedule(cal, importer, "saf", V2, now=at(2.5))
+    summary = import_schedule(lco, importer, "saf", V2, now=at(2.5))
     assert summary.updated == ["1002"] and summary.cancelled == ["1003"]
     assert summary.added == ["1006"]
     assert [c.external_id for c in summary.clashes] == ["1007"]
@@ -113,10 +120,10 @@ def test_newer_schedule_replaces_the_future_only(
     assert activity_cursor(db)[0] > before[0]
 
 
-def test_clash_is_a_warning_event_naming_both(cal: Any, importer: User, db: Any,
+def test_clash_is_a_warning_event_naming_both(lco: LcoImporter, cal: Any, importer: User, db: Any,
                                               book: Any) -> None:
     local = book("carol", 11, 11.5)
-    import_schedule(cal, importer, "saf", V2, now=at(-24))
+    import_schedule(lco, importer, "saf", V2, now=at(-24))
     with db.read() as session:
         events = session.scalars(select(ActivityEvent).where(
             ActivityEvent.object_type == "SCHEDULE_IMPORT",
@@ -130,7 +137,9 @@ def test_clash_is_a_warning_event_naming_both(cal: Any, importer: User, db: Any,
     assert "carol" in warning[0]["message"]
 
 
-def test_imported_bookings_can_trade_slots(cal: Any, importer: User, db: Any) -> None:
+def test_imported_bookings_can_trade_slots(
+    lco: LcoImporter, cal: Any, importer: User, db: Any
+) -> None:
     fs = fsspec.filesystem("memory")
     url = f"memory://schedules/{uuid.uuid4().hex}.json"
 
@@ -141,23 +150,25 @@ def test_imported_bookings_can_trade_slots(cal: Any, importer: User, db: Any) ->
         ]}).encode())
 
     publish((1, 2), (2, 3))
-    assert sorted(import_schedule(cal, importer, "saf", url, now=at(-1)).added) == ["A", "B"]
+    assert sorted(import_schedule(lco, importer, "saf", url, now=at(-1)).added) == ["A", "B"]
     publish((2, 3), (1, 2))  # a swap: each moves into the other's slot
-    swapped = import_schedule(cal, importer, "saf", url, now=at(-1))
+    swapped = import_schedule(lco, importer, "saf", url, now=at(-1))
     assert sorted(swapped.updated) == ["A", "B"] and swapped.clashes == []
     rows = imported(db)
     assert (rows["A"].start, rows["B"].start) == (at(2), at(1))
 
 
-def test_dry_run_changes_nothing(cal: Any, importer: User, db: Any) -> None:
-    summary = import_schedule(cal, importer, "saf", V1, now=at(-24), dry_run=True)
+def test_dry_run_changes_nothing(lco: LcoImporter, cal: Any, importer: User, db: Any) -> None:
+    summary = import_schedule(lco, importer, "saf", V1, now=at(-24), dry_run=True)
     assert summary.dry_run and len(summary.added) == 3
     assert imported(db) == {} and activity_cursor(db) == (0, 0)
     with db.read() as session:
         assert session.get(ScheduleImport, "saf") is None
 
 
-def test_memory_source_filters_and_bad_input(cal: Any, importer: User, db: Any) -> None:
+def test_memory_source_filters_and_bad_input(
+    lco: LcoImporter, cal: Any, importer: User, db: Any
+) -> None:
     fs = fsspec.filesystem("memory")
     path = f"schedules/{uuid.uuid4().hex}.json"
     fs.pipe(path, json.dumps([  # a bare list is accepted too
@@ -165,36 +176,37 @@ def test_memory_source_filters_and_bad_input(cal: Any, importer: User, db: Any) 
         {"id": 2, "start": at(1).isoformat(), "end": at(2).isoformat(), "telescope": "1m0"},
         {"id": 3, "start": "not a time", "end": at(2).isoformat(), "telescope": "0m35"},
     ]).encode())
-    summary = import_schedule(cal, importer, "saf", f"memory://{path}", now=at(-1),
+    summary = import_schedule(lco, importer, "saf", f"memory://{path}", now=at(-1),
                               filters={"telescope": "0m35"})
     assert summary.added == ["1"] and len(summary.invalid) == 1
     with pytest.raises(NotFound):
-        import_schedule(cal, importer, "saf", "memory://schedules/missing.json")
+        import_schedule(lco, importer, "saf", "memory://schedules/missing.json")
     fs.pipe("schedules/garbage.json", b"{not json")
     with pytest.raises(ValidationError):
-        import_schedule(cal, importer, "saf", "memory://schedules/garbage.json")
+        import_schedule(lco, importer, "saf", "memory://schedules/garbage.json")
     with pytest.raises(NotFound):
-        import_schedule(cal, importer, "nowhere", f"memory://{path}")
+        import_schedule(lco, importer, "nowhere", f"memory://{path}")
 
 
-def test_importing_needs_the_calendar_admin_role(cal: Any, users: Any) -> None:
+def test_importing_needs_the_calendar_admin_role(lco: LcoImporter, cal: Any, users: Any) -> None:
     with pytest.raises(Forbidden):
-        import_schedule(cal, users["bob"], "saf", V1)
-    assert import_schedule(cal, users["dave"], "saf", V1, now=at(-24)).added
+        import_schedule(lco, users["bob"], "saf", V1)
+    assert import_schedule(lco, users["dave"], "saf", V1, now=at(-24)).added
 
 
-def test_periodic_import_runs_and_stops(cal: Any, db: Any) -> None:
-    importer = ScheduleImporter(parent=cal, sources={"saf": V1}, interval_seconds=3600)
+def test_periodic_import_runs_and_stops(db: Any) -> None:
+    config = {"CalendarService": {"sites": SITES},
+              "LcoImporter": {"sources": {"saf": V1}, "interval_seconds": 3600}}
+    importer = make_services(db, config).calendar.importer
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_periodic(cal, importer, stop))
+        await importer.loop.start()
         for _ in range(600):  # bounded wait for the first round (no timing assertion)
             if await asyncio.to_thread(_tracked, db):
                 break
             await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.wait_for(task, timeout=60)
+        await asyncio.wait_for(importer.loop.stop(), timeout=60)
+        assert not importer.loop.running
 
     asyncio.run(scenario())
     assert _tracked(db)
@@ -229,11 +241,11 @@ def test_cli_import(tmp_path: Path, db_url: str) -> None:
     assert bad.returncode == 1 and "no schedule" in bad.stderr
 
 
-def test_concurrent_imports_of_one_schedule_apply_once(cal: Any, importer: User,
+def test_concurrent_imports_of_one_schedule_apply_once(lco: LcoImporter, cal: Any, importer: User,
                                                        db: Any) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(
-            lambda _: import_schedule(cal, importer, "saf", V1, now=at(-24)), range(4)))
+            lambda _: import_schedule(lco, importer, "saf", V1, now=at(-24)), range(4)))
     assert sorted(len(r.added) for r in results) == [0, 0, 0, 3]
     assert sum(r.schedule_unchanged for r in results) == 3
     assert len(imported(db)) == 3
@@ -261,28 +273,37 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Any:
     server.stop()
 
 
-def test_s3_source_with_storage_options(cal: Any, db: Any, s3_endpoint: str) -> None:
+def test_s3_source_with_storage_options(
+    lco: LcoImporter, cal: Any, db: Any, s3_endpoint: str
+) -> None:
     options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing",
                "skip_instance_cache": True}
     fs = fsspec.filesystem("s3", **options)
     bucket = f"ops-{uuid.uuid4().hex[:12]}"  # moto keeps buckets for the whole process
     fs.mkdir(bucket)
     fs.pipe(f"{bucket}/saf.json", (DATA / "schedule_v1.json").read_bytes())
-    importer = ScheduleImporter(parent=cal, sources={"saf": f"s3://{bucket}/saf.json"},
-                                storage_options=options)
-    [summary] = importer.run_once(cal, now=at(-24))
+    config = {"CalendarService": {"sites": SITES},
+              "LcoImporter": {"sources": {"saf": f"s3://{bucket}/saf.json"},
+                              "storage_options": options}}
+    importer = make_services(db, config).calendar.importer
+    [summary] = importer.run_once(now=at(-24))
     assert sorted(summary.added) == ["1001", "1002", "1003"]
-    assert importer.run_once(cal, now=at(-24))[0].schedule_unchanged
+    assert importer.run_once(now=at(-24))[0].schedule_unchanged
 
 
-def test_start_periodic_only_when_configured(cal: Any) -> None:
+def test_start_periodic_only_when_configured(db: Any, tmp_path: Path) -> None:
     async def scenario() -> None:
-        assert start_periodic(cal) is None  # no sources configured
-        cal.config.ScheduleImporter.sources = {"saf": V1}
-        cal.config.ScheduleImporter.interval_seconds = 3600.0
-        task = start_periodic(cal)
-        assert task is not None and not task.done()
-        await stop_periodic(task)
-        assert task.done()
+        plain = make_services(db, {"CalendarService": {"sites": SITES}}, str(tmp_path))
+        assert not plain.calendar.importer.periodic  # no sources configured
+        await plain.start()
+        assert not plain.calendar.importer.loop.running
+        await plain.stop()
+        config = {"CalendarService": {"sites": SITES},
+                  "LcoImporter": {"sources": {"saf": V1}, "interval_seconds": 3600.0}}
+        configured = make_services(db, config, str(tmp_path))
+        await configured.start()
+        assert configured.calendar.importer.loop.running
+        await configured.stop()
+        assert not configured.calendar.importer.loop.running
 
     asyncio.run(scenario())

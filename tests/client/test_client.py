@@ -193,3 +193,55 @@ async def test_failed_job_raises_with_the_servers_reason(ops_for: Ops, archive: 
     assert "outside the root" in failed.value.message
     assert failed.value.details["error"] == job.data["error"]
     assert not (root_dir / "data" / "bad" / "escape.txt").exists()
+
+
+async def test_wait_follows_the_live_feed_instead_of_polling(
+        ops_for: Ops, night1: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = ops_for("bob")
+    calls = {"get_job": 0, "live_feed": 0}
+    real_get, real_live = ops.get_job, ops.live_feed
+
+    def counted_get(job_id: str) -> dict[str, Any]:
+        calls["get_job"] += 1
+        return real_get(job_id)
+
+    def counted_live() -> Any:
+        calls["live_feed"] += 1
+        return real_live()
+
+    monkeypatch.setattr(ops, "get_job", counted_get)
+    monkeypatch.setattr(ops, "live_feed", counted_live)
+    job = await run(ops.stage, "archive:night1/", "data/live")
+    await run(job.wait, progress=False, timeout=120)
+    assert job.ok and job.files_done == job.files_total == len(night1)
+    # one socket, and one REST read: the final state once the event reported the end
+    assert calls == {"get_job": 1, "live_feed": 1}
+
+
+async def test_wait_falls_back_to_polling_without_a_socket(
+        ops_for: Ops, night1: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = ops_for("bob")
+
+    def no_socket() -> Any:
+        raise ConnectionFailed("websockets are blocked here")
+
+    monkeypatch.setattr(ops, "live_feed", lambda: _Unreachable(no_socket))
+    job = await run(ops.stage, "archive:night1/", "data/polled")
+    await run(job.wait, progress=False, timeout=120)
+    assert job.ok and job.files_done == len(night1)
+
+
+class _Unreachable:
+    """A live feed whose connection fails when used (as behind a proxy without websockets)."""
+
+    def __init__(self, fail: Callable[[], Any]) -> None:
+        self.fail = fail
+
+    def __enter__(self) -> _Unreachable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def events(self, *args: Any, **kwargs: Any) -> Any:
+        self.fail()

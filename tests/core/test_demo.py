@@ -7,12 +7,13 @@ import stat
 from pathlib import Path
 
 from jupyter_astro_ops.activity.schemas import EventFilter
-from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.auth import TokenMapIdentityProvider
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.demo import files
 from jupyter_astro_ops.demo.cli import DemoCommand
 from jupyter_astro_ops.demo.seed import demo_users
+
+from ..conftest import make_services
 
 
 def _run(base: Path, capsys) -> tuple[dict, str]:
@@ -25,12 +26,12 @@ def _run(base: Path, capsys) -> tuple[dict, str]:
 def _state(db_url: str) -> tuple[list, list, list]:
     db = Database(db_url)
     try:
-        act = ActivityService(db=db)
+        act = make_services(db).activity
         users = demo_users(files.load_spec())
         projects = sorted((p.name, sorted((m.username, m.role) for m in p.members))
-                          for p in act.list_projects(users["alice"]))
-        events = act.list_events(users["alice"], EventFilter(limit=1000))
-        pending = act.pending_requests(users["alice"])
+                          for p in act.projects.list_projects(users["alice"]))
+        events = act.pages.list_events(users["alice"], EventFilter(limit=1000))
+        pending = act.requests.pending_requests(users["alice"])
         return projects, [e.id for e in events], sorted(e.id for e in pending)
     finally:
         db.dispose()

@@ -7,31 +7,34 @@ from typing import Any
 
 import pytest
 
-from jupyter_astro_ops.activity.feed import FeedHub
 from jupyter_astro_ops.activity.schemas import EventFilter, RequestIn
-from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.compose import ActivityParts
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.activity import ActivityDashboard, ActivitySource
+from jupyter_astro_ops.dashboards.activity_source import ActivitySource
+from jupyter_astro_ops.dashboards.activity_view import ActivityDashboard
+
+from ..conftest import make_services
 
 
 @pytest.fixture
-def act(db: Database) -> ActivityService:
-    return ActivityService(db=db)
+def act(db: Database) -> ActivityParts:
+    return make_services(db, {"FeedHub": {"poll_interval": 0.2}}).activity
 
 
 @pytest.fixture
-def seeded(act: ActivityService, users: dict[str, User]) -> dict[str, str]:
+def seeded(act: ActivityParts, users: dict[str, User]) -> dict[str, str]:
     """bob asks for a project (PENDING: needs an admin); carol records a plain event."""
-    req = act.create_request(users["bob"], RequestIn(kind="project.create", name="Deep Field"))
-    with act.db.write() as session:
-        row = act.record(session, users["carol"], action="ADD", object_type="RESOURCE",
+    req = act.requests.create_request(users["bob"],
+                                      RequestIn(kind="project.create", name="Deep Field"))
+    with act.events.db.write() as session:
+        row = act.events.record(session, users["carol"], action="ADD", object_type="RESOURCE",
                          object_id="ccd-7", data={"note": "new detector"}, message="added")
         carol_id = row.id
     return {"request": req.id, "carol": carol_id}
 
 
-def dashboard(act: ActivityService, user: User) -> ActivityDashboard:
+def dashboard(act: ActivityParts, user: User) -> ActivityDashboard:
     dash = ActivityDashboard(source=ActivitySource(act, user))
     dash.load()
     return dash
@@ -86,7 +89,7 @@ def test_approve_button_decides_and_updates_the_table(act, users, seeded) -> Non
     dash._approve.clicks += 1
     assert dash.frame.loc[seeded["request"], "status"] == "APPROVED"
     assert dash.pending == []
-    stored = act.get_event(users["alice"], seeded["request"])
+    stored = act.events.get_event(users["alice"], seeded["request"])
     assert stored.status.value == "APPROVED"
     assert stored.log[-1].message == "approved by alice: welcome aboard"
     assert "Approved request" in dash.notice
@@ -97,17 +100,17 @@ def test_deny_is_refused_for_a_user_who_may_not_decide(act, users, seeded) -> No
     select(dash, seeded["request"])
     dash._deny.clicks += 1
     assert dash.notice.startswith("Refused")
-    assert act.get_event(users["bob"], seeded["request"]).status.value == "PENDING"
+    assert act.events.get_event(users["bob"], seeded["request"]).status.value == "PENDING"
     assert dash.frame.loc[seeded["request"], "status"] == "PENDING"
 
 
 def test_apply_merges_new_and_changed_events(act, users, seeded) -> None:
     dash = dashboard(act, users["alice"])
-    act.register_object_type("STAGING_JOB")
-    with act.db.write() as session:
-        act.record(session, users["dave"], action="ADD", object_type="STAGING_JOB",
+    act.events.register_object_type("STAGING_JOB")
+    with act.events.db.write() as session:
+        act.events.record(session, users["dave"], action="ADD", object_type="STAGING_JOB",
                    object_id="j1", message="queued")
-    new = act.list_events(users["alice"], EventFilter(since=dash.cursor))
+    new = act.pages.list_events(users["alice"], EventFilter(since=dash.cursor))
     dash.apply(new)
     assert len(dash.frame) == 3 and dash.frame.iloc[0]["object_type"] == "STAGING_JOB"
     assert "STAGING_JOB" in dash.param.object_type.objects
@@ -129,11 +132,11 @@ def _text(view: Any) -> str:
 
 async def test_follow_shows_new_events_from_the_feed(act, users, seeded) -> None:
     dash = dashboard(act, users["alice"])
-    hub = FeedHub(act, poll_interval=0.2)
+    hub = act.feed
     await hub.start()
     task = asyncio.ensure_future(dash.follow(hub))
     try:
-        await asyncio.to_thread(act.create_request, users["carol"],
+        await asyncio.to_thread(act.requests.create_request, users["carol"],
                                 RequestIn(kind="project.create", name="Nova Watch"))
         for _ in range(100):  # bounded wait for the feed to deliver (not a timing assertion)
             if len(dash.frame) == 3:
@@ -155,10 +158,10 @@ def test_selection_stays_on_the_event_when_rows_move(act, users, seeded) -> None
     dash = dashboard(act, users["alice"])
     select(dash, seeded["carol"])
     before = dash._table.selection
-    with act.db.write() as session:
-        act.record(session, users["dave"], action="MOD", object_type="RESOURCE",
+    with act.events.db.write() as session:
+        act.events.record(session, users["dave"], action="MOD", object_type="RESOURCE",
                    object_id="dome", message="closed")
-    dash.apply(act.list_events(users["alice"], EventFilter(since=dash.cursor)))
+    dash.apply(act.pages.list_events(users["alice"], EventFilter(since=dash.cursor)))
     assert dash.frame.index[0] != seeded["carol"]  # the new event is on top
     assert dash.selected == seeded["carol"]
     assert dash._table.selection == [before[0] + 1]
@@ -171,4 +174,4 @@ def test_an_overlong_message_is_refused_not_raised(act, users, seeded) -> None:
     dash.message = "x" * 2001
     dash._approve.clicks += 1
     assert dash.notice.startswith("Refused")
-    assert act.get_event(users["alice"], seeded["request"]).status.value == "PENDING"
+    assert act.events.get_event(users["alice"], seeded["request"]).status.value == "PENDING"

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from jupyter_astro_ops.activity.feed import FeedHub
 from jupyter_astro_ops.activity.models import Project, ProjectMember
-from jupyter_astro_ops.activity.service import ActivityService
 from jupyter_astro_ops.calendar.schemas import ReservationIn
 from jupyter_astro_ops.calendar.service import CalendarService
+from jupyter_astro_ops.compose import ActivityParts, Services
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.calendar import CalendarSource, step, window_for
+from jupyter_astro_ops.dashboards.calendar_source import CalendarSource, step, window_for
 from jupyter_astro_ops.dashboards.calendar_view import NO_PROJECT, CalendarDashboard
+
+from ..conftest import make_services
 
 SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
          "mrc": {"name": "Mountain Ranch Camp", "timezone": "America/Los_Angeles"}}
@@ -34,13 +35,19 @@ def naive(hour: float) -> datetime:
 
 
 @pytest.fixture
-def act(db: Database) -> ActivityService:
-    return ActivityService(db=db)
+def services(db: Database) -> Services:
+    return make_services(db, {"CalendarService": {"sites": SITES},
+                              "FeedHub": {"poll_interval": 0.2}})
 
 
 @pytest.fixture
-def cal(db: Database, act: ActivityService) -> CalendarService:
-    return CalendarService(db=db, activity=act, sites=SITES)
+def act(services: Services) -> ActivityParts:
+    return services.activity
+
+
+@pytest.fixture
+def cal(services: Services) -> CalendarService:
+    return services.calendar.service
 
 
 @pytest.fixture
@@ -50,9 +57,10 @@ def carols(cal: CalendarService, users: dict[str, User]) -> str:
     return cal.create(users["carol"], spec).id
 
 
-def dashboard(cal: CalendarService, act: ActivityService, user: User,
+def dashboard(cal: CalendarService, act: ActivityParts, user: User,
               **params: Any) -> CalendarDashboard:
-    dash = CalendarDashboard(source=CalendarSource(cal, act, user), day=DAY, **params)
+    dash = CalendarDashboard(source=CalendarSource(cal, act.projects, user), day=DAY,
+                             **params)
     dash.load()
     return dash
 
@@ -184,7 +192,7 @@ def test_window_helpers() -> None:
 
 async def test_follow_shows_other_peoples_bookings_live(cal, act, users) -> None:
     dash = dashboard(cal, act, users["bob"])
-    hub = FeedHub(act, poll_interval=0.2)
+    hub = act.feed
     await hub.start()
     task = asyncio.ensure_future(dash.follow(hub))
     try:

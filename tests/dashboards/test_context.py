@@ -22,16 +22,16 @@ def test_runtime_file_gives_the_servers_config(tmp_path: Any, monkeypatch, role_
         "url": "http://localhost:8888/astro/", "base_url": "/astro/", "root_dir": str(tmp_path),
         "config": {"AstroOpsApp": {"db_url": f"sqlite:///{tmp_path}/x.db",
                                    "roles": {"admin": ["group:ops-leads"]}},
-                   "ActivityService": {"max_attempts": 7}},
+                   "RequestWorker": {"max_attempts": 7}},
     })
     monkeypatch.setenv(ENV_VAR, str(path))
     ctx = context.Context.from_environment()
     try:
         assert ctx.behind_jupyter and ctx.base_url == "/astro/"
         assert ctx.db.url == f"sqlite:///{tmp_path}/x.db"
-        assert ctx.activity.max_attempts == 7  # service config travels too
+        assert ctx.services.activity.worker.max_attempts == 7  # service config travels too
         assert ctx.role_map.resolve("zed", groups=["ops-leads"]).is_admin
-        assert ctx.cached("thing", lambda c: object()) is ctx.cached("thing", lambda c: 1)
+        assert ctx.services.db is ctx.db  # one engine per process, every part on it
     finally:
         ctx.close()
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_astro_ops.activity.feed import FeedHub
-from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.compose import Services, StagingParts
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.staging import StagingSource, human_bytes, parent
+from jupyter_astro_ops.dashboards.staging_source import StagingSource, human_bytes, parent
 from jupyter_astro_ops.dashboards.staging_view import StagingDashboard
 from jupyter_astro_ops.staging.schemas import JobCreate, JobQuery, SourceRef
-from jupyter_astro_ops.staging.service import StagingService
+
+from ..conftest import make_services
 
 DATA = {"night1/frame000.fits": b"SIMPLE  =  T" + bytes(range(256)) * 40,
         "night1/calib/bias.fits": b"\x00\xff" * 3000,
@@ -37,22 +37,23 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def act(db: Database) -> ActivityService:
-    return ActivityService(db=db)
-
-
-@pytest.fixture
-def staging(db: Database, act: ActivityService, archive: Path, home: Path,
-            tmp_path: Path) -> StagingService:
+def services(db: Database, archive: Path, home: Path, tmp_path: Path) -> Services:
     (tmp_path / "drop").mkdir()
     roots = {"archive": {"url": f"file://{archive}", "description": "raw frames"},
              "drop": {"url": f"file://{tmp_path / 'drop'}", "writable": True,
                       "roles": ["stager"]}}
-    return StagingService(db=db, activity=act, root_dir=str(home), roots=roots,
-                          progress_interval=0.05, poll_interval=0.1)
+    config = {"StagingService": {"roots": roots, "progress_interval": 0.05,
+                                 "poll_interval": 0.1},
+              "FeedHub": {"poll_interval": 0.1}}
+    return make_services(db, config, str(home))
 
 
-def dashboard(staging: StagingService, user: User) -> StagingDashboard:
+@pytest.fixture
+def staging(services: Services) -> StagingParts:
+    return services.staging
+
+
+def dashboard(staging: StagingParts, user: User) -> StagingDashboard:
     dash = StagingDashboard(source=StagingSource(staging, user))
     dash.load()
     return dash
@@ -109,7 +110,7 @@ def test_starting_a_job_from_the_form_lists_it(staging, users, home) -> None:
         "queued", "archive:single.fits", "raw/single.fits")
     assert not dash._buttons["Cancel job"].disabled
     assert "queued" in dash.log_text
-    assert [j.id for j in staging.list_jobs(users["carol"], JobQuery())] == [job_id]
+    assert [j.id for j in staging.service.list_jobs(users["carol"], JobQuery())] == [job_id]
     assert not (home / "raw").exists()  # nothing runs without the runner
 
 
@@ -120,16 +121,16 @@ def test_a_bad_target_is_refused(staging, users) -> None:
     assert dash.notice.startswith("Refused") and dash.jobs.empty
 
 
-async def test_a_job_runs_to_completion(staging, users, home) -> None:
+async def test_a_job_runs_to_completion(services, staging, users, home) -> None:
     dash = dashboard(staging, users["carol"])
     select_entry(dash, "night1")
     dash.start_job()
     (job_id,) = dash.jobs.index
-    await staging.start()
+    await services.staging.runner.start()
     try:
         await wait_final(dash, job_id)
     finally:
-        await staging.stop()
+        await services.staging.runner.stop()
     row = dash.jobs.loc[job_id]
     assert (row["status"], row["files"], row["files_pct"], row["bytes_pct"]) == (
         "succeeded", "2/2", 100.0, 100.0)
@@ -147,18 +148,18 @@ def test_cancel_a_queued_job(staging, users) -> None:
     dash._buttons["Cancel job"].clicks += 1
     (job_id,) = dash.jobs.index
     assert dash.jobs.loc[job_id, "status"] == "cancelled"
-    assert staging.get_job(users["carol"], job_id).status == "cancelled"
+    assert staging.service.get_job(users["carol"], job_id).status == "cancelled"
 
 
 def test_users_only_see_their_own_jobs(staging, users) -> None:
-    mine = staging.create_job(users["bob"], JobCreate(source=SourceRef(root="archive",
+    mine = staging.service.create_job(users["bob"], JobCreate(source=SourceRef(root="archive",
                                                                        path="single.fits")))
     dash = dashboard(staging, users["carol"])
     assert dash.jobs.empty
     dash.selected_job = mine.id  # even when forced, the service hides it
     assert dash.notice.startswith("Refused") and dash.log_text == ""
     dash.cancel_job()
-    assert staging.get_job(users["bob"], mine.id).status == "queued"
+    assert staging.service.get_job(users["bob"], mine.id).status == "queued"
     assert list(dashboard(staging, users["bob"]).jobs.index) == [mine.id]
 
 
@@ -177,16 +178,16 @@ def test_create_file_in_a_writable_root(staging, users, tmp_path) -> None:
     assert dash.notice.startswith("Refused")
 
 
-async def test_follow_updates_progress_and_log(staging, act, users) -> None:
+async def test_follow_updates_progress_and_log(services, staging, users) -> None:
     dash = dashboard(staging, users["carol"])
-    hub = FeedHub(act, poll_interval=0.1)
+    hub = services.activity.feed
     await hub.start()
     task = asyncio.ensure_future(dash.follow(hub))
-    await staging.start()
+    await services.staging.runner.start()
     try:
-        job = await asyncio.to_thread(staging.create_job, users["carol"], JobCreate(
+        job = await asyncio.to_thread(staging.service.create_job, users["carol"], JobCreate(
             source=SourceRef(root="archive", path="night1"), target="n1"))
-        await asyncio.to_thread(staging.create_job, users["bob"], JobCreate(
+        await asyncio.to_thread(staging.service.create_job, users["bob"], JobCreate(
             source=SourceRef(root="archive", path="single.fits")))
         dash.selected_job = job.id
         for _ in range(400):  # bounded wait for the feed to deliver (not a timing assertion)
@@ -199,7 +200,7 @@ async def test_follow_updates_progress_and_log(staging, act, users) -> None:
         assert list(dash.jobs.index) == [job.id]  # bob's job never shows up
     finally:
         task.cancel()
-        await staging.stop()
+        await services.staging.runner.stop()
         await hub.stop()
 
 

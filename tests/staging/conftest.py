@@ -106,7 +106,7 @@ def staging(jp_serverapp: Any, jp_asyncio_loop: Any) -> Any:
     """The server's StagingService with its runner started (pytest-jupyter does not start
     extensions' background work)."""
     ext = jp_serverapp.extension_manager.extension_apps["jupyter_astro_ops"]
-    service = next(iter(ext)).services["staging"]
-    jp_asyncio_loop.run_until_complete(service.start())
-    yield service
-    jp_asyncio_loop.run_until_complete(service.stop())
+    parts = next(iter(ext)).services.staging
+    jp_asyncio_loop.run_until_complete(parts.runner.start())
+    yield parts.service
+    jp_asyncio_loop.run_until_complete(parts.runner.stop())

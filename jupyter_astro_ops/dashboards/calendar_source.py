@@ -1,11 +1,10 @@
-"""Calendar dashboard, data side: ``CalendarSource``, the time windows, running blocking work.
+"""Calendar dashboard, data side: ``CalendarSource``, the time windows, the feed follower.
 
 ``CalendarSource`` is the blocking data access for one user through ``CalendarService`` (every
 rule, owner checks included, stays in the service); ``window_for``/``step`` compute the day,
 week and month windows; ``reservation_row``/``conflict_list``/``selected_summary`` format what
-the Viewer shows; ``run_blocking`` runs a service call off the event loop under ``panel serve``
-and inline in a notebook or a test; ``follow_reservations`` turns ``RESERVATION`` events of the
-live feed into coalesced reloads. The Viewer is ``calendar_view.CalendarDashboard``,
+the Viewer shows; ``follow_reservations`` turns ``RESERVATION`` events of the live feed into
+coalesced reloads. The Viewer is ``calendar_view.CalendarDashboard``,
 the Bokeh timeline ``calendar_timeline.Timeline``.
 """
 
@@ -17,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from ..activity.projects import Projects
 from ..activity.schemas import EventFilter
-from ..activity.service import ActivityService
 from ..calendar.schemas import (
     ReservationIn,
     ReservationOut,
@@ -110,9 +109,9 @@ def form_utc(value: date | None) -> datetime | None:
 class CalendarSource:
     """Blocking data access for one user; every rule is the service's."""
 
-    def __init__(self, service: CalendarService, activity: ActivityService, user: User) -> None:
+    def __init__(self, service: CalendarService, projects: Projects, user: User) -> None:
         self.service = service
-        self.activity = activity
+        self.projects_part = projects
         self.user = user
 
     def sites(self) -> list[SiteOut]:
@@ -120,7 +119,7 @@ class CalendarSource:
 
     def projects(self) -> dict[str, int]:
         """``{label: id}`` of the projects the user belongs to (bookable with a project)."""
-        mine = [p for p in self.activity.list_projects(self.user)
+        mine = [p for p in self.projects_part.list_projects(self.user)
                 if any(m.username == self.user.username for m in p.members)]
         return {f"{p.name} (#{p.id})": p.id for p in mine}
 
@@ -172,8 +171,3 @@ async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]]) -
     finally:
         subscription.close()
         task.cancel()
-
-
-def calendar_service(ctx: Any) -> CalendarService:
-    """The process's ``CalendarService``, configured like the Jupyter server's."""
-    return CalendarService(config=ctx.config, db=ctx.db, activity=ctx.activity)

@@ -1,4 +1,4 @@
-"""Wire models (pydantic) of calendar feeds: feed tokens and schedule-import summaries."""
+"""Wire models (pydantic) of LCO schedule imports: what an import did, the last import per site."""
 
 from __future__ import annotations
 
@@ -6,22 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-
-
-class FeedTokenOut(BaseModel):
-    """``POST calendar/feed-token``: the new secret (shown once) and ready-made feed URLs."""
-
-    token: str
-    created: datetime
-    user_feed: str
-    site_feeds: dict[str, str]
-
-
-class FeedTokenStatus(BaseModel):
-    """``GET calendar/feed-token``: whether the user has a token (never the token itself)."""
-
-    active: bool
-    created: datetime | None = None
 
 
 class Clash(BaseModel):

@@ -1,22 +1,21 @@
-"""Staging dashboard, data side: ``StagingSource``, table rows, running blocking work.
+"""Staging dashboard, data side: ``StagingSource`` and the formatting of table rows.
 
 ``StagingSource`` is the blocking data access for one user through ``StagingService`` (roots,
 ``ls``, jobs, logs, create-file; every rule, confinement and ownership included, stays in the
-service). ``job_row``/``listing_row`` turn wire models into table rows; ``run_blocking`` runs a
-service call off the event loop under ``panel serve`` and inline in a notebook or a test. The
-Viewer is ``staging_view.StagingDashboard``.
+service). ``job_row``/``listing_row`` turn wire models into table rows. The Viewer is
+``staging_view.StagingDashboard`` (it runs these calls through ``tasks.run_blocking``).
 
 Jobs are executed by the Jupyter server's job runner (it polls the shared database for queued
-jobs). A standalone ``panel serve`` has no such server, so ``staging_service`` starts the
-service's runner in the dashboard process then (``Context.behind_jupyter`` is false).
+jobs). A standalone ``panel serve`` has no such server, so the dashboard process runs the
+runner itself then (``Context.feed`` starts it when ``behind_jupyter`` is false).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
+from ..compose import StagingParts
 from ..core.identity import User
 from ..staging.schemas import (
     CreateFileBody,
@@ -31,7 +30,6 @@ from ..staging.schemas import (
     RootOut,
     SourceRef,
 )
-from ..staging.service import StagingService
 
 log = logging.getLogger(__name__)
 FINAL = ("succeeded", "failed", "cancelled")
@@ -42,16 +40,17 @@ TIME_FMT = "%Y-%m-%d %H:%M:%S"
 class StagingSource:
     """Blocking data access for one user; every rule is the service's."""
 
-    def __init__(self, service: StagingService, user: User, *, max_jobs: int = 200) -> None:
-        self.service = service
+    def __init__(self, staging: StagingParts, user: User, *, max_jobs: int = 200) -> None:
+        self.service = staging.service
+        self.browser = staging.browser
         self.user = user
         self.max_jobs = max_jobs
 
     def roots(self) -> list[RootOut]:
-        return self.service.list_roots(self.user)
+        return self.browser.list_roots(self.user)
 
     def ls(self, root: str, path: str) -> LsOut:
-        return self.service.ls(self.user, root, path)
+        return self.browser.ls(self.user, root, path)
 
     def jobs(self) -> list[JobOut]:
         """The user's own jobs, newest first (admins too: the dashboard is personal)."""
@@ -73,7 +72,7 @@ class StagingSource:
 
     def create_file(self, root: str, filename: str, content: str) -> CreateFileOut:
         body = CreateFileBody(filename=filename, content=content, root=root)
-        return self.service.create_file(self.user, body)
+        return self.browser.create_file(self.user, body)
 
 
 def human_bytes(n: int | None) -> str:
@@ -127,25 +126,3 @@ def parent(path: str) -> str:
 def path_label(path: str) -> str:
     """The directory shown, as Markdown."""
     return f"**/{path}**"
-
-
-
-
-def staging_service(ctx: Any) -> StagingService:
-    """The process's ``StagingService``, configured like the Jupyter server's.
-
-    Targets lie in the server's working directory (the runtime file's ``root_dir``).
-    """
-    return StagingService(config=ctx.config, db=ctx.db, activity=ctx.activity,
-                          root_dir=ctx.root_dir)
-
-
-async def ensure_runner(ctx: Any, service: StagingService) -> None:
-    """Standalone only: run queued jobs in this process (behind Jupyter the server does)."""
-    if ctx.behind_jupyter or service.runner is not None:
-        return
-    lock = ctx.cached("staging-runner-lock", lambda _ctx: asyncio.Lock())
-    async with lock:
-        if service.runner is None:
-            log.info("staging dashboard: no Jupyter server, running jobs in this process")
-            await service.start()

@@ -1,11 +1,10 @@
-"""The Activity dashboard: the live event feed, event details, and request decisions.
+"""The Activity dashboard's Viewer: the live event feed, event details, request decisions.
 
-``ActivitySource`` loads data for one user through ``ActivityService`` (blocking calls, so the
-Viewer runs them in a thread under ``panel serve``). ``ActivityDashboard`` is the Viewer: its
-state is param Parameters (filters, the visible frame, the selected event, the decision
-message), its widgets are built from them per instance, and it works the same in a notebook::
+``ActivityDashboard`` is the Viewer: its state is param Parameters (filters, the visible
+frame, the selected event, the decision message), its widgets are built from them per
+instance, and it works the same in a notebook (data comes from ``activity_source``)::
 
-    dash = ActivityDashboard(source=ActivitySource(service, user)); dash.load(); dash
+    dash = ActivityDashboard(source=ActivitySource(services.activity, user)); dash.load(); dash
 
 Under ``panel serve`` ``follow(ctx)`` subscribes to the process's activity ``FeedHub`` and
 pushes each new event into the session with ``doc.add_next_tick_callback``.
@@ -24,11 +23,11 @@ import panel as pn
 import param
 
 from ..activity.feed import FeedHub
-from ..activity.schemas import DecisionIn, EventFilter, EventOut
-from ..activity.service import ActivityService
+from ..activity.schemas import EventFilter, EventOut
 from ..activity.states import Action, Status
 from ..core.identity import User
 from ..core.timeutil import isoformat
+from .activity_source import ActivitySource
 from .tasks import follow_while_open, run_blocking, served
 
 log = logging.getLogger(__name__)
@@ -39,35 +38,6 @@ TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Act
           "project_id": "Project", "last_message": "Last log line"}
 FILTER_WIDTH = 220
 FLUSH_MS = 200
-
-
-class ActivitySource:
-    """Blocking data access for one user; every rule is the service's."""
-
-    def __init__(self, service: ActivityService, user: User, *, max_rows: int = 1000) -> None:
-        self.service = service
-        self.user = user
-        self.max_rows = max_rows
-
-    def recent(self) -> list[EventOut]:
-        """The newest ``max_rows`` events visible to the user (by feed cursor)."""
-        since = max(0, self.service.latest_seq() - 4 * self.max_rows)
-        events: list[EventOut] = []
-        while True:
-            page = self.service.list_events(self.user, EventFilter(since=since, limit=1000))
-            events = (events + page)[-self.max_rows:]
-            if len(page) < 1000:
-                return events
-            since = page[-1].seq
-
-    def pending_ids(self) -> set[str]:
-        """Ids of the pending requests this user may decide."""
-        return {ev.id for ev in self.service.pending_requests(self.user)}
-
-    def decide(self, event_id: str, decision: str, message: str) -> EventOut:
-        """Approve or deny a request (the service checks the user may)."""
-        choice = DecisionIn.model_validate({"decision": decision, "message": message})
-        return self.service.decide(self.user, event_id, choice)
 
 
 def event_row(ev: EventOut) -> dict[str, Any]:
@@ -98,7 +68,7 @@ class ActivityDashboard(pn.viewable.Viewer):
         super().__init__(**params)
         self.source = source
         self.events: dict[str, EventOut] = {}
-        self.param.object_type.objects = sorted(source.service.object_types)
+        self.param.object_type.objects = sorted(source.object_types())
         self._build_widgets()
 
     # -- data (no widgets involved) --------------------------------------------------------------
@@ -275,7 +245,7 @@ def _log_frame(ev: EventOut) -> pd.DataFrame:
 
 def build(ctx: Any, user: User) -> ActivityDashboard:
     """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
-    dash = ActivityDashboard(source=ActivitySource(ctx.activity, user))
+    dash = ActivityDashboard(source=ActivitySource(ctx.services.activity, user))
 
     async def start() -> None:
         try:

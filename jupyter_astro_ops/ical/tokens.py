@@ -1,12 +1,12 @@
-"""Per-user calendar feed tokens: what lets Thunderbird, Google or Outlook read an iCal feed.
+"""Per-user iCal feed tokens: what lets Thunderbird, Google or Outlook read an iCal feed.
 
 A calendar client cannot log in to Jupyter, and a Jupyter token must never end up in a calendar
 URL (it would grant the whole server). Each user may instead hold one *feed token*: a random
 ``secrets.token_urlsafe(32)`` shown once when created; only its SHA-256 is stored. The token
-grants read access to the iCal feeds and nothing else; rotating replaces it, revoking deletes it.
+grants read access to the iCal feeds (of every domain) and nothing else; rotating replaces
+it, revoking deletes it.
 
-Framework-free: takes the acting ``User`` and the ``Database``; the REST glue is in
-``calendar.ical_handlers``.
+Framework-free: takes the acting ``User`` and the ``Database``; ``ical.handlers`` reads it.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ...core.db import Database
-from ...core.identity import RoleMap, User
-from ...core.timeutil import utcnow
-from .models import FeedToken, ScheduleImport
-from .schemas import FeedTokenOut, FeedTokenStatus
+from ..core.db import Database
+from ..core.identity import RoleMap, User
+from ..core.timeutil import utcnow
+from .models import ICalToken
+from .schemas import FeedTokenStatus
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 128
@@ -33,7 +33,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class FeedTokens:
+class ICalTokens:
     """Create, rotate, revoke and verify feed tokens."""
 
     def __init__(self, db: Database) -> None:
@@ -44,9 +44,9 @@ class FeedTokens:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = utcnow()
         with self.db.write() as session:
-            row = session.get(FeedToken, user.username)
+            row = session.get(ICalToken, user.username)
             if row is None:
-                row = FeedToken(username=user.username)
+                row = ICalToken(username=user.username)
                 session.add(row)
             row.token_hash = hash_token(token)
             row.display_name = user.display_name
@@ -57,7 +57,7 @@ class FeedTokens:
     def status(self, user: User) -> FeedTokenStatus:
         """Whether ``user`` holds a token, and since when."""
         with self.db.read() as session:
-            row = session.get(FeedToken, user.username)
+            row = session.get(ICalToken, user.username)
             if row is None:
                 return FeedTokenStatus(active=False)
             return FeedTokenStatus(active=True, created=row.created)
@@ -65,7 +65,7 @@ class FeedTokens:
     def revoke(self, user: User) -> bool:
         """Delete ``user``'s token; ``False`` if there was none (revoking is idempotent)."""
         with self.db.write() as session:
-            row = session.get(FeedToken, user.username)
+            row = session.get(ICalToken, user.username)
             if row is None:
                 return False
             session.delete(row)
@@ -77,11 +77,10 @@ class FeedTokens:
             return None
         digest = hash_token(token)
         with self.db.read() as session:
-            row = session.scalars(select(FeedToken).where(FeedToken.token_hash == digest)).first()
+            row = session.scalars(select(ICalToken).where(ICalToken.token_hash == digest)).first()
             if row is None or not hmac.compare_digest(row.token_hash, digest):
                 return None
             return roles.resolve(row.username, row.display_name, row.groups or ())
 
 
-__all__ = ["FeedToken", "FeedTokenOut", "FeedTokenStatus", "FeedTokens", "ScheduleImport",
-           "hash_token"]
+__all__ = ["ICalTokens", "hash_token"]

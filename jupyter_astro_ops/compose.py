@@ -1,0 +1,175 @@
+"""The composition root: the one place that builds every long-lived part.
+
+``build_services(parent, db, roles=..., root_dir=...)`` builds each part exactly once, hands
+every part the collaborators it declares (as Protocols) in its constructor, and returns them in
+one typed, frozen ``Services``. The Jupyter server extension (``app.py``), the dashboard
+process (``dashboards/context.py``), the command line and the demo all call it; nothing else
+constructs a service. ``parent`` is any traitlets ``Configurable`` carrying the config, so
+``c.StagingService.roots``, ``c.RequestWorker.lease_seconds`` etc. apply wherever the parts are
+built; ``c.Wiring.*_class`` swaps a part's class (plug-ins, test doubles).
+
+``Services.start(background=...)`` starts the live feed, and, where background work runs, the
+request worker, the staging runner and the periodic LCO import; ``stop()`` undoes it.
+How the parts depend on each other (arrows: "is handed")::
+
+    EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
+       ^            ^
+       |            +-------------------------------+
+    JobStore <- StagingService <- Runner, Browser   |
+    ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traitlets import Type
+from traitlets.config import Configurable, LoggingConfigurable
+
+from .activity.events import EventLog
+from .activity.feed import FeedHub
+from .activity.pagecache import EventPages
+from .activity.projects import Projects
+from .activity.requests import Requests
+from .activity.worker import RequestWorker
+from .calendar.compat import CalendarCompat
+from .calendar.ical import ICalFeeds
+from .calendar.lco.importer import LcoImporter
+from .calendar.service import CalendarService
+from .calendar.writes import ReservationWriter
+from .core.db import Database
+from .core.identity import RoleMap
+from .ical.tokens import ICalTokens
+from .staging.browse import Browser
+from .staging.jobstore import JobStore
+from .staging.runner import Runner
+from .staging.service import StagingService
+
+
+class Wiring(LoggingConfigurable):
+    """Which classes the composition root builds (``c.Wiring.*``)."""
+
+    requests_class = Type(Requests, klass=Requests, config=True,
+                          help="Class of the activity requests part (project requests).")
+    staging_service_class = Type(StagingService, klass=StagingService, config=True,
+                                 help="Class of the staging service.")
+    calendar_service_class = Type(CalendarService, klass=CalendarService, config=True,
+                                  help="Class of the calendar service.")
+    lco_importer_class = Type(LcoImporter, klass=LcoImporter, config=True,
+                              help="Class of the LCO schedule importer.")
+
+
+@dataclass(frozen=True)
+class ActivityParts:
+    """The activity domain: the event log every domain writes to, and what reads it."""
+
+    events: EventLog
+    projects: Projects
+    requests: Requests
+    worker: RequestWorker
+    feed: FeedHub
+    pages: EventPages
+
+
+@dataclass(frozen=True)
+class StagingParts:
+    """Data staging: the job API, the read side (browse, download) and the job runner."""
+
+    service: StagingService
+    browser: Browser
+    runner: Runner
+
+
+@dataclass(frozen=True)
+class CalendarParts:
+    """Reservations: the service, its one write path, the importer, feeds and compat API."""
+
+    service: CalendarService
+    writer: ReservationWriter
+    importer: LcoImporter
+    ical: ICalFeeds
+    compat: CalendarCompat
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every long-lived part of one process, built by ``build_services``."""
+
+    db: Database
+    roles: RoleMap
+    ical_tokens: ICalTokens
+    activity: ActivityParts
+    staging: StagingParts
+    calendar: CalendarParts
+
+    async def start(self, background: bool = True) -> None:
+        """Start the live feed; with ``background``, also the worker, runner and imports."""
+        await self.activity.feed.start()
+        await asyncio.to_thread(self.calendar.service.ensure_sites)
+        if not background:
+            return
+        if self.activity.worker.enabled:
+            await self.activity.worker.start()
+        await self.staging.runner.start()
+        if self.calendar.importer.periodic:
+            await self.calendar.importer.loop.start()
+
+    async def stop(self) -> None:
+        """Stop whatever ``start`` started (each loop finishes its current round)."""
+        await self.calendar.importer.loop.stop()
+        await self.staging.runner.stop()
+        await self.activity.worker.stop()
+        await self.activity.feed.stop()
+
+
+def build_services(parent: Configurable, db: Database, *,
+                   roles: Mapping[str, Any] | RoleMap | None = None,
+                   root_dir: str | None = None) -> Services:
+    """Build every part once; ``root_dir`` is the working directory staging writes into."""
+    wiring = Wiring(parent=parent)
+    role_map = roles if isinstance(roles, RoleMap) else RoleMap(dict(roles or {}))
+    return Services(
+        db=db, roles=role_map, ical_tokens=ICalTokens(db),
+        activity=(activity := _activity(parent, wiring, db)),
+        staging=_staging(parent, wiring, db, activity.events, root_dir or os.getcwd()),
+        calendar=_calendar(parent, wiring, db, activity),
+    )
+
+
+def _activity(parent: Configurable, wiring: Wiring, db: Database) -> ActivityParts:
+    events = EventLog(db)
+    projects = Projects(db, events)
+    requests = wiring.requests_class(db, events, projects)
+    feed = FeedHub(events, parent=parent)
+    return ActivityParts(
+        events=events, projects=projects, requests=requests,
+        worker=RequestWorker(db, events, requests, parent=parent), feed=feed,
+        pages=EventPages(events, feed))
+
+
+def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLog,
+             root_dir: str) -> StagingParts:
+    store = JobStore(db, events, root_dir)
+    service = wiring.staging_service_class(db, events, store, parent=parent)
+    runner = Runner(store, service, events, max_jobs=service.max_concurrent_jobs,
+                    max_files=service.max_files_in_flight, poll_interval=service.poll_interval,
+                    log=service.log, nice=service.worker_nice)
+    browser = Browser(service.storage, service.compat_methods)
+    return StagingParts(service=service, browser=browser, runner=runner)
+
+
+def _calendar(parent: Configurable, wiring: Wiring, db: Database,
+              activity: ActivityParts) -> CalendarParts:
+    writer = ReservationWriter(activity.events)
+    service = wiring.calendar_service_class(db, activity.projects, writer, parent=parent)
+    importer = wiring.lco_importer_class(db, activity.events, service, writer, parent=parent)
+    return CalendarParts(service=service, writer=writer, importer=importer,
+                         ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
+
+
+__all__ = ["ActivityParts", "CalendarParts", "Services", "StagingParts", "Wiring",
+           "build_services"]
