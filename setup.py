@@ -78,6 +78,7 @@ setup(
             "ipykernel",
             "playwright",
             "pytest-playwright",
+            "schemathesis>=4.0",  # the OpenAPI fuzzer of tests/web/test_fuzz_schema.py
             "ruff",
             "mypy",
         ],

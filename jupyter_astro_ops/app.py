@@ -19,6 +19,7 @@ from traitlets import Bool, Dict, List, Unicode, default
 from . import activity, calendar, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
+from .calendar import compat_schemas
 from .calendar import handlers as calendar_handlers
 from .calendar import schemas as calendar_schemas
 from .calendar.lco import schemas as lco_schemas
@@ -30,13 +31,14 @@ from .ical import schemas as ical_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
-from .web.base import SERVICES_KEY
+from .web.base import SERVICES_KEY, NotFoundHandler
 
 # The domain registry: (package with an openapi.json fragment, its handlers, schema modules).
 DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (activity, activity_handlers, (activity_schemas,)),
     (staging, staging_handlers, (staging_schemas,)),
-    (calendar, calendar_handlers, (calendar_schemas, lco_schemas, ical_schemas)),
+    (calendar, calendar_handlers,
+     (calendar_schemas, compat_schemas, lco_schemas, ical_schemas)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
@@ -92,6 +94,7 @@ class AstroOpsApp(ExtensionApp):
             "astro_ops_openapi": openapi.build_spec(
                 [pkg.__name__ for pkg, _, _ in DOMAINS],
                 [module for _, _, modules in DOMAINS for module in modules],
+                [route for _, handlers, _ in DOMAINS for route in handlers.routes],
             ),
         })
         self._runtime_file = runtime_path(self.serverapp.runtime_dir)
@@ -101,6 +104,7 @@ class AstroOpsApp(ExtensionApp):
         self.handlers.extend(openapi.routes)
         for _, handlers, _ in DOMAINS:
             self.handlers.extend(handlers.routes)
+        self.handlers.append((r"/astro-ops/api/.*", NotFoundHandler))  # last: JSON 404s
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.services.start(background=self.run_background)

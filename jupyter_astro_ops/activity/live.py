@@ -35,6 +35,7 @@ from ..core.errors import AstroOpsError
 from ..core.identity import User
 from ..web.base import services_of, to_jsonable, user_from_jupyter
 from ..web.errors import describe
+from ..web.inputs import load_body
 from .feed import Subscription
 from .schemas import LiveError, LiveEvent, LiveSubscribe
 
@@ -64,8 +65,9 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin,  # ty
         await super().get(*args, **kwargs)
 
     async def on_message(self, message: str | bytes) -> None:
-        try:
-            await self._subscribe(LiveSubscribe.model_validate_json(message))
+        raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
+        try:  # the REST body limits (size, depth, string policy), then the model
+            await self._subscribe(LiveSubscribe.model_validate(load_body(raw)))
         except (pydantic.ValidationError, AstroOpsError) as exc:  # bad JSON too: no crash
             with contextlib.suppress(WebSocketClosedError):
                 self._send(LiveError(message=describe(exc)[0]))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.wire import Cursor, Id
 from .states import Action, Status
 
 
@@ -47,14 +48,21 @@ class EventFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: list[Status] | None = None
-    action: list[Action] | None = None
-    object_type: list[str] | None = None
-    object_id: str | None = Field(default=None, max_length=128)
-    user: str | None = Field(default=None, max_length=128)
-    project_id: int | None = None
-    since: int = Field(default=0, ge=0)
-    limit: int = Field(default=100, ge=1, le=1000)
+    status: list[Status] | None = Field(
+        default=None, max_length=20,
+        description="Statuses (repeat the parameter or separate with commas).")
+    action: list[Action] | None = Field(default=None, max_length=20,
+                                        description="Actions (repeats or commas).")
+    object_type: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None, max_length=20,
+        description="Object types, e.g. PROJECT, STAGING_JOB (repeats or commas).")
+    object_id: str | None = Field(default=None, max_length=128, description="Object id.")
+    user: str | None = Field(default=None, max_length=128, description=(
+        "Acting user; a non-admin may only name themselves (else 403)."))
+    project_id: Id | None = Field(default=None, description="Project id.")
+    since: Cursor = Field(default=0, description=(
+        "Cursor: only events whose latest change has seq > since."))
+    limit: int = Field(default=100, ge=1, le=1000, description="Page size.")
 
 
 class RequestIn(BaseModel):
@@ -64,7 +72,7 @@ class RequestIn(BaseModel):
 
     action: Literal["REQ"] = "REQ"
     kind: Literal["project.create", "project.join"]
-    project_id: int | None = None
+    project_id: Id | None = None
     name: str | None = Field(default=None, min_length=2, max_length=128,
                              pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$")
     description: str = Field(default="", max_length=4000)
@@ -125,7 +133,7 @@ class LiveSubscribe(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["subscribe"]
-    since: int | None = Field(default=None, ge=0)
+    since: Cursor | None = None
     filters: EventFilter = Field(default_factory=EventFilter)
 
 

@@ -18,18 +18,30 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 
 from ..core.errors import Conflict, Forbidden, ValidationError
 from ..core.identity import User
 from ..core.timeutil import parse_instant
+from .compat_schemas import (
+    CompatEvent,
+    CompatEventKey,
+    CompatExpired,
+    CompatModify,
+    CompatProjects,
+    CompatRemoveProject,
+    CompatSiteTime,
+    CompatUserSiteTime,
+    CompatUserTime,
+    CompatWindow,
+)
 from .schemas import ReservationIn, ReservationOut, ReservationPatch
 from .service import CalendarService
 from .writes import LCO_ORIGIN
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 OK = {"ResponseMetadata": {"HTTPStatusCode": 200}}
-TYPES = {"realtime": "realtime", "project": "project", "observation": "project"}
+
 
 
 def parse_time(value: str) -> datetime:
@@ -53,80 +65,6 @@ def to_pk(event_id: str) -> str:
         return uuid.UUID(event_id).hex
     except (ValueError, AttributeError, TypeError) as exc:
         raise ValidationError(f"event_id {event_id!r} is not a UUID") from exc
-
-
-class _Body(BaseModel):
-    # original clients send extra keys (resourceId, creator...); they are ignored
-    model_config = ConfigDict(extra="ignore")
-
-
-class EventBody(_Body):
-    event_id: str | None = None
-    start: str
-    end: str
-    site: str
-    title: str | None = None
-    reservation_type: str = "realtime"
-    origin: str = "ptr"
-    creator: str | None = None
-    creator_id: str | None = None
-    project_id: str = "none"
-    reservation_note: str = ""
-
-    @field_validator("reservation_type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if v not in TYPES:
-            raise ValueError(f"reservation_type must be one of {sorted(TYPES)}")
-        return TYPES[v]
-
-
-class EventKey(_Body):
-    event_id: str
-    start: str | None = None
-    last_modified: str | None = None  # if sent, must match (a stale edit is refused)
-
-
-class ModifyBody(_Body):
-    originalEvent: EventKey  # the original camelCase key names
-    modifiedEvent: dict[str, Any]
-
-
-class ProjectsBody(_Body):
-    project_id: str
-    events: list[EventKey] = Field(min_length=1)
-
-
-class RemoveProjectBody(_Body):
-    events: list[str] = Field(min_length=1)
-
-
-class WindowBody(_Body):
-    site: str
-    start: str
-    end: str
-    full_project_details: bool = False
-
-
-class ExpiredBody(_Body):
-    site: str
-    cutoff_time: str
-
-
-class UserTimeBody(_Body):
-    user_id: str
-    time: str
-
-
-class SiteTimeBody(_Body):
-    site: str
-    time: str
-
-
-class UserSiteTimeBody(_Body):
-    user_id: str
-    site: str
-    time: str
 
 
 class CalendarCompat:
@@ -173,7 +111,7 @@ class CalendarCompat:
         return creator_id, creator or creator_id
 
     # -- writes --------------------------------------------------------------------------------
-    def newevent(self, user: User, body: EventBody) -> dict[str, Any]:
+    def newevent(self, user: User, body: CompatEvent) -> dict[str, Any]:
         spec = ReservationIn(
             site=body.site, start=parse_time(body.start), end=parse_time(body.end),
             title=body.title or None, type=body.reservation_type,  # type: ignore[arg-type]
@@ -185,9 +123,9 @@ class CalendarCompat:
         )
         return {"table_response": OK, "new_calendar_event": self.events([out])[0]}
 
-    def modifyevent(self, user: User, body: ModifyBody) -> dict[str, Any]:
+    def modifyevent(self, user: User, body: CompatModify) -> dict[str, Any]:
         current = self.cal.get(user, to_pk(body.originalEvent.event_id))
-        new = EventBody.model_validate({**self._event(current, {}, False), **{
+        new = CompatEvent.model_validate({**self._event(current, {}, False), **{
             k: v for k, v in body.modifiedEvent.items() if v is not None}})
         if new.site != current.site:
             raise ValidationError("an event cannot move to another site")
@@ -205,56 +143,57 @@ class CalendarCompat:
         out = self.cal.modify(user, current.id, ReservationPatch(**patch), current.version)
         return {**OK, "modified_calendar_event": self.events([out])[0]}
 
-    def delete(self, user: User, body: EventKey) -> dict[str, Any]:
+    def delete(self, user: User, body: CompatEventKey) -> dict[str, Any]:
         self.cal.cancel(user, to_pk(body.event_id))
         return OK
 
-    def add_projects_to_events(self, user: User, body: ProjectsBody) -> list[dict[str, Any]]:
+    def add_projects_to_events(self, user: User, body: CompatProjects) -> list[dict[str, Any]]:
         pid = self._project(body.project_id)
         self.cal.set_project(user, [to_pk(e.event_id) for e in body.events], pid)
         return [OK for _ in body.events]
 
-    def remove_project_from_events(self, user: User, body: RemoveProjectBody) -> str:
+    def remove_project_from_events(self, user: User, body: CompatRemoveProject) -> str:
         self.cal.set_project(user, [to_pk(e) for e in body.events], None)
         return "Success"
 
-    def remove_expired_lco_schedule(self, user: User, body: ExpiredBody) -> dict[str, Any]:
+    def remove_expired_lco_schedule(self, user: User, body: CompatExpired) -> dict[str, Any]:
         gone = self.cal.cancel_imported_after(user, body.site, parse_time(body.cutoff_time))
         ids = [e["project_id"] for e in self.events(gone)]
         return {"removed": len(gone), "project_ids": sorted({i for i in ids if i != "none"})}
 
     # -- reads ---------------------------------------------------------------------------------
-    def siteevents(self, user: User, body: WindowBody) -> list[dict[str, Any]]:
+    def siteevents(self, user: User, body: CompatWindow) -> list[dict[str, Any]]:
         rows = self.cal.list_reservations(user, body.site, parse_time(body.start),
                                           parse_time(body.end))
         return self.events(rows, full=body.full_project_details)
 
-    def user_events_ending_after_time(self, user: User, body: UserTimeBody) -> list[dict[str, Any]]:
+    def user_events_ending_after_time(self, user: User, body: CompatUserTime
+                                      ) -> list[dict[str, Any]]:
         return self.events(self.cal.user_reservations(user, body.user_id, parse_time(body.time)))
 
-    def get_event_at_time(self, user: User, body: SiteTimeBody) -> list[dict[str, Any]]:
+    def get_event_at_time(self, user: User, body: CompatSiteTime) -> list[dict[str, Any]]:
         return self.events(self.cal.active_at(user, body.site, parse_time(body.time)))
 
-    def is_user_scheduled(self, user: User, body: UserSiteTimeBody) -> bool:
+    def is_user_scheduled(self, user: User, body: CompatUserSiteTime) -> bool:
         rows = self.cal.active_at(user, body.site, parse_time(body.time))
         return any(r.creator_id == body.user_id for r in rows)
 
-    def does_conflicting_event_exist(self, user: User, body: UserSiteTimeBody) -> bool:
+    def does_conflicting_event_exist(self, user: User, body: CompatUserSiteTime) -> bool:
         rows = self.cal.active_at(user, body.site, parse_time(body.time))
         return any(r.creator_id != body.user_id for r in rows)
 
 
 # endpoint name -> (body model, CalendarCompat method)
 OPERATIONS: dict[str, tuple[type[BaseModel], str]] = {
-    "newevent": (EventBody, "newevent"),
-    "modifyevent": (ModifyBody, "modifyevent"),
-    "delete": (EventKey, "delete"),
-    "siteevents": (WindowBody, "siteevents"),
-    "add-projects-to-events": (ProjectsBody, "add_projects_to_events"),
-    "remove-project-from-events": (RemoveProjectBody, "remove_project_from_events"),
-    "remove-expired-lco-schedule": (ExpiredBody, "remove_expired_lco_schedule"),
-    "user-events-ending-after-time": (UserTimeBody, "user_events_ending_after_time"),
-    "get-event-at-time": (SiteTimeBody, "get_event_at_time"),
-    "is-user-scheduled": (UserSiteTimeBody, "is_user_scheduled"),
-    "does-conflicting-event-exist": (UserSiteTimeBody, "does_conflicting_event_exist"),
+    "newevent": (CompatEvent, "newevent"),
+    "modifyevent": (CompatModify, "modifyevent"),
+    "delete": (CompatEventKey, "delete"),
+    "siteevents": (CompatWindow, "siteevents"),
+    "add-projects-to-events": (CompatProjects, "add_projects_to_events"),
+    "remove-project-from-events": (CompatRemoveProject, "remove_project_from_events"),
+    "remove-expired-lco-schedule": (CompatExpired, "remove_expired_lco_schedule"),
+    "user-events-ending-after-time": (CompatUserTime, "user_events_ending_after_time"),
+    "get-event-at-time": (CompatSiteTime, "get_event_at_time"),
+    "is-user-scheduled": (CompatUserSiteTime, "is_user_scheduled"),
+    "does-conflicting-event-exist": (CompatUserSiteTime, "does_conflicting_event_exist"),
 }

@@ -11,7 +11,6 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.errors import ValidationError
 from ..web.base import AstroOpsHandler, api_path
 from .compat_handlers import routes as compat_routes
 from .ical_handlers import routes as feed_routes
@@ -39,16 +38,6 @@ class CalendarHandler(AstroOpsHandler):
     @property
     def cal(self) -> CalendarService:
         return self.services.calendar.service
-
-    def if_match(self) -> int | None:
-        """The version in an ``If-Match: "3"`` header (``None`` when absent)."""
-        raw = self.request.headers.get("If-Match")
-        if raw is None or raw.strip() == "*":
-            return None
-        tag = raw.strip().removeprefix("W/").strip('"')
-        if not tag.isdigit():
-            raise ValidationError(f"If-Match must be a reservation version, not {raw!r}")
-        return int(tag)
 
     def write_reservation(self, out: ReservationOut, status: int = 200,
                           location: str | None = None) -> None:

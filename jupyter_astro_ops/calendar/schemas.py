@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.wire import Id, Instant
 
 ReservationType = Literal["realtime", "project"]
 Origin = Literal["ptr", "lco"]
@@ -42,12 +44,12 @@ class ReservationIn(_Strict):
     """``POST calendar/reservations``; the creator is always the logged-in user."""
 
     site: str = Field(pattern=SITE_CODE)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     title: str | None = Field(default=None, max_length=256)
     type: ReservationType = "realtime"
     note: str = Field(default="", max_length=10_000)
-    project_id: int | None = None
+    project_id: Id | None = None
 
 
 class ReservationPatch(_Strict):
@@ -57,13 +59,13 @@ class ReservationPatch(_Strict):
     ``project_id: null`` detaches the project.
     """
 
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     title: str | None = Field(default=None, min_length=1, max_length=256)
     type: ReservationType | None = None
     note: str | None = Field(default=None, max_length=10_000)
-    project_id: int | None = None
-    version: int | None = Field(default=None, ge=1)
+    project_id: Id | None = None
+    version: Id | None = None
 
 
 class ReservationOut(BaseModel):
@@ -106,8 +108,8 @@ class WindowQuery(_Strict):
     """``GET calendar/reservations?site=&start=&end=``: everything overlapping ``[start, end)``."""
 
     site: str | None = Field(default=None, pattern=SITE_CODE)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     include_cancelled: bool = False
 
 
@@ -115,13 +117,13 @@ class AtQuery(_Strict):
     """``GET calendar/reservations/at?site=&time=``."""
 
     site: str = Field(pattern=SITE_CODE)
-    time: AwareDatetime
+    time: Instant
 
 
 class EndingAfterQuery(_Strict):
     """``GET calendar/users/<user>/reservations?ending_after=`` (default: now)."""
 
-    ending_after: AwareDatetime | None = None
+    ending_after: Instant | None = None
 
 
 class FeedTokenOut(BaseModel):

@@ -20,15 +20,22 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # instants outside are refused (see core.wire.Instant)
+
+
 def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 instant (``...Z``, offsets, with or without seconds) to aware UTC.
 
-    Raises ``ValueError`` on anything else, which callers turn into a 400.
+    Raises ``ValueError`` on anything else, and for years outside ``FIRST_YEAR..LAST_YEAR``
+    (where converting an offset to UTC could overflow); callers turn it into a 400.
     """
     cleaned = text.strip()
     if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
-    return as_utc(datetime.fromisoformat(cleaned))
+    parsed = datetime.fromisoformat(cleaned)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"{text!r} is outside the years {FIRST_YEAR}..{LAST_YEAR}")
+    return as_utc(parsed)
 
 
 def isoformat(value: datetime) -> str:

@@ -5,9 +5,9 @@ never reaches the database (where it would be a 500):
 
 * **strings** (``Name``, ``Title``, ``Note``, or ``Annotated[str, Field(max_length=n),
   STORABLE]``): valid Unicode (no lone surrogates), no NUL, bounded length;
-* **instants** (``Instant``): timezone-aware, between ``EARLIEST`` and ``LATEST`` (1900 to 2200
-  UTC: wide enough for archives and schedules, far from the ends where converting an offset
-  to UTC overflows), returned in UTC;
+* **instants** (``Instant``): timezone-aware, written with a year from 1900 to 2199 (in its own
+  offset: wide enough for archives and schedules, far from the ends where converting an offset
+  to UTC overflows; the JSON schema says so with a pattern), returned in UTC;
 * **integers**: ``Id`` (a database id: 1 .. 2**31 - 1), ``Count`` (0 .. 2**31 - 1), ``Cursor``
   (a feed cursor: 0 .. 2**53, exact in JavaScript too).
 
@@ -19,10 +19,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from annotated_types import Ge, Le
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+from .timeutil import FIRST_YEAR, LAST_YEAR
+
+INSTANT_PATTERN = r"^(19|20|21)[0-9]{2}-"  # the year range, as a JSON-schema string pattern
 INT32_MAX = 2**31 - 1
 CURSOR_MAX = 2**53
 
@@ -39,14 +41,19 @@ def check_text(value: str) -> str:
 
 
 def check_instant(value: datetime) -> datetime:
-    """An aware instant inside ``[EARLIEST, LATEST)``, converted to UTC."""
-    try:
-        utc = value.astimezone(timezone.utc)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError("is outside the supported range 1900..2200 UTC") from exc
-    if not EARLIEST <= utc < LATEST:
-        raise ValueError("is outside the supported range 1900..2200 UTC")
-    return utc
+    """An aware instant written with a year in ``FIRST_YEAR..LAST_YEAR``, converted to UTC."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR}..{LAST_YEAR}")
+    return value.astimezone(timezone.utc)
+
+
+def _iso_or_datetime(value: object) -> object:
+    """Instants are ISO 8601 strings (or datetimes from Python callers), never numbers: lax
+    parsing would take ``0.5`` as a Unix time."""
+    if isinstance(value, bool | int | float) or (
+            isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()):
+        raise ValueError("must be an ISO 8601 date-time with a time zone, not a number")
+    return value
 
 
 def _no_huge_digits(value: object) -> object:
@@ -61,10 +68,15 @@ STORABLE = AfterValidator(check_text)
 Name = Annotated[str, Field(min_length=1, max_length=128), STORABLE]
 Title = Annotated[str, Field(max_length=256), STORABLE]
 Note = Annotated[str, Field(max_length=4000), STORABLE]
-Instant = Annotated[AwareDatetime, AfterValidator(check_instant)]
-Id = Annotated[int, BeforeValidator(_no_huge_digits), Field(ge=1, le=INT32_MAX)]
-Count = Annotated[int, BeforeValidator(_no_huge_digits), Field(ge=0, le=INT32_MAX)]
-Cursor = Annotated[int, BeforeValidator(_no_huge_digits), Field(ge=0, le=CURSOR_MAX)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_or_datetime), AfterValidator(check_instant),
+                    WithJsonSchema({"type": "string", "format": "date-time",
+                                    "pattern": INSTANT_PATTERN})]
+# (annotated-types bounds, then the digit guard: in this order the JSON schema shows
+# minimum/maximum, and the guard still runs before the string is parsed)
+Id = Annotated[int, Ge(1), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
+Count = Annotated[int, Ge(0), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
+Cursor = Annotated[int, Ge(0), Le(CURSOR_MAX), BeforeValidator(_no_huge_digits)]
 
-__all__ = ["CURSOR_MAX", "EARLIEST", "INT32_MAX", "LATEST", "STORABLE", "Count", "Cursor", "Id",
-           "Instant", "Name", "Note", "Title", "check_instant", "check_text"]
+__all__ = ["CURSOR_MAX", "FIRST_YEAR", "INSTANT_PATTERN", "INT32_MAX", "LAST_YEAR", "STORABLE",
+           "Count", "Cursor", "Id", "Instant", "Name", "Note", "Title", "check_instant",
+           "check_text"]

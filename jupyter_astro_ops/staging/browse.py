@@ -9,14 +9,17 @@ writes only into writable roots.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import Forbidden, ValidationError
 from ..core.identity import User
+from .fserrors import fs_errors
 from .paths import clean_relpath, is_within, join_rel, makedirs_confined
 from .roots import Root, Roots
 from .schemas import (
@@ -28,7 +31,7 @@ from .schemas import (
     MethodsOut,
     RootOut,
 )
-from .transfer import CLOEXEC, NOFOLLOW
+from .transfer import CLOEXEC, Transfer
 
 DOWNLOAD_CHUNK = 1 << 20
 MAX_LS = 10_000
@@ -66,9 +69,10 @@ class Browser:
         """One directory level of a root (links are shown as what they point to, if inside)."""
         root = self.roots.get(user, root_name)
         rel = clean_relpath(raw, "path")
-        if root.info(rel).get("type") != "directory":
-            raise ValidationError(f"{root.name}:{rel} is not a directory")
-        entries = self._ls_local(root, rel) if root.local else self._ls_remote(root, rel)
+        with fs_errors(f"{root.name}:{rel}"):
+            if root.info(rel).get("type") != "directory":
+                raise ValidationError(f"{root.name}:{rel} is not a directory")
+            entries = self._ls_local(root, rel) if root.local else self._ls_remote(root, rel)
         return LsOut(root=root.name, path=rel, entries=sorted(entries, key=lambda e: e.name))
 
     def _ls_local(self, root: Root, rel: str) -> list[LsEntry]:
@@ -117,43 +121,56 @@ class Browser:
             raise Forbidden(f"the storage root {root.name!r} is read-only")
         rel = clean_relpath(body.filename, "filename", allow_empty=False)
         data = body.content.encode("utf-8")
-        if root.local:
-            _write_local(root, rel, data)
-        else:
-            root.fs.pipe(root.path(rel), data)
+        with fs_errors(f"filename {rel!r}"):
+            if root.local:
+                _write_local(root, rel, data)
+            else:
+                root.fs.pipe(root.path(rel), data)
         return CreateFileOut(root=root.name, path=rel, size=len(data))
 
 
 def open_download(root: Root, raw: str) -> Download:
     """A streamed download of the file ``raw`` in ``root`` (access already checked)."""
     rel = clean_relpath(raw, "path", allow_empty=False)
-    info = root.info(rel)
-    if info.get("type") != "file":
-        raise ValidationError(f"{root.name}:{rel} is not a file")
-    size = int(info.get("size") or 0)
-    return Download(os.path.basename(rel), size, _chunks(root, root.path(rel)))
+    with fs_errors(f"{root.name}:{rel}"):
+        info = root.info(rel)
+        if info.get("type") != "file":
+            raise ValidationError(f"{root.name}:{rel} is not a file")
+        size = int(info.get("size") or 0)
+        return Download(os.path.basename(rel), size, _chunks(_open(root, root.path(rel))))
 
 
 def _write_local(root: Root, rel: str, data: bytes) -> None:
+    """Write ``data`` atomically and verified (the staging transfer protocol: an unnamed or
+    uniquely named temporary file, checksum re-read, then into place; a link at the final name
+    is replaced, never followed)."""
     directory = makedirs_confined(root.base, os.path.dirname(rel), "filename")
     name = os.path.basename(rel)
     final = os.path.join(directory, name)
     if os.path.isdir(final) and not os.path.islink(final):
         raise ValidationError("filename: a directory of that name exists")
-    tmp = os.path.join(directory, f".{name}.create.astro-part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW | CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-    os.replace(tmp, final)  # replaces a link at ``final`` itself, never its target
+    writer = Transfer(chunk_size=DOWNLOAD_CHUNK, fsync=False, read_only=False,
+                      tag=f"create-{uuid.uuid4().hex[:12]}", check=_no_cancel,
+                      on_bytes=_no_progress)
+    writer.copy_stream(lambda: io.BytesIO(data), directory, name, len(data))
 
 
-def _chunks(root: Root, full: str) -> Iterator[bytes]:
-    f: Any = (os.fdopen(os.open(full, os.O_RDONLY | CLOEXEC), "rb", buffering=0)
-              if root.local else root.fs.open(full, "rb", block_size=DOWNLOAD_CHUNK))
+def _no_cancel() -> None:
+    """A create-file write cannot be cancelled."""
+
+
+def _no_progress(_n: int) -> None:
+    """A create-file write reports no progress."""
+
+
+def _open(root: Root, full: str) -> Any:
+    """The file, opened now (so a refusal is the request's error, not the stream's)."""
+    if root.local:
+        return os.fdopen(os.open(full, os.O_RDONLY | CLOEXEC), "rb", buffering=0)
+    return root.fs.open(full, "rb", block_size=DOWNLOAD_CHUNK)
+
+
+def _chunks(f: Any) -> Iterator[bytes]:
     with f:
         while True:
             chunk = f.read(DOWNLOAD_CHUNK)

@@ -21,7 +21,7 @@ from ..core.errors import AstroOpsError
 from ..core.timeutil import utcnow
 from .models import StagingFile, StagingJob
 from .paths import check_dir_inside, join_rel, makedirs_confined
-from .plan import plan_source
+from .plan import check_links_confined, plan_source
 from .roots import Root
 from .transfer import Cancelled, FileResult, IntegrityError, Transfer, hash_local, make_symlink
 
@@ -57,6 +57,7 @@ class Settings:
     backoff: float
     progress_interval: float
     files_in_flight: int
+    unnamed: bool = True
 
 
 class JobRun:
@@ -86,6 +87,7 @@ class JobRun:
         self._execute(todo)
 
     def _symlink(self) -> None:
+        check_links_confined(self.root, self.job.source)  # again: the tree may have changed
         src = self.root.path(self.job.source)
         parent, name = os.path.split(self.job.target)
         directory = makedirs_confined(self.base, parent)
@@ -204,7 +206,8 @@ class JobRun:
         rel_dir, _, name = join_rel(self.job.target, f.relpath).rpartition("/")
         directory = self._ensure_dir(rel_dir)
         t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
-                     tag=self.tag, check=self.flags.check, on_bytes=on_bytes)
+                     tag=self.tag, check=self.flags.check, on_bytes=on_bytes,
+                     unnamed=self.s.unnamed)
         src_rel = join_rel(self.job.source, f.relpath)
         if self.root.local:
             return t.copy_local(self._local_source(src_rel), directory, name, f.size)

@@ -5,6 +5,10 @@ resolved path leaves the root fails the whole plan (``Forbidden``); a link to a 
 root is copied as that file's content; links to directories, FIFOs, sockets and devices are
 skipped and reported. Remote listings (``fs.find``) are checked name by name: a key that
 would traverse on disk (``a/../../x``) fails the plan.
+
+``check_links_confined`` is the rule for a *symlinked* tree, whose links users will follow
+later through the link: every link anywhere below it, following links to directories inside
+the root (each real directory once), must resolve inside the root.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass, field
 from ..core.errors import Forbidden, ValidationError
 from .paths import clean_relpath, is_within, join_rel
 from .roots import Root
+
+MAX_CHECKED = 1_000_000  # entries a symlink check reads at most
 
 
 @dataclass
@@ -95,3 +101,38 @@ def _check_name(rel: str) -> None:
         clean_relpath(rel, "source entry", allow_empty=False)
     except ValidationError as exc:
         raise Forbidden(f"source entry {rel!r} cannot be staged safely: {exc.message}") from None
+
+
+def check_links_confined(root: Root, source: str) -> None:
+    """``Forbidden`` if a link anywhere in the tree ``root:source`` leads outside the root.
+
+    Links to directories inside the root are followed (each real directory once), since a
+    user who follows the staged link can follow them too.
+    """
+    start = root.resolved(source)
+    if not os.path.isdir(start):
+        return
+    seen: set[str] = set()
+    stack = [start]
+    checked = 0
+    while stack:
+        directory = stack.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                checked += 1
+                if checked > MAX_CHECKED:
+                    raise Forbidden(f"source: more than {MAX_CHECKED} entries to check; "
+                                    "stage a smaller tree by symlink, or copy it")
+                if entry.is_symlink():
+                    real = os.path.realpath(entry.path)
+                    if not is_within(real, root.base):
+                        shown = os.path.relpath(entry.path, root.base)
+                        raise Forbidden(f"source: {shown!r} is a symlink that leads outside "
+                                        "the root")
+                    if os.path.isdir(real):
+                        stack.append(real)
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)

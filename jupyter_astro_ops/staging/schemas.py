@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JobMethod = Literal["copy", "symlink"]
 CompatMethod = Literal["local_copy", "local_symlink", "direct_download", "jupyter_copy"]
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # paths never hold control characters (see staging.paths)
 
 
 class SourceRef(BaseModel):
@@ -18,7 +19,7 @@ class SourceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     root: str = Field(min_length=1, max_length=64)
-    path: str = Field(default="", max_length=4096)
+    path: str = Field(default="", max_length=4096, pattern=NO_CONTROL)
 
 
 class JobCreate(BaseModel):
@@ -27,7 +28,7 @@ class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: SourceRef
-    target: str = Field(default="", max_length=4096, description=(
+    target: str = Field(default="", max_length=4096, pattern=NO_CONTROL, description=(
         "Relative path inside the user's working directory. For a directory source it is the "
         "directory that receives the tree; for a file, the new file's path ('' or a trailing "
         "'/' keeps the source name)."))
@@ -66,9 +67,10 @@ class JobQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    all: bool = False
-    status: list[JobStatus] = Field(default_factory=list)
-    limit: int = Field(default=200, ge=1, le=1000)
+    all: bool = Field(default=False, description="Every user's jobs (admins only).")
+    status: list[JobStatus] = Field(default_factory=list, max_length=10, description=(
+        "Only jobs in these statuses (repeats or commas)."))
+    limit: int = Field(default=200, ge=1, le=1000, description="Page size.")
 
 
 class LogEntry(BaseModel):
@@ -112,7 +114,7 @@ class MethodsOut(BaseModel):
 class LsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(default="", max_length=4096)
+    path: str = Field(default="", max_length=4096, pattern=NO_CONTROL)
 
 
 class LsEntry(BaseModel):
@@ -132,14 +134,14 @@ class DownloadQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     root: str = Field(min_length=1, max_length=64)
-    path: str = Field(min_length=1, max_length=4096)
+    path: str = Field(min_length=1, max_length=4096, pattern=NO_CONTROL)
 
 
 class CompatData(BaseModel):
     """The original service's body: a source below the compat root and a target below home."""
 
-    local_path_on_storage: str = Field(max_length=4096)
-    relative_path: str = Field(default="", max_length=4096)
+    local_path_on_storage: str = Field(max_length=4096, pattern=NO_CONTROL)
+    relative_path: str = Field(default="", max_length=4096, pattern=NO_CONTROL)
 
 
 class CompatStageBody(BaseModel):
@@ -149,7 +151,9 @@ class CompatStageBody(BaseModel):
 class CompatStageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")  # the original also accepted jupyter_token
 
-    method: str
+    method: str = Field(max_length=32, description=(
+        "One of the allowed methods (GET config/allowed-methods/); another is a 400 with the "
+        "original service's message."))
     username: str = Field(min_length=1, max_length=128)
 
 
@@ -170,9 +174,10 @@ class CreateFileBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filename: str = Field(min_length=1, max_length=4096)
-    content: str = Field(default="", max_length=16 << 20)
-    root: str | None = Field(default=None, description="Default: the compat root.")
+    filename: str = Field(min_length=1, max_length=4096, pattern=NO_CONTROL)
+    content: str = Field(default="", max_length=512 << 10)
+    root: str | None = Field(default=None, min_length=1, max_length=64,
+                             description="Default: the compat root.")
 
 
 class CreateFileOut(BaseModel):

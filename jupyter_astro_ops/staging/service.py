@@ -29,10 +29,12 @@ from ..core.errors import AstroOpsError, Conflict, Forbidden, NotFound, Validati
 from ..core.identity import User
 from ..core.timeutil import utcnow
 from .browse import Download, open_download
+from .fserrors import fs_errors
 from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
 from .jobstore import OBJECT_TYPE, JobEvents, JobStore
 from .models import StagingFile, StagingJob
 from .paths import clean_relpath, confine_local, is_within, join_rel
+from .plan import check_links_confined
 from .roots import Root, Roots, build_roots
 from .schemas import (
     CompatStageBody,
@@ -101,6 +103,11 @@ class StagingService(LoggingConfigurable):
     worker_nice = Int(10, config=True, help=(
         "Added to the nice value of staging worker threads (Linux), so that the server's "
         "event loop stays responsive while jobs copy. 0 disables."))
+    unnamed_temp_files = Bool(True, config=True, help=(
+        "Write each new file as an unnamed O_TMPFILE inode linked into place when done, where "
+        "the file system supports it (Linux; probed per directory): nothing is visible or left "
+        "behind by a crash. Off: a hidden temporary name beside the target (removed when the "
+        "job resumes)."))
     fsync = Bool(False, config=True, help=(
         "fsync each file before renaming it into place (survives power loss, slower). "
         "Without it a killed server still never exposes partial files, and a resumed job "
@@ -126,13 +133,18 @@ class StagingService(LoggingConfigurable):
         """Validate and queue a job (202); nothing is written to disk here."""
         root = self.root(user, req.source.root, req.method)
         src = clean_relpath(req.source.path, "source.path")
-        info = root.info(src)
+        with fs_errors("source"):
+            info = root.info(src)
         is_dir = info.get("type") == "directory"
         if info.get("type") not in ("file", "directory"):
             raise ValidationError("source: only files and directories can be staged")
-        target = self._final_target(req.target, src, root, is_dir)
-        if req.method == "symlink" and not target:
-            raise ValidationError("target: a symlink needs a name")
+        with fs_errors("target"):
+            target = self._final_target(req.target, src, root, is_dir)
+        if req.method == "symlink":
+            if not target:
+                raise ValidationError("target: a symlink needs a name")
+            with fs_errors("source"):
+                check_links_confined(root, src)  # users will follow every link below it
         job = StagingJob(
             id=uuid.uuid4().hex, username=owner or user.username, root=root.name, source=src,
             target=target, method=req.method, status="queued", root_dir=self.root_dir,
@@ -242,7 +254,8 @@ class StagingService(LoggingConfigurable):
         return Settings(chunk_size=self.chunk_size, fsync=self.fsync,
                         read_only=self.make_read_only, retries=self.retries,
                         backoff=self.retry_backoff, progress_interval=self.progress_interval,
-                        files_in_flight=max(1, self.max_files_in_flight))
+                        files_in_flight=max(1, self.max_files_in_flight),
+                        unnamed=self.unnamed_temp_files)
 
     def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
         """Run one claimed job to its end (called by the runner in a job thread)."""

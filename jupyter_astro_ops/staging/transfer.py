@@ -136,8 +136,9 @@ class Transfer:
 
     def __init__(
         self, *, chunk_size: int, fsync: bool, read_only: bool, tag: str,
-        check: Callable[[], None], on_bytes: Callable[[int], None],
+        check: Callable[[], None], on_bytes: Callable[[int], None], unnamed: bool = True,
     ) -> None:
+        self.unnamed = unnamed
         self.chunk = chunk_size
         self.fsync = fsync
         self.read_only = read_only
@@ -215,7 +216,7 @@ class Transfer:
         tmp = temp_name(dst_dir, name, self.tag)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
-        if tmpfile_works(dst_dir) and not os.path.lexists(final):
+        if self.unnamed and tmpfile_works(dst_dir) and not os.path.lexists(final):
             return os.open(dst_dir, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o644), None
         return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644), tmp
 

@@ -5,14 +5,19 @@ Handlers stay thin: ``user = self.astro_user``, ``body = self.parse_body(Model)`
 ``self.write_json(result)``. ``self.services`` is the typed ``compose.Services`` built once
 by the composition root, so mypy checks every call a handler makes.
 Domain errors raised anywhere below become ``{"message", "reason", "details"}`` JSON with the
-status from ``web.errors``; bad input never turns into a 500.
+status from ``web.errors``; bad input never turns into a 500 (``web.inputs`` bounds bodies,
+queries and headers first). Errors raised by Jupyter's own layers for our routes (login,
+XSRF, an unsupported method) are written in the same shape, and ``NotFoundHandler`` answers
+every unknown path under ``astro-ops/api/`` as JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any, ParamSpec, TypeVar
 
 import pydantic
@@ -21,9 +26,10 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..compose import Services
-from ..core.errors import Unauthenticated, ValidationError
+from ..core.errors import NotFound, Unauthenticated
 from ..core.identity import RoleMap, User
-from .errors import describe, status_for
+from .errors import describe, reason_for_status, status_for
+from .inputs import check_path_value, header_number, load_body, query_data
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 R = TypeVar("R")
@@ -78,32 +84,24 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     # -- input -----------------------------------------------------------------------------
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Jupyter's checks (host, login, origin), then the string policy on path values."""
+        await super().prepare()
+        for name, value in self.path_kwargs.items():
+            if isinstance(value, str):
+                check_path_value(value, name)
+
     def parse_body(self, model: type[M]) -> M:
         """Validate the JSON body against ``model`` (400 on malformed JSON or bad fields)."""
-        raw = self.request.body
-        if not raw:
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ValidationError(f"request body is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ValidationError("request body must be a JSON object")
-        return model.model_validate(data)
+        return model.model_validate(load_body(self.request.body))
 
     def parse_query(self, model: type[M], lists: Sequence[str] = ()) -> M:
         """Validate query arguments; names in ``lists`` accept repeats or comma lists."""
-        data: dict[str, Any] = {}
-        for name, values in self.request.query_arguments.items():
-            if name in ("token", "_xsrf"):
-                continue
-            decoded = [v.decode("utf-8", "replace") for v in values]
-            if name in lists:
-                data[name] = [part for v in decoded for part in v.split(",") if part]
-            else:
-                data[name] = decoded[-1]
-        return model.model_validate(data)
+        return model.model_validate(query_data(self.request.query_arguments, lists))
+
+    def if_match(self) -> int | None:
+        """The version in an ``If-Match: "3"`` header (``None`` when absent or ``*``)."""
+        return header_number(self.request.headers.get("If-Match"), "If-Match")
 
     # -- output ----------------------------------------------------------------------------
     def write_json(self, payload: Any, status: int = 200, location: str | None = None) -> None:
@@ -123,6 +121,29 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         return f"{self.base_url.rstrip('/')}{api_path(path)}"
 
     # -- errors ----------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors of Jupyter's own layers (login, XSRF, unsupported method, a bug) in the one
+        JSON shape: ``{"message", "reason"}``, ``reason`` always a string."""
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message or HTTPStatus(status_code).phrase
+            if exc.args and exc.log_message:
+                with contextlib.suppress(TypeError, ValueError):
+                    message = exc.log_message % exc.args
+        else:  # an unexpected error: its traceback is in the server log, not in the answer
+            message = "internal server error (logged)" if status_code >= 500 else (
+                HTTPStatus(status_code).phrase)
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"message": message, "reason": reason_for_status(status_code)}))
+
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this handler implements (for ``Allow`` on a 405)."""
+        base = web.RequestHandler
+        return [m for m in self.SUPPORTED_METHODS
+                if getattr(type(self), m.lower(), None) is not getattr(base, m.lower(), None)]
+
     def _handle_request_exception(self, e: BaseException) -> None:
         status = status_for(e)
         if status is None or self._finished:
@@ -137,6 +158,13 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         if details is not None:
             body["details"] = to_jsonable(details)
         self.finish(json.dumps(body))
+
+
+class NotFoundHandler(AstroOpsHandler):
+    """Every path under ``astro-ops/api/`` that no route matches: a JSON 404 for any verb."""
+
+    async def prepare(self) -> None:  # type: ignore[override]  # no login needed to find nothing
+        raise NotFound(f"no API route {self.request.method} {self.request.path[:200]}")
 
 
 _ANY = pydantic.TypeAdapter(Any)
@@ -167,6 +195,6 @@ def to_jsonable(payload: Any) -> Any:
     return _ANY.dump_python(payload, mode="json")
 
 
-__all__ = ["API_PREFIX", "AstroOpsHandler", "api_path", "authenticated", "services_of",
-           "to_jsonable"]
+__all__ = ["API_PREFIX", "AstroOpsHandler", "NotFoundHandler", "api_path", "authenticated",
+           "services_of", "to_jsonable"]
 authenticated = web.authenticated

@@ -19,6 +19,15 @@ STATUS_FOR: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 
+REASONS = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+           405: "method_not_allowed", 409: "conflict", 413: "too_large", 500: "internal"}
+
+
+def reason_for_status(status: int) -> str:
+    """The ``reason`` slug of an error body written for a bare HTTP status."""
+    return REASONS.get(status, "internal" if status >= 500 else "error")
+
+
 def status_for(exc: BaseException) -> int | None:
     """HTTP status of an expected error, or ``None`` for an unexpected one."""
     for cls, status in STATUS_FOR:
