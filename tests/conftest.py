@@ -164,3 +164,43 @@ def _json(body: bytes | None) -> Any:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", "replace")
+
+
+# -- a gate in the staging copy path ----------------------------------------------------------
+class CopyGate:
+    """Holds every staging file copy after its first chunk until the job is cancelled."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started = threading.Event()  # some file has sent its first bytes
+
+
+@pytest.fixture
+def gated_copies(monkeypatch: pytest.MonkeyPatch) -> CopyGate:
+    """Make "cancel a running job" deterministic: after its first chunk, each file copy waits
+    (up to 30 s) until the job's own cancel check raises. If cancelling a running job did
+    not work, the copy would go on after the wait and the job would succeed."""
+    import time
+
+    from jupyter_astro_ops.staging import jobs
+
+    gate = CopyGate()
+    real = jobs.Transfer
+
+    class GatedTransfer(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            inner, check = kwargs["on_bytes"], kwargs["check"]
+
+            def on_bytes(n: int) -> None:
+                inner(n)
+                gate.started.set()
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    check()  # raises Cancelled once the runner has seen the cancel
+                    time.sleep(0.01)
+
+            super().__init__(**{**kwargs, "on_bytes": on_bytes})
+
+    monkeypatch.setattr(jobs, "Transfer", GatedTransfer)
+    return gate

@@ -179,3 +179,27 @@ async def test_worker_loop_runs_in_the_background(act, users, project):
         assert act.events.get_event(users["carol"], eid).status == Status.SUCCESS
     finally:
         await act.worker.stop()
+
+
+async def test_the_loop_recovers_a_claim_whose_worker_died(act, users, project):
+    """The sweep runs inside the worker's own loop: an event claimed by a worker that died
+    (claimed, never executed, lease run out) is retried and finishes without anyone calling
+    sweep() by hand."""
+    import asyncio
+
+    eid = _approved_join(act, users, project)
+    dead = new_worker(act, lease_seconds=0.3)
+    assert dead.claim() is not None  # ...and this worker's process dies here
+    assert act.events.get_event(users["carol"], eid).status == Status.RUNNING
+    alive = new_worker(act, sweep_interval=0.1, poll_interval=0.1)
+    await alive.start()
+    try:
+        for _ in range(400):  # bounded wait for the loop (no timing assertion)
+            if act.events.get_event(users["carol"], eid).status == Status.SUCCESS:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await alive.stop()
+    ev = act.events.get_event(users["carol"], eid)
+    assert ev.status == Status.SUCCESS
+    assert any("lease expired" in entry.message for entry in ev.log)

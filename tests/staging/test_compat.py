@@ -36,8 +36,11 @@ async def test_absolute_path_inside_the_root_is_accepted(staging, api, wait_job,
 async def test_local_symlink(staging, api, wait_job, jp_root_dir, archive):
     status, body = await stage(api, "bob", "local_symlink", "bob", "night1", "ln")
     assert status == 202
-    await wait_job("bob", body["job"]["id"])
-    assert os.path.islink(Path(jp_root_dir) / "ln")
+    done = await wait_job("bob", body["job"]["id"])
+    assert done["status"] == "succeeded" and done["method"] == "symlink"
+    link = Path(jp_root_dir) / "ln"
+    assert os.path.islink(link)
+    assert os.readlink(link) == os.path.realpath(archive / "night1")
 
 
 async def test_direct_download(staging, jp_fetch, archive):

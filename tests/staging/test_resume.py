@@ -61,7 +61,7 @@ def start(tmp: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("server did not start")
 
 
-def config(tmp: Path, port: int) -> dict[str, Any]:
+def config(tmp: Path, port: int, unnamed: bool) -> dict[str, Any]:
     return {
         "ServerApp": {"ip": "127.0.0.1", "port": port, "port_retries": 0,
                       "open_browser": False, "root_dir": str(tmp / "work"),
@@ -74,7 +74,7 @@ def config(tmp: Path, port: int) -> dict[str, Any]:
         "AstroOpsApp": {"db_url": f"sqlite:///{tmp}/astro.db", "roles": ROLES},
         "StagingService": {"roots": {"archive": {"url": (tmp / "archive").as_uri()}},
                            "max_files_in_flight": 1, "fsync": True, "chunk_size": 1 << 20,
-                           "progress_interval": 0.1},
+                           "progress_interval": 0.1, "unnamed_temp_files": unnamed},
     }
 
 
@@ -85,13 +85,14 @@ def job_state(port: int, job_id: str) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def test_sigkill_mid_copy_then_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_sigkill_mid_copy_then_resume(tmp_path: Path, unnamed: bool) -> None:
     for d in ("work", "archive", "config", "runtime", "data"):
         (tmp_path / d).mkdir()
     make_archive(tmp_path / "archive")
     port = free_port()
     (tmp_path / "config" / "jupyter_server_config.json").write_text(
-        json.dumps(config(tmp_path, port)))
+        json.dumps(config(tmp_path, port, unnamed)))
     proc = start(tmp_path, port)
     try:
         resp = requests.post(f"http://127.0.0.1:{port}/astro-ops/api/v1/staging/jobs",
@@ -112,6 +113,8 @@ def test_sigkill_mid_copy_then_resume(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert state["status"] == "running" and state["files_done"] < state["files_total"]
+    staged = tmp_path / "work" / "staged"
+    before = {p: p.stat().st_ino for p in staged.rglob("*.fits")}  # verified before the kill
     proc = start(tmp_path, port)
     try:
         deadline = time.monotonic() + 240
@@ -123,5 +126,7 @@ def test_sigkill_mid_copy_then_resume(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     assert state["status"] == "succeeded", state
     assert state["files_done"] == state["files_total"] == 1201
-    assert tree_files(tmp_path / "work" / "staged") == tree_files(tmp_path / "archive" / "night")
+    assert tree_files(staged) == tree_files(tmp_path / "archive" / "night")
     assert not list((tmp_path / "work").rglob("*.astro-part"))
+    # what was verified before the kill was re-hashed and skipped, not copied again
+    assert len(before) >= 50 and all(p.stat().st_ino == ino for p, ino in before.items())

@@ -59,10 +59,11 @@ async def test_copy_tree_and_list(db, tmp_path, staging_config, users, archive):
     assert svc.service.get_job(users["alice"], job.id).id == job.id
 
 
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
 async def test_resume_after_a_crash_skips_verified_files(db, tmp_path, staging_config, users,
-                                                         archive):
+                                                         archive, unnamed):
     """Simulate a server killed mid-job: some files done, one temp file left behind."""
-    svc = make_service(db, tmp_path, staging_config)
+    svc = make_service(db, tmp_path, staging_config, unnamed_temp_files=unnamed)
     await svc.runner.start()
     job = await asyncio.to_thread(svc.service.create_job, users["bob"], req("night1", "n1"))
     await wait(svc, users["bob"], job.id)
@@ -79,7 +80,10 @@ async def test_resume_after_a_crash_skips_verified_files(db, tmp_path, staging_c
         row.status, row.finished = "running", None
         s.execute(update(ActivityEvent).where(ActivityEvent.id == row.event_id)
                   .values(status="RUNNING"))
-    svc2 = make_service(db, tmp_path, staging_config)
+    inodes = {p: p.stat().st_ino for p in home.rglob("*") if p.is_file()}
+    verified = {p for p in inodes
+                if p.name != "bias.fits" and not p.name.endswith(".astro-part")}
+    svc2 = make_service(db, tmp_path, staging_config, unnamed_temp_files=unnamed)
     await svc2.runner.start()
     try:
         done = await wait(svc2, users["bob"], job.id)
@@ -87,33 +91,33 @@ async def test_resume_after_a_crash_skips_verified_files(db, tmp_path, staging_c
         await svc2.runner.stop()
     assert done.status == "succeeded"
     assert tree_files(home) == tree_files(archive / "night1")  # no temp file either
+    assert verified and all(p.stat().st_ino == inodes[p] for p in verified)  # not re-copied
+    bias = home / "calib" / "bias.fits"
+    assert bias.stat().st_ino != inodes[bias]  # the corrupt one was copied again
     log = svc2.service.job_log(users["bob"], job.id)
     assert any("server restarted" in e.message for e in log.entries)
 
 
-async def test_cancel_a_running_job(db, tmp_path, staging_config, users, archive):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+async def test_cancel_a_running_job(db, tmp_path, staging_config, users, archive,
+                                    gated_copies, unnamed):
     big = archive / "big.bin"
-    with open(big, "wb") as f:
-        f.truncate(256 << 20)  # sparse: fast to make, slow enough to copy in 64 KiB chunks
-    svc = make_service(db, tmp_path, staging_config, chunk_size=64 << 10)
+    big.write_bytes(os.urandom(4 << 20))
+    svc = make_service(db, tmp_path, staging_config, chunk_size=64 << 10,
+                       progress_interval=0.05, unnamed_temp_files=unnamed)
     await svc.runner.start()
     try:
         job = await asyncio.to_thread(svc.service.create_job,
                                       users["bob"], req("big.bin", "big.bin"))
-        for _ in range(400):
-            if (await asyncio.to_thread(svc.service.get_job,
-                                        users["bob"], job.id)).status == "running":
-                break
-            await asyncio.sleep(0.02)
+        assert await asyncio.to_thread(gated_copies.started.wait, 60)  # mid-copy now
+        assert (await asyncio.to_thread(svc.service.get_job, users["bob"],
+                                        job.id)).status == "running"
         await asyncio.to_thread(svc.service.cancel_job, users["bob"], job.id)
         done = await wait(svc, users["bob"], job.id)
     finally:
         await svc.runner.stop()
-    assert done.status in ("cancelled", "succeeded")  # a fast disk may win the race
-    if done.status == "cancelled":
-        assert done.cancel_requested_by == "bob"
-        assert not (tmp_path / "home" / "big.bin").exists()
-    assert not list((tmp_path / "home").glob(".*astro-part"))
+    assert done.status == "cancelled" and done.cancel_requested_by == "bob"
+    assert os.listdir(tmp_path / "home") == []  # no partial file, no temporary file
 
 
 async def test_two_runners_never_take_each_others_jobs(db, tmp_path, staging_config, users):
@@ -128,3 +132,10 @@ async def test_two_runners_never_take_each_others_jobs(db, tmp_path, staging_con
     assert not os.listdir(other_home)
     with db.read() as s:
         assert s.scalars(select(StagingJob.root_dir)).all() == [str(Path(tmp_path / "home"))]
+    await svc.runner.start()  # the job's own server takes it, and it lands in its home
+    try:
+        done = await wait(svc, users["bob"], job.id)
+    finally:
+        await svc.runner.stop()
+    assert done.status == "succeeded"
+    assert (tmp_path / "home" / "single.fits").is_file() and not os.listdir(other_home)

@@ -38,11 +38,14 @@ def test_copy_local_is_exact(tmp_path, size, unnamed, monkeypatch):
     assert t.copy_local(str(src), str(out), "dst.bin", size).state == "skipped"
 
 
-def test_cancel_mid_file_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_cancel_mid_file_leaves_nothing(tmp_path, unnamed, monkeypatch):
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(3 << 20))
     out = tmp_path / "out"
     out.mkdir()
+    if not unnamed:
+        monkeypatch.setitem(transfer._TMPFILE_DIRS, str(out), False)
     calls = []
 
     def check():
