@@ -128,14 +128,17 @@ class Services:
 
 def build_services(parent: Configurable, db: Database, *,
                    roles: Mapping[str, Any] | RoleMap | None = None,
-                   root_dir: str | None = None) -> Services:
-    """Build every part once; ``root_dir`` is the working directory staging writes into."""
+                   root_dir: str | None = "") -> Services:
+    """Build every part once. ``root_dir`` is the working directory staging writes into (""
+    for the current directory); ``None`` for the JupyterHub worker, which runs the jobs of
+    every user's home (``c.JobStore.home_template``)."""
     wiring = Wiring(parent=parent)
     role_map = roles if isinstance(roles, RoleMap) else RoleMap(dict(roles or {}))
     return Services(
         db=db, roles=role_map, ical_tokens=ICalTokens(db),
         activity=(activity := _activity(parent, wiring, db)),
-        staging=_staging(parent, wiring, db, activity.events, root_dir or os.getcwd()),
+        staging=_staging(parent, wiring, db, activity.events,
+                         None if root_dir is None else root_dir or os.getcwd()),
         calendar=_calendar(parent, wiring, db, activity),
     )
 
@@ -152,8 +155,8 @@ def _activity(parent: Configurable, wiring: Wiring, db: Database) -> ActivityPar
 
 
 def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLog,
-             root_dir: str) -> StagingParts:
-    store = JobStore(db, events, root_dir)
+             root_dir: str | None) -> StagingParts:
+    store = JobStore(db, events, root_dir, parent=parent)
     service = wiring.staging_service_class(db, events, store, parent=parent)
     runner = Runner(store, service, events, max_jobs=service.max_concurrent_jobs,
                     max_files=service.max_files_in_flight, poll_interval=service.poll_interval,

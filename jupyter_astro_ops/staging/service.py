@@ -31,7 +31,7 @@ from ..core.timeutil import utcnow
 from .browse import Download, open_download
 from .fserrors import fs_errors
 from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
-from .jobstore import OBJECT_TYPE, JobEvents, JobStore
+from .jobstore import OBJECT_TYPE, JobEvents, JobStore, LostClaim
 from .models import StagingFile, StagingJob
 from .paths import clean_relpath, confine_local, is_within, join_rel
 from .plan import check_links_confined
@@ -131,6 +131,9 @@ class StagingService(LoggingConfigurable):
     # -- jobs --------------------------------------------------------------------------------
     def create_job(self, user: User, req: JobCreate, owner: str | None = None) -> JobOut:
         """Validate and queue a job (202); nothing is written to disk here."""
+        if not self.root_dir:
+            raise Conflict("this process runs other servers' jobs and has no working "
+                           "directory; queue jobs through your Jupyter server")
         root = self.root(user, req.source.root, req.method)
         src = clean_relpath(req.source.path, "source.path")
         with fs_errors("source"):
@@ -283,7 +286,7 @@ class StagingService(LoggingConfigurable):
         job_id = run.job.id
         try:
             run.run()
-        except Shutdown:
+        except (Shutdown, LostClaim):  # stopping, or another runner holds the job now
             return
         except Cancelled:
             self.store.finish(job_id, "cancelled", f"cancelled by {flags.cancelled_by or '?'}",
