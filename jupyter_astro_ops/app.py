@@ -15,7 +15,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Type, Unicode, default
 
-from . import activity, calendar, staging
+from . import activity, calendar, lab, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .activity.service import ActivityService
@@ -26,6 +26,10 @@ from .core import migrate
 from .core.db import Database, default_db_url
 from .core.identity import RoleMap
 from .core.runtime import runtime_path, write_runtime
+from .lab import handlers as lab_handlers
+from .lab import schemas as lab_schemas
+from .lab.kernel_tokens import SERVICE_NAME as KERNEL_TOKENS
+from .lab.kernel_tokens import KernelTokenStore
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .staging.service import StagingService
@@ -36,6 +40,7 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, ModuleType], ...] = (
     (activity, activity_handlers, activity_schemas),
     (staging, staging_handlers, staging_schemas),
     (calendar, calendar_handlers, calendar_schemas),
+    (lab, lab_handlers, lab_schemas),
 )
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "ActivityService", "StagingService", "CalendarService")
 
@@ -99,6 +104,8 @@ class AstroOpsApp(ExtensionApp):
                 parent=self, db=self.db, activity=act, root_dir=root_dir
             ),
             "calendar": self.calendar_service_class(parent=self, db=self.db, activity=act),
+            KERNEL_TOKENS: KernelTokenStore(parent=self, kernels=self.serverapp.kernel_manager,
+                                            events=self.serverapp.event_logger),
         }
         self.settings.update({
             SERVICES_KEY: self.services,
