@@ -80,21 +80,23 @@ class DashboardsHandler(LabBase):
 
 
 class MeHandler(LabBase):
-    """``GET me``: user name, groups, roles, whether you decide requests."""
+    """``GET me``: user name, groups, roles, whether you decide requests, the feed's cursor."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         user = self.astro_user
+        activity = self.service("activity")
+        seq = await self.call(activity.latest_seq)
         decider = user.is_admin
         if not decider:
-            projects: list[Any] = await self.call(self.service("activity").list_projects, user)
+            projects: list[Any] = await self.call(activity.list_projects, user)
             decider = any(m.username == user.username and m.role == "pi"
                           for p in projects for m in p.members)
         self.write_json(MeOut(
             username=user.username, display_name=user.label, groups=sorted(user.groups),
             roles=sorted(user.roles), is_admin=user.is_admin, decider=decider,
-            kernel_tokens=self.shared_server,
+            kernel_tokens=self.shared_server, feed_seq=seq,
         ))
 
 

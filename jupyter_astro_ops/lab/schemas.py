@@ -57,3 +57,6 @@ class MeOut(BaseModel):
     kernel_tokens: bool = Field(description=(
         "The server is shared (TokenMapIdentityProvider): notebooks need a kernel token to "
         "act as you. False when the server's own token is already yours."))
+    feed_seq: int = Field(description=(
+        "The live feed's cursor at the time of this answer: subscribe with `since` set to "
+        "it to receive every change made after it, with no gap."))

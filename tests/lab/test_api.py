@@ -246,3 +246,21 @@ async def test_me_says_who_decides(call):
     assert made.code == 201, made.body
     bob = await call(BOB, "GET", "astro-ops", "api", "v1", "me")
     assert bob.body["decider"] is True and bob.body["is_admin"] is False
+
+
+async def test_me_gives_a_feed_cursor_without_a_gap(call, http_server_client, jp_http_port,
+                                                    jp_base_url):
+    # a change made between reading `me` and subscribing with its feed_seq is replayed
+    before = (await call(BOB, "GET", "astro-ops", "api", "v1", "me")).body["feed_seq"]
+    made = await call(BOB, "POST", "astro-ops", "api", "v1", "activity",
+                      body={"kind": "project.create", "name": "In The Gap"})
+    after = (await call(BOB, "GET", "astro-ops", "api", "v1", "me")).body["feed_seq"]
+    assert after > before
+    url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}astro-ops/api/v1/live"
+    ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {BOB}"}))
+    try:
+        await ws.write_message(json.dumps({"type": "subscribe", "since": before}))
+        msg = json.loads(await asyncio.wait_for(ws.read_message(), 15))
+        assert msg["event"]["id"] == made.body["id"] and msg["seq"] > before
+    finally:
+        ws.close()
