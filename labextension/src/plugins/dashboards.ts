@@ -109,7 +109,7 @@ export const dashboardsPlugin: JupyterFrontEndPlugin<void> = {
           args.title ?? known.get(name)?.title ?? (name || 'Dashboard')
         );
         // the palette lists commands out of context: say what the entry does
-        return args.isPalette ? `Open the ${title} dashboard` : title;
+        return args.inPalette ? `Open the ${title} dashboard` : title;
       },
       caption: args => {
         const name = String(args.name ?? '');
@@ -177,7 +177,7 @@ export const dashboardsPlugin: JupyterFrontEndPlugin<void> = {
           });
           palette?.addItem({
             command: CommandIDs.openDashboard,
-            args,
+            args: { ...args, inPalette: true },
             category: CATEGORY
           });
         });
