@@ -35,9 +35,10 @@ def build_labextension() -> None:
     if (LABEXT_OUT / "package.json").exists() and (LABEXT_OUT / "static" / "style.js").exists():
         return
     npm = shutil.which("npm")
-    if npm is None:
-        sys.exit("jupyter_astro_ops: the JupyterLab extension is not built and npm is missing; "
-                 "run `make labext-build` (or install node) first")
+    if npm is None or not (LABEXT_SRC / "package.json").exists():
+        sys.exit("jupyter_astro_ops: the JupyterLab extension is not built, and npm or its "
+                 "sources (labextension/) are missing; build it with `make labext-build` in a "
+                 "checkout that has node")
     # `jupyter-builder` comes with jupyterlab, a build requirement: its scripts sit next to
     # the interpreter running this build (pip's build environment or the venv)
     bindir = os.path.dirname(sys.executable)
@@ -66,9 +67,11 @@ class BuildPyWithLabextension(build_py):
     def run(self) -> None:
         if not self.editable_mode:
             build_labextension()
-            # install_data holds this very list: extending it in place ships the files
-            self.distribution.data_files.extend(labextension_data_files())
         super().run()
+        if not self.editable_mode:
+            # After build_py has collected package data (these are data files, not package
+            # data); install_data holds this very list, so extending it in place ships them.
+            self.distribution.data_files.extend(labextension_data_files())
 
 
 setup(
@@ -90,9 +93,9 @@ setup(
             "web/openapi_base.json",
             "demo/*.json",
             "dashboards/*.svg",
-            "labextension/**/*",
         ],
     },
+
     data_files=[
         ("etc/jupyter/jupyter_server_config.d", [SERVER_CONFIG]),
     ],
