@@ -47,8 +47,9 @@ demo: setup labext-build
 test: setup lint typecheck labext-test pytest ui-tests
 
 # -- JupyterLab extension ---------------------------------------------------------------------
+# --prefer-offline: the lock file pins every tarball by hash, so npm's cache needs no recheck
 $(LABEXT_DEPS): $(LABEXT)/package.json $(LABEXT)/package-lock.json
-	cd $(LABEXT) && npm ci --no-audit --no-fund
+	cd $(LABEXT) && npm ci --no-audit --no-fund --prefer-offline
 	@touch $@
 
 $(LABEXT_OUT)/static/style.js: $(LABEXT_DEPS) $(LABEXT_SOURCES) $(STAMP)
