@@ -145,6 +145,22 @@ def test_a_refused_job_shows_the_servers_message(lab: Lab, lab_page: LabPage) ->
     lab_page.expect_error(r"status of 403 .*astro-ops/api/v1/staging/jobs$")
     _open_stage_dialog(page, "elsewhere").click()
     dialog = page.locator(".jp-Dialog")
+    # browse into night1 (ls ?path=night1): files with sizes; several files keep their names
+    dialog.get_by_role("button", name="night1/").click()
+    expect(dialog.locator(".jp-AstroOps-stage-crumbs")).to_contain_text("archive / night1")
+    expect(dialog.get_by_role("button", name="raw/")).to_be_visible()
+    dialog.get_by_role("checkbox", name="Select frame000.fits").check()
+    dialog.get_by_role("checkbox", name="Select frame001.fits").check()
+    expect(dialog.locator(".jp-AstroOps-stage-hint")).to_have_text(
+        "Stages 2 files; they keep their names.")
+    expect(dialog.get_by_label("Name")).to_be_disabled()
+    expect(dialog.locator("li", has_text="frame000.fits")).to_contain_text("KiB")
+    # picking the whole directory drops the files
+    dialog.get_by_role("checkbox", name="Select this whole directory").check()
+    expect(dialog.get_by_role("checkbox", name="Select frame000.fits")).not_to_be_checked()
+    expect(dialog.get_by_label("Name")).to_have_value("night1")
+    lab_page.shot("browsed")
+    dialog.get_by_role("button", name="archive").click()
     dialog.get_by_role("checkbox", name="Select night1").check()
     dialog.get_by_role("button", name="Stage").click()
     alert = page.locator(".jp-Dialog .jp-AstroOps-stage-error")
