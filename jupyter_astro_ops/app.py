@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Unicode, default
 
-from . import activity, calendar, staging
+from . import activity, calendar, lab, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .calendar import compat_schemas
@@ -28,6 +28,8 @@ from .core import migrate
 from .core.db import Database, default_db_url
 from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
+from .lab import handlers as lab_handlers
+from .lab import schemas as lab_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
@@ -39,10 +41,11 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (staging, staging_handlers, (staging_schemas,)),
     (calendar, calendar_handlers,
      (calendar_schemas, compat_schemas, lco_schemas, ical_schemas)),
+    (lab, lab_handlers, (lab_schemas,)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
-                         "CalendarService", "ICalFeeds", "LcoImporter")
+                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter")
 
 
 class AstroOpsApp(ExtensionApp):
@@ -87,8 +90,9 @@ class AstroOpsApp(ExtensionApp):
             migrate.upgrade(self.db_url)
         self.db = Database(self.db_url)
         root_dir = os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
-        self.services: Services = build_services(self, self.db, roles=self.roles,
-                                                 root_dir=root_dir)
+        self.services: Services = build_services(
+            self, self.db, roles=self.roles, root_dir=root_dir,
+            kernels=self.serverapp.kernel_manager, kernel_events=self.serverapp.event_logger)
         self.settings.update({
             SERVICES_KEY: self.services,
             "astro_ops_openapi": openapi.build_spec(

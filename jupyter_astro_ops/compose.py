@@ -17,6 +17,7 @@ How the parts depend on each other (arrows: "is handed")::
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
     ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+    kernel manager, server event bus <- KernelTokenStore (Jupyter's parts, handed in)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .calendar.writes import ReservationWriter
 from .core.db import Database
 from .core.identity import RoleMap
 from .ical.tokens import ICalTokens
+from .lab.kernel_tokens import EventBus, KernelRegistry, KernelTokenStore
 from .staging.browse import Browser
 from .staging.jobstore import JobStore
 from .staging.runner import Runner
@@ -105,10 +107,13 @@ class Services:
     activity: ActivityParts
     staging: StagingParts
     calendar: CalendarParts
+    kernel_tokens: KernelTokenStore
 
     async def start(self, background: bool = True) -> None:
-        """Start the live feed; with ``background``, also the worker, runner and imports."""
+        """Start the live feed and the kernel-token revocation; with ``background``, also the
+        worker, runner and imports."""
         await self.activity.feed.start()
+        await self.kernel_tokens.start()
         await asyncio.to_thread(self.calendar.service.ensure_sites)
         if not background:
             return
@@ -124,14 +129,17 @@ class Services:
         await self.staging.runner.stop()
         await self.activity.worker.stop()
         await self.activity.feed.stop()
+        await self.kernel_tokens.stop()
 
 
 def build_services(parent: Configurable, db: Database, *,
                    roles: Mapping[str, Any] | RoleMap | None = None,
-                   root_dir: str | None = "") -> Services:
+                   root_dir: str | None = "", kernels: KernelRegistry | None = None,
+                   kernel_events: EventBus | None = None) -> Services:
     """Build every part once. ``root_dir`` is the working directory staging writes into (""
     for the current directory); ``None`` for the JupyterHub worker, which runs the jobs of
-    every user's home (``c.JobStore.home_template``)."""
+    every user's home (``c.JobStore.home_template``). ``kernels`` and ``kernel_events`` are
+    the Jupyter server's kernel manager and event bus (kernel tokens die with their kernel)."""
     wiring = Wiring(parent=parent)
     role_map = roles if isinstance(roles, RoleMap) else RoleMap(dict(roles or {}))
     return Services(
@@ -140,6 +148,7 @@ def build_services(parent: Configurable, db: Database, *,
         staging=_staging(parent, wiring, db, activity.events,
                          None if root_dir is None else root_dir or os.getcwd()),
         calendar=_calendar(parent, wiring, db, activity),
+        kernel_tokens=KernelTokenStore(kernels, kernel_events, parent=parent),
     )
 
 

@@ -63,7 +63,8 @@ def proxy_entry() -> dict[str, Any]:
         "absolute_url": True,
         "timeout": 60,
         "launcher_entry": {
-            "enabled": True,
+            # hidden: the JupyterLab extension adds one "Astro Ops" tile per dashboard instead
+            "enabled": False,
             "title": "Astro Ops dashboards",
             "path_info": f"{PROXY_NAME}/",
             "icon_path": str(ICON),
