@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Unicode, default
 
-from . import activity, calendar, staging
+from . import activity, calendar, planner, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .calendar import handlers as calendar_handlers
@@ -27,6 +27,8 @@ from .core import migrate
 from .core.db import Database, default_db_url
 from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
+from .planner import handlers as planner_handlers
+from .planner import schemas as planner_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
@@ -37,10 +39,13 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (activity, activity_handlers, (activity_schemas,)),
     (staging, staging_handlers, (staging_schemas,)),
     (calendar, calendar_handlers, (calendar_schemas, lco_schemas, ical_schemas)),
+    (planner, planner_handlers, (planner_schemas,)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
-                         "CalendarService", "ICalFeeds", "LcoImporter")
+                         "CalendarService", "ICalFeeds", "LcoImporter",
+                         "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
+                         "PlannerImporter", "PlannerFeeds")
 
 
 class AstroOpsApp(ExtensionApp):

@@ -161,14 +161,13 @@ class PlannerImporter(LoggingConfigurable):
     def status(self, user: User) -> list[ImportStatus]:
         """The last run of each import (any logged-in user may look)."""
         with self.db.read() as session:
-            runs = {r.name: r for r in session.scalars(select(ImportRun))}
+            runs = {r.name: (r.source, r.ran_at, dict(r.summary or {}))
+                    for r in session.scalars(select(ImportRun))}
         out = []
         for name in NAMES:
-            run = runs.get(name)
-            out.append(ImportStatus(
-                name=name, configured=name in self.sources,
-                source=run.source if run else self.sources.get(name),
-                ran_at=run.ran_at if run else None, summary=dict(run.summary) if run else {}))
+            source, ran_at, summary = runs.get(name, (self.sources.get(name), None, {}))
+            out.append(ImportStatus(name=name, configured=name in self.sources, source=source,
+                                    ran_at=ran_at, summary=summary))
         return out
 
     def run_once(self, now: datetime | None = None) -> list[ImportResult]:

@@ -80,6 +80,20 @@ class CoverageRuleOut(BaseModel):
     minimum: int
 
 
+class PlannerSettings(BaseModel):
+    """``GET planner/settings``: what clients need to draw and edit the grid."""
+
+    locations: list[LocationTypeOut]
+    coverage_rules: list[CoverageRuleOut]
+    max_blocks_per_day: int
+    max_range_days: int
+    max_read_days: int
+    site_timezone: str
+    swaps_need_approval: bool
+    admin: bool
+    employee: bool
+
+
 # -- employees -------------------------------------------------------------------------------
 class EmployeeIn(_Strict):
     """``PUT planner/employees/<username>`` (planner_admin) and one directory record.

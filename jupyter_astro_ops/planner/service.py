@@ -43,13 +43,13 @@ from .models import Employee, Entry
 from .schemas import (
     WEEKDAYS,
     CoverageOut,
-    CoverageRuleOut,
     EntryIn,
     EntryOut,
     EntryPatch,
     GridBlock,
     GridOut,
     LocationTypeOut,
+    PlannerSettings,
     WhereIsOut,
 )
 from .writes import HAND, TRANSPORT, EntryWriter, NewEntry, blocks_of, transaction
@@ -141,8 +141,16 @@ class PlannerService(LoggingConfigurable):
         admin = self.is_admin(user)
         return [t.out(admin or t.settable_by(roles)) for t in self.types.values()]
 
-    def rule_list(self, user: User) -> list[CoverageRuleOut]:
-        return [r.out() for r in self.rules]
+    def settings(self, user: User) -> PlannerSettings:
+        """Location types (with what ``user`` may set), rules and limits."""
+        with self.db.read() as session:
+            employee = session.get(Employee, user.username) is not None
+        return PlannerSettings(
+            locations=self.location_list(user), coverage_rules=[r.out() for r in self.rules],
+            max_blocks_per_day=self.max_blocks_per_day, max_range_days=self.max_range_days,
+            max_read_days=self.max_read_days, site_timezone=self.default_timezone,
+            swaps_need_approval=self.swaps_need_approval, admin=self.is_admin(user),
+            employee=employee)
 
     def roles_of(self, user: User) -> set[str]:
         """The user's Jupyter roles and their directory roles (self-service rules use both)."""
