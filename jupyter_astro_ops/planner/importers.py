@@ -136,7 +136,10 @@ class PlannerImporter(LoggingConfigurable):
                               rows=len(rows))
         with self.db.read() as session:
             run = session.get(ImportRun, name)
-            if not force and run is not None and (run.source, run.digest) == (source, digest):
+            # a file whose last run had problem rows (say, people the directory did not
+            # know yet) is applied again: those rows may be good now
+            if (not force and run is not None and (run.source, run.digest) == (source, digest)
+                    and not (run.summary or {}).get("problems")):
                 result.file_unchanged = True
                 return result
         try:
