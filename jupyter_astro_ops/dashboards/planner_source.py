@@ -81,8 +81,8 @@ def window_label(view: str, day: date | None) -> str:
 
 
 def column_label(day: date, view: str) -> str:
-    """The header of a day column (short in the month view)."""
-    return f"{day:%a}"[:2] + f" {day:%d}" if view == "month" else f"{day:%a %d %b}"
+    """The header of a day column (``Mon 07 Dec``; ``M07`` in the month view)."""
+    return f"{day:%a}"[0] + f"{day:%d}" if view == "month" else f"{day:%a %d %b}"
 
 
 def text_colour(background: str) -> str:
@@ -104,7 +104,9 @@ def block_html(block: GridBlock, types: Mapping[str, LocationTypeOut], view: str
     code = "Holiday" if block.kind == "holiday" else block.location
     times = f"{block.local_start}-{block.local_end}"
     if view == "month":
-        text = code[:5]
+        text = code[:4]
+    elif view == "legend":
+        text = code
     elif view == "week":
         text = f"{code} {times}"
     else:
@@ -112,6 +114,8 @@ def block_html(block: GridBlock, types: Mapping[str, LocationTypeOut], view: str
         if block.note:
             text += f" · {block.note[:60]}"
     style = "display:inline-block;padding:1px 4px;margin:1px;border-radius:3px;white-space:nowrap;"
+    if view == "month":
+        style += "font-size:85%;padding:1px 2px;"
     if block.kind == "default":
         style += f"background:{colour}26;color:#333;font-style:italic;border:1px dashed {colour};"
     elif block.kind == "holiday":
@@ -175,7 +179,7 @@ def grid_frame(grid: GridOut, coverage: CoverageOut | None,
     if coverage is not None:
         cells = {(c.rule, c.day): c for c in coverage.cells}
         for rule in coverage.rules:
-            row = {WHO: f"Coverage: {rule.name} ({rule.when})", USERNAME: "",
+            row = {WHO: f"Coverage · {rule.name}", USERNAME: "",
                    ROW_KIND: "coverage"}
             row.update({label: coverage_html(cells.get((rule.name, d)), view)
                         for label, d in labels.items()})
@@ -200,7 +204,7 @@ def legend_html(types: Sequence[LocationTypeOut]) -> str:
                        local_end="17:00", kind="stored")
     known = {t.code: t for t in types}
     kinds = " ".join(
-        block_html(sample.model_copy(update={"kind": k, "location": code}), known, "month")
+        block_html(sample.model_copy(update={"kind": k, "location": code}), known, "legend")
         + f" {word}" for k, code, word in (
             ("stored", "HQ", "stored by hand"), ("import", "HQ", "imported"),
             ("default", "HQ", "default (generated, not stored)"),
