@@ -206,7 +206,7 @@ def _calendar(parent: Configurable, wiring: Wiring, db: Database,
 def _planner(parent: Configurable, db: Database, activity: ActivityParts) -> PlannerParts:
     writer = EntryWriter(activity.events)
     holidays = PlannerHolidays(db, activity.events, parent=parent)
-    service = PlannerService(db, writer, holidays, parent=parent)
+    service = PlannerService(db, writer, holidays, activity.events, parent=parent)
     return PlannerParts(
         service=service, writer=writer, holidays=holidays,
         employees=PlannerEmployees(db, activity.events, service, parent=parent),

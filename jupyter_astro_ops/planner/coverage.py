@@ -114,13 +114,11 @@ def check_coverage(rules: Sequence[CoverageRule], people: Mapping[str, Person],
         if any(types[b.location].kind == "leave" for b in stored if b.location in types):
             on_leave[(username, day)] = next(b.location for b in stored if b.location in types
                                              and types[b.location].kind == "leave")
-        person_tz = timing.zone(stored[0].timezone)
         for duty, leave in pairs:
             if first <= day <= last:
-                text = duty_on_leave(duty, leave, timing.local_clock(duty.start, person_tz),
-                                     timing.local_clock(duty.end, person_tz))
                 conflicts.append(DutyConflict(day=day, username=username, duty=duty.location,
-                                              leave=leave.location, message=text))
+                                              leave=leave.location,
+                                              message=duty_on_leave(duty, leave)))
     near: dict[tuple[str, date], list[StoredBlock]] = {}
     for b in blocks:  # a window of date D can only meet entries of D-1, D and D+1
         for shift in (-1, 0, 1):

@@ -69,7 +69,7 @@ class GridHandler(PlannerHandler):
     async def get(self) -> None:
         q = self.parse_query(GridQuery)
         planner = self.services.planner.service
-        self.write_json(await self.call(planner.grid, self.astro_user, q.start, q.end,
+        self.write_json(await self.call(planner.grid_json, self.astro_user, q.start, q.end,
                                         q.department, q.location, q.role, q.user))
 
 
@@ -79,7 +79,7 @@ class EntriesHandler(PlannerHandler):
     async def get(self) -> None:
         q = self.parse_query(EntriesQuery)
         planner = self.services.planner.service
-        self.write_json(await self.call(planner.list_entries, self.astro_user, q.start, q.end,
+        self.write_json(await self.call(planner.entries_json, self.astro_user, q.start, q.end,
                                         q.user, q.department))
 
     @web.authenticated
@@ -172,7 +172,7 @@ class CoverageHandler(PlannerHandler):
     async def get(self) -> None:
         q = self.parse_query(RangeQuery)
         planner = self.services.planner.service
-        self.write_json(await self.call(planner.coverage, self.astro_user, q.start, q.end))
+        self.write_json(await self.call(planner.coverage_json, self.astro_user, q.start, q.end))
 
 
 class HolidaysHandler(PlannerHandler):

@@ -96,7 +96,12 @@ class Entry(Base):
 
 
 class Block(Base):
-    """A location from ``start`` to ``end`` (UTC, half-open), the ``position``-th of its entry."""
+    """A location from ``start`` to ``end`` (UTC, half-open), the ``position``-th of its entry.
+
+    ``local_start``/``local_end`` are the same instants as wall-clock minutes after local
+    midnight of the entry's day in the entry's zone (``local_end`` may pass 1440: overnight),
+    written with the block so that reads never convert time zones.
+    """
 
     __tablename__ = "planner_blocks"
 
@@ -107,6 +112,8 @@ class Block(Base):
     location: Mapped[str] = mapped_column(String(32))
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
+    local_start: Mapped[int] = mapped_column(Integer)
+    local_end: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("entry_id", "position", name="uq_planner_blocks_entry_id_position"),

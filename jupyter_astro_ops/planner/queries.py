@@ -1,8 +1,8 @@
 """SQL reads of the planner and row conversion (ORM rows never leave the service).
 
-The grid and the coverage read every live block of a window in *one* statement over plain
-columns (no ORM identity map), joined to its entry; ``StoredBlock`` is that row. The window is
-widened by a day at each end so that overnight blocks of the day before are seen.
+The grid, the coverage and ``GET entries`` read every live block of a window in *one* Core
+statement over plain columns (no ORM identity map), joined to its entry; ``StoredBlock`` is
+that row. Windows that must see overnight blocks of the day before are widened by the caller.
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from pydantic import TypeAdapter
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
+from ..core.timeutil import as_utc
 from . import timing
 from .models import Block, Employee, Entry, Holiday
 from .rules import Span
 from .schemas import WEEKDAYS, BlockOut, EmployeeOut, EntryOut, HolidayOut
+
+ENTRY_LIST: TypeAdapter[list[EntryOut]] = TypeAdapter(list[EntryOut])
 
 
 class StoredBlock(NamedTuple):
@@ -28,29 +32,62 @@ class StoredBlock(NamedTuple):
     day: date
     timezone: str
     origin: str
-    source: str | None
     version: int
     note: str
     location: str
     start: datetime
     end: datetime
+    local_start: int
+    local_end: int
+
+
+class _Memo:
+    """Turns raw column values into dates and aware UTC instants, once per distinct value.
+
+    The columns are read as they come from the driver (SQLite: ISO text; PostgreSQL: date
+    and datetime objects); a window holds few distinct days and instants (everyone's 08:00),
+    so converting each distinct value once saves most of the per-row work of a big read.
+    """
+
+    def __init__(self) -> None:
+        self.days: dict[Any, date] = {}
+        self.instants: dict[Any, datetime] = {}
+
+    def day(self, raw: Any) -> date:
+        found = self.days.get(raw)
+        if found is None:
+            found = self.days[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
+        return found
+
+    def instant(self, raw: Any) -> datetime:
+        found = self.instants.get(raw)
+        if found is None:
+            value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+            found = self.instants[raw] = as_utc(value)
+        return found
 
 
 def stored_blocks(session: Session, first: date, last: date,
                   usernames: Iterable[str] | None = None,
                   include_deleted: bool = False) -> list[StoredBlock]:
-    """Blocks of entries whose day is in ``[first, last]``, ordered by person, day, start."""
+    """Blocks of entries whose day is in ``[first, last]`` (one Core statement, unordered:
+    callers group by person and day, and ``cell_blocks`` orders a cell by start)."""
+    e, b = Entry.__table__.c, Block.__table__.c
     stmt = (
-        select(Entry.id, Entry.username, Entry.day, Entry.timezone, Entry.origin, Entry.source,
-               Entry.version, Entry.note, Block.location, Block.start, Block.end)
-        .join(Block, Block.entry_id == Entry.id)
-        .where(Entry.day >= first, Entry.day <= last))
+        select(e.id, e.username, type_coerce(e.day, String), e.timezone, e.origin, e.version,
+               e.note, b.location, type_coerce(b.start, String), type_coerce(b.end, String),
+               b.local_start, b.local_end)
+        .join_from(Entry.__table__, Block.__table__, b.entry_id == e.id)
+        .where(e.day >= first, e.day <= last))
     if not include_deleted:
-        stmt = stmt.where(Entry.deleted.is_(False))
+        stmt = stmt.where(e.deleted.is_(False))
     if usernames is not None:
-        stmt = stmt.where(Entry.username.in_(sorted(set(usernames))))
-    stmt = stmt.order_by(Entry.username, Entry.day, Block.start)
-    return [StoredBlock._make(r) for r in session.execute(stmt)]
+        stmt = stmt.where(e.username.in_(sorted(set(usernames))))
+    memo = _Memo()
+    day, instant = memo.day, memo.instant
+    rows = session.connection().execute(stmt).all()  # one fetchall, not a fetchone per row
+    return [StoredBlock(r[0], r[1], day(r[2]), r[3], r[4], r[5], r[6], r[7], instant(r[8]),
+                        instant(r[9]), r[10], r[11]) for r in rows]
 
 
 def person_spans(session: Session, username: str, first: date, last: date,
@@ -71,15 +108,51 @@ def hand_entries(session: Session, username: str, days: Sequence[date]) -> dict[
 
 def entries(session: Session, first: date, last: date, usernames: Iterable[str] | None = None,
             ) -> list[EntryOut]:
-    """Live entries on ``[first, last]`` with their blocks (``GET planner/entries``)."""
-    blocks = stored_blocks(session, first, last, usernames)
-    grouped: dict[str, list[StoredBlock]] = {}
-    for b in blocks:
-        grouped.setdefault(b.entry_id, []).append(b)
-    stmt = select(Entry).where(Entry.id.in_(list(grouped))) if grouped else None
-    rows = list(session.scalars(stmt)) if stmt is not None else []
-    rows.sort(key=lambda r: (r.username, r.day, r.origin))
-    return [entry_out(r, [(b.location, b.start, b.end) for b in grouped[r.id]]) for r in rows]
+    """Live entries on ``[first, last]`` with their blocks, validated into ``EntryOut``."""
+    return ENTRY_LIST.validate_python(entry_rows(session, first, last, usernames))
+
+
+def entry_rows(session: Session, first: date, last: date,
+               usernames: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Live entries on ``[first, last]`` with their blocks as ``EntryOut`` plain data (one
+    statement; ``GET planner/entries`` renders these without building models)."""
+    e, b = Entry.__table__.c, Block.__table__.c
+    stmt = (
+        select(e.id, e.username, type_coerce(e.day, String), e.timezone, e.note, e.seats,
+               e.alternate_pickup, e.summit_lead, e.support_lead, e.crew_lead, e.origin,
+               e.source, e.entered_by, e.version, type_coerce(e.created, String),
+               type_coerce(e.modified, String), b.location, type_coerce(b.start, String),
+               type_coerce(b.end, String), b.local_start, b.local_end)
+        .join_from(Entry.__table__, Block.__table__, b.entry_id == e.id)
+        .where(e.day >= first, e.day <= last, e.deleted.is_(False)))
+    if usernames is not None:
+        stmt = stmt.where(e.username.in_(sorted(set(usernames))))
+    memo = _Memo()
+    found: dict[str, dict[str, Any]] = {}
+    for r in session.connection().execute(stmt).all():
+        out = found.get(r[0])
+        if out is None:
+            out = found[r[0]] = {
+                "id": r[0], "username": r[1], "day": memo.day(r[2]), "timezone": r[3],
+                "note": r[4], "seats": r[5], "alternate_pickup": r[6], "summit_lead": r[7],
+                "support_lead": r[8], "crew_lead": r[9], "origin": r[10], "source": r[11],
+                "entered_by": r[12], "version": r[13], "deleted": False,
+                "created": memo.instant(r[14]), "modified": memo.instant(r[15]), "blocks": []}
+        out["blocks"].append(block_dict(r[16], memo.instant(r[17]), memo.instant(r[18]),
+                                        r[19], r[20]))
+    rows = sorted(found.values(), key=lambda x: (x["username"], x["day"], x["origin"]))
+    for row in rows:
+        if len(row["blocks"]) > 1:
+            row["blocks"].sort(key=lambda x: x["start"])
+    return rows
+
+
+def block_dict(location: str, start: datetime, end: datetime, local_start: int,
+               local_end: int) -> dict[str, Any]:
+    """A ``BlockOut`` as plain data (local times from the stored wall-clock minutes)."""
+    return {"location": location, "start": start, "end": end,
+            "local_start": timing.clock_of(local_start),
+            "local_end": timing.clock_of(local_end), "overnight": local_end > timing.DAY_MINUTES}
 
 
 def block_out(location: str, start: datetime, end: datetime, zone_name: str) -> BlockOut:
@@ -150,5 +223,5 @@ def holiday_out(row: Holiday) -> HolidayOut:
 
 
 __all__ = ["StoredBlock", "block_out", "employee_out", "employees", "entries", "entry_out",
-           "hand_entries", "holiday_out", "holiday_rows", "person_spans", "stored_blocks",
-           "weekday_mask", "weekday_names"]
+           "entry_rows", "hand_entries", "holiday_out", "holiday_rows", "person_spans",
+           "stored_blocks", "weekday_mask", "weekday_names"]

@@ -23,6 +23,7 @@ holidays of a window.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from ..core.identity import User
 from ..core.timeutil import utcnow
 from . import queries as q
 from . import rules, timing
+from .cache import ChangeClock, ReadCache, Rendered, render
 from .coverage import DEFAULT_RULES, CoverageRule, check_coverage, parse_rules
 from .grid import GridBuilder, Person, build_grid
 from .locations import DEFAULT_LOCATION_TYPES, LocationType, parse_location_types
@@ -47,6 +49,7 @@ from .schemas import (
     EntryOut,
     EntryPatch,
     GridBlock,
+    GridCell,
     GridOut,
     LocationTypeOut,
     PlannerSettings,
@@ -93,12 +96,18 @@ class PlannerService(LoggingConfigurable):
         False, config=True,
         help="Whether an accepted swap also needs a planner admin's approval.")
 
+    read_cache_size = Int(
+        32, config=True,
+        help=("How many rendered grid and coverage answers to keep until the next change "
+              "(0: render every read)."))
+
     def __init__(self, db: Database, writer: EntryWriter, holidays: HolidayLookup,
-                 **kwargs: Any) -> None:
+                 clock: ChangeClock, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.db = db
         self.writer = writer
         self.holidays = holidays
+        self.cache = ReadCache(clock, self.read_cache_size)
         self.types: dict[str, LocationType] = parse_location_types(self.location_types)
         self.rules: list[CoverageRule] = self._parse_rules()
 
@@ -260,10 +269,31 @@ class PlannerService(LoggingConfigurable):
             names = self._names(session, username, department)
             return q.entries(session, first, last, names)
 
+    def entries_json(self, user: User, start: date, end: date | None = None,
+                     username: str | None = None, department: str | None = None
+                     ) -> Rendered:
+        """``list_entries`` rendered to JSON without building models (``GET entries``)."""
+        first, last = self.read_range(start, end)
+        with self.db.read() as session:
+            names = self._names(session, username, department)
+            return render(q.entry_rows(session, first, last, names))
+
     def grid(self, user: User, start: date, end: date | None = None,
              department: str | None = None, location: str | None = None,
              role: str | None = None, username: str | None = None) -> GridOut:
         """The resolved grid: one row per active employee, one cell per day."""
+        return GridOut.model_validate(self._grid(start, end, department, location, role,
+                                                 username))
+
+    def grid_json(self, user: User, start: date, end: date | None = None,
+                  department: str | None = None, location: str | None = None,
+                  role: str | None = None, username: str | None = None) -> Rendered:
+        """``grid`` rendered to JSON, cached until the next change (``GET planner/grid``)."""
+        args = (start, end, department, location, role, username)
+        return self.cache.get(("grid", *args), partial(self._grid, *args))
+
+    def _grid(self, start: date, end: date | None, department: str | None,
+              location: str | None, role: str | None, username: str | None) -> dict[str, Any]:
         first, last = self.read_range(start, end)
         if location is not None and location not in self.types:
             raise ValidationError(f"unknown location {location!r}")
@@ -290,7 +320,8 @@ class PlannerService(LoggingConfigurable):
             blocks = q.stored_blocks(session, yesterday, today, [name])
             holidays = self.holidays.holiday_map(session, yesterday, today)
         builder = GridBuilder(self.types, holidays)
-        cells = {d: builder.cell(person, d, [b for b in blocks if b.day == d])
+        cells = {d: GridCell.model_validate(builder.cell(person, d, [b for b in blocks
+                                                                      if b.day == d]))
                  for d in (yesterday, today)}
         now = [b for d in (yesterday, today) for b in cells[d].blocks if b.start <= at < b.end]
         return WhereIsOut(username=name, display_name=person.display_name, at=at,
@@ -307,6 +338,10 @@ class PlannerService(LoggingConfigurable):
                                      last + timedelta(days=1))
         return check_coverage(self.rules, people, blocks, self.types, first, last,
                               self.default_timezone)
+
+    def coverage_json(self, user: User, start: date, end: date | None = None) -> Rendered:
+        """``coverage`` rendered to JSON, cached until the next change."""
+        return self.cache.get(("coverage", start, end), partial(self.coverage, user, start, end))
 
     # -- shared helpers (also used by the importer, the swaps and the feeds) -------------------
     def require_writer(self, user: User, username: str) -> None:

@@ -86,6 +86,21 @@ def local_clock(instant: datetime, tz: ZoneInfo) -> str:
     return f"{local.hour:02d}:{local.minute:02d}"
 
 
+def local_minutes(day: date, instant: datetime, tz: ZoneInfo) -> int:
+    """Wall-clock minutes of ``instant`` in ``tz`` after local midnight of ``day`` (more than
+    1440 on the next day, for overnight blocks)."""
+    local = instant.astimezone(tz)
+    return (local.date() - day).days * DAY_MINUTES + local.hour * 60 + local.minute
+
+
+CLOCKS = tuple(f"{m // 60 % 24:02d}:{m % 60:02d}" for m in range(DAY_MINUTES))
+
+
+def clock_of(minutes_after_midnight: int) -> str:
+    """``"HH:MM"`` of a wall-clock minute count (modulo one day): a table lookup."""
+    return CLOCKS[minutes_after_midnight % DAY_MINUTES]
+
+
 def local_day(instant: datetime, tz: ZoneInfo) -> date:
     """The local date of ``instant`` in ``tz``."""
     return instant.astimezone(tz).date()
@@ -96,5 +111,5 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-__all__ = ["DAY_MINUTES", "clock", "days", "interval", "local_clock", "local_day",
-           "local_instant", "minutes", "shift_minutes", "zone"]
+__all__ = ["CLOCKS", "DAY_MINUTES", "clock", "clock_of", "days", "interval", "local_clock",
+           "local_day", "local_instant", "local_minutes", "minutes", "shift_minutes", "zone"]

@@ -29,6 +29,7 @@ from ..core.db import Database
 from ..core.errors import Conflict
 from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
+from . import timing
 from .models import Block, Entry
 from .rules import Span
 
@@ -92,7 +93,7 @@ class EntryWriter:
                     **{k: new.transport.get(k, 0 if k == "seats" else "") for k in TRANSPORT})
         session.add(row)
         session.flush()
-        self._put_blocks(session, row.id, new.spans)
+        self._put_blocks(session, row, new.spans)
         self.record(session, user, "ADD", row, None, snapshot(row, new.spans))
         return row
 
@@ -108,7 +109,7 @@ class EntryWriter:
         session.flush()  # one UPDATE ... WHERE version = :expected (compare-and-set)
         if spans is not None:
             session.execute(delete(Block).where(Block.entry_id == row.id))
-            self._put_blocks(session, row.id, spans)
+            self._put_blocks(session, row, spans)
         self.record(session, user, "MOD", row, old,
                     snapshot(row, old_spans if spans is None else spans), why=why)
         return row
@@ -135,14 +136,18 @@ class EntryWriter:
         row.deleted, row.deleted_at, row.modified = False, None, now
         session.flush()
         session.execute(delete(Block).where(Block.entry_id == row.id))
-        self._put_blocks(session, row.id, spans)
+        self._put_blocks(session, row, spans)
         self.record(session, user, "ADD", row, None, snapshot(row, spans))
         return row
 
-    def _put_blocks(self, session: Session, entry_id: str, spans: Sequence[Span]) -> None:
+    def _put_blocks(self, session: Session, row: Entry, spans: Sequence[Span]) -> None:
+        tz = timing.zone(row.timezone)
         ordered = sorted(spans, key=lambda s: s.start)
-        session.add_all(Block(entry_id=entry_id, position=i, location=s.location,
-                              start=s.start, end=s.end) for i, s in enumerate(ordered))
+        session.add_all(Block(entry_id=row.id, position=i, location=s.location,
+                              start=s.start, end=s.end,
+                              local_start=timing.local_minutes(row.day, s.start, tz),
+                              local_end=timing.local_minutes(row.day, s.end, tz))
+                        for i, s in enumerate(ordered))
         session.flush()
 
     def record(self, session: Session, user: User, action: str, row: Entry,

@@ -338,3 +338,17 @@ def test_location_list_says_what_the_caller_may_set(planner: Any, users: Any,
     mine = {t.code: t.settable for t in planner.location_list(users["bob"])}
     assert mine["HQ"] and mine["SUNight"] and not mine["Vacation"] and not mine["NgtSup"]
     assert all(t.settable for t in planner.location_list(users["dave"]))
+
+
+def test_rendered_grid_is_kept_until_the_next_change(planner: Any, users: Any,
+                                                     put: Any) -> None:
+    first = planner.grid_json(users["bob"], MON, MON + timedelta(days=6))
+    assert planner.grid_json(users["bob"], MON, MON + timedelta(days=6)) is first  # cached
+    assert b'"kind":"default"' in first.__json__()
+    put("bob", MON, ("SU", "07:00", "15:30"))
+    after = planner.grid_json(users["bob"], MON, MON + timedelta(days=6))
+    assert after is not first and b'"location":"SU"' in after.__json__()
+    cov = planner.coverage_json(users["bob"], MON, MON)
+    assert planner.coverage_json(users["bob"], MON, MON) is cov
+    put("carol", MON, ("SUNight", "17:30", "06:30"))
+    assert b'"who":["carol"]' in planner.coverage_json(users["bob"], MON, MON).__json__()

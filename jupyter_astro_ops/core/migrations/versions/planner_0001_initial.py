@@ -78,6 +78,8 @@ def upgrade() -> None:
         sa.Column("location", sa.String(32), nullable=False),
         sa.Column("start", TS, nullable=False),
         sa.Column("end", TS, nullable=False),
+        sa.Column("local_start", sa.Integer, nullable=False),
+        sa.Column("local_end", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_planner_blocks"),
         sa.ForeignKeyConstraint(
             ["entry_id"], ["planner_entries.id"], ondelete="CASCADE",
