@@ -28,6 +28,8 @@ from .core.db import Database, default_db_url
 from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
 from .planner import handlers as planner_handlers
+from .planner import import_schemas as planner_import_schemas
+from .planner import query_schemas as planner_query_schemas
 from .planner import schemas as planner_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
@@ -39,7 +41,8 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (activity, activity_handlers, (activity_schemas,)),
     (staging, staging_handlers, (staging_schemas,)),
     (calendar, calendar_handlers, (calendar_schemas, lco_schemas, ical_schemas)),
-    (planner, planner_handlers, (planner_schemas,)),
+    (planner, planner_handlers,
+     (planner_schemas, planner_import_schemas, planner_query_schemas)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",

@@ -26,14 +26,13 @@ from urllib.parse import quote
 import pydantic
 import requests
 
+from ..planner.import_schemas import ImportResult, PlannerImportStatus
 from ..planner.schemas import (
     CoverageOut,
     EmployeeOut,
     EntryOut,
     GridOut,
     HolidayOut,
-    ImportResult,
-    ImportStatus,
     PlannerSettings,
     SwapOut,
     WhereIsOut,
@@ -238,7 +237,7 @@ class PlannerClient:
 
     def imports(self) -> list[dict[str, Any]]:
         """The last run of each import."""
-        return list(_checked(list[ImportStatus], self.ops._get_json("planner/imports")))
+        return list(_checked(list[PlannerImportStatus], self.ops._get_json("planner/imports")))
 
     def run_import(self, name: str, dry_run: bool = False) -> dict[str, Any]:
         """Run the configured ``night`` or ``leave`` import now (planner admins)."""

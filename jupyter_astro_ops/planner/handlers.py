@@ -15,23 +15,17 @@ from tornado import web
 from ..core.errors import ValidationError
 from ..web.base import AstroOpsHandler, api_path
 from .ical_handlers import routes as feed_routes
-from .schemas import (
-    EmployeeIn,
+from .import_schemas import PlannerImportIn
+from .query_schemas import (
     EmployeesQuery,
     EntriesQuery,
-    EntryIn,
-    EntryOut,
-    EntryPatch,
     GridQuery,
-    HolidayIn,
     HolidayQuery,
-    ImportRunIn,
     RangeQuery,
-    SwapDecisionIn,
-    SwapIn,
     SwapsQuery,
     WhereIsQuery,
 )
+from .schemas import EmployeeIn, EntryIn, EntryOut, EntryPatch, HolidayIn, SwapDecisionIn, SwapIn
 
 EID = r"(?P<entry_id>[0-9a-f]{32})"
 USER = r"(?P<username>[A-Za-z0-9_][A-Za-z0-9_.@\-]{0,127})"
@@ -251,7 +245,7 @@ class ImportRunHandler(PlannerHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        body = self.parse_body(ImportRunIn)
+        body = self.parse_body(PlannerImportIn)
         importer = self.services.planner.importer
         self.write_json(await self.call(importer.run_configured, self.astro_user, name,
                                         dry_run=body.dry_run, force=body.force))

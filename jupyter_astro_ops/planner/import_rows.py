@@ -24,9 +24,10 @@ from typing import Any
 from ..core.errors import ValidationError
 from . import timing
 from .grid import Person
+from .import_schemas import ImportProblem
 from .locations import LocationType
 from .readers import normal
-from .schemas import ImportProblem, check_day
+from .schemas import check_day
 
 APPROVED = "approved"
 STATUSES = frozenset({"approved", "pending", "cancelled", "canceled", "denied", "rejected",

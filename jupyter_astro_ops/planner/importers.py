@@ -42,11 +42,11 @@ from . import queries as q
 from . import rules, timing
 from .grid import Person
 from .import_rows import Parsed, Want, parse_leave, parse_night
+from .import_schemas import ImportClash, ImportResult, PlannerImportStatus
 from .locations import LocationType
 from .models import Employee, Entry, ImportRun
 from .readers import read_rows
 from .rules import PLANNER_ADMIN, Span
-from .schemas import ImportClash, ImportResult, ImportStatus
 from .writes import EntryWriter, NewEntry, transaction
 
 OBJECT_TYPE = "PLANNER_IMPORT"
@@ -161,7 +161,7 @@ class PlannerImporter(LoggingConfigurable):
                            "(c.PlannerImporter.sources)")
         return self.run(self.identity(), name, source, dry_run=dry_run, force=force)
 
-    def status(self, user: User) -> list[ImportStatus]:
+    def status(self, user: User) -> list[PlannerImportStatus]:
         """The last run of each import (any logged-in user may look)."""
         with self.db.read() as session:
             runs = {r.name: (r.source, r.ran_at, dict(r.summary or {}))
@@ -169,8 +169,8 @@ class PlannerImporter(LoggingConfigurable):
         out = []
         for name in NAMES:
             source, ran_at, summary = runs.get(name, (self.sources.get(name), None, {}))
-            out.append(ImportStatus(name=name, configured=name in self.sources, source=source,
-                                    ran_at=ran_at, summary=summary))
+            out.append(PlannerImportStatus(name=name, configured=name in self.sources,
+                                           source=source, ran_at=ran_at, summary=summary))
         return out
 
     def run_once(self, now: datetime | None = None) -> list[ImportResult]:

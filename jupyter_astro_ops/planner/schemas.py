@@ -5,7 +5,8 @@ Every input is bounded (``core.wire``). Local times are ``"HH:MM"`` in the emplo
 (``"24:00"`` is allowed as an end: midnight at the end of the day); an end before the start is
 an overnight block ending the next day. Dates are ISO ``YYYY-MM-DD``; a date range's ``end``
 is the last day *included*. Instants in answers are aware UTC. Framework-free, so the Python
-client validates answers with these same models.
+client validates answers with these same models. The imports' models are in
+``import_schemas``, the query strings of the ``GET`` routes in ``query_schemas``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..core.wire import STORABLE, Instant, Name, Note, Title
+from ..core.wire import STORABLE, Name, Note, Title
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 USERNAME = r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$"
@@ -378,122 +379,3 @@ class SwapOut(BaseModel):
     decided_by: str | None
     created: datetime
     modified: datetime
-
-
-# -- imports ---------------------------------------------------------------------------------
-ImportName = Literal["night", "leave"]
-
-
-class ImportRunIn(_Strict):
-    """``POST planner/imports/<name>``: run the configured source now (planner_admin)."""
-
-    dry_run: bool = False
-    force: bool = False
-
-
-class ImportProblem(BaseModel):
-    """A row that was not applied: malformed, unknown person or unknown location."""
-
-    row: int | None
-    reason: str
-
-
-class ImportClash(BaseModel):
-    """An imported block not written because a block of the same person is in the way."""
-
-    day: date
-    key: str
-    username: str
-    block: str
-    blocking: list[str]
-
-
-class ImportResult(BaseModel):
-    """What one import did (or, with ``dry_run``, would do)."""
-
-    name: str
-    source: str
-    digest: str
-    dry_run: bool = False
-    file_unchanged: bool = False
-    rows: int = 0
-    added: list[str] = []
-    updated: list[str] = []
-    removed: list[str] = []
-    unchanged: int = 0
-    past: int = 0
-    clashes: list[ImportClash] = []
-    problems: list[ImportProblem] = []
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-    def line(self) -> str:
-        """One human line for the CLI and the logs."""
-        head = f"{self.name}: " + ("file unchanged; " if self.file_unchanged else "")
-        return (f"{head}rows {self.rows}, added {len(self.added)}, updated {len(self.updated)}, "
-                f"removed {len(self.removed)}, unchanged {self.unchanged}, past {self.past}, "
-                f"clashes {len(self.clashes)}, problems {len(self.problems)}"
-                + (" (dry run: nothing written)" if self.dry_run else ""))
-
-
-class ImportStatus(BaseModel):
-    """``GET planner/imports``: the last run of each import."""
-
-    name: str
-    configured: bool
-    source: str | None
-    ran_at: datetime | None
-    summary: dict[str, object]
-
-
-# -- queries ---------------------------------------------------------------------------------
-class GridQuery(_Strict):
-    """``GET planner/grid?start=&end=&department=&location=&role=``."""
-
-    start: Day
-    end: Day | None = None
-    department: Department | None = None
-    location: LocationCode | None = None
-    role: RoleName | None = None
-    user: Username | None = None
-
-
-class EntriesQuery(_Strict):
-    """``GET planner/entries?start=&end=&user=&department=``: stored entries only."""
-
-    start: Day
-    end: Day | None = None
-    user: Username | None = None
-    department: Department | None = None
-
-
-class WhereIsQuery(_Strict):
-    """``GET planner/whereis?user=&at=`` (default: yourself, now)."""
-
-    user: Username | None = None
-    at: Instant | None = None
-
-
-class RangeQuery(_Strict):
-    """``?start=&end=`` (dates, ``end`` included)."""
-
-    start: Day
-    end: Day | None = None
-
-
-class HolidayQuery(RangeQuery):
-    calendar: CalendarCode | None = None
-
-
-class EmployeesQuery(_Strict):
-    department: Department | None = None
-    include_inactive: bool = False
-
-
-class SwapsQuery(_Strict):
-    """``GET planner/swaps``: yours (asked by or of you); ``all`` for planner_admins."""
-
-    all: bool = False
-    open: bool = False
