@@ -9,7 +9,8 @@ constructs a service. ``parent`` is any traitlets ``Configurable`` carrying the 
 built; ``c.Wiring.*_class`` swaps a part's class (plug-ins, test doubles).
 
 ``Services.start(background=...)`` starts the live feed, and, where background work runs, the
-request worker, the staging runner and the periodic LCO import; ``stop()`` undoes it.
+request worker, the staging runner, the periodic LCO import and the planner's directory
+re-sync and imports (when configured); ``stop()`` undoes it.
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
