@@ -99,30 +99,39 @@ def parse_rules(spec: Sequence[Mapping[str, Any]], types: Mapping[str, LocationT
     return rules
 
 
+def relevant_locations(rules: Sequence[CoverageRule], types: Mapping[str, LocationType]
+                       ) -> set[str]:
+    """The only locations coverage reads: the rules' own, and every leave and duty type."""
+    return ({code for rule in rules for code in rule.locations}
+            | {code for code, t in types.items() if t.kind in ("leave", "duty")})
+
+
 def check_coverage(rules: Sequence[CoverageRule], people: Mapping[str, Person],
                    blocks: Sequence[StoredBlock], types: Mapping[str, LocationType],
                    first: date, last: date, site_zone: str) -> CoverageOut:
     """Every rule x day of ``[first, last]``, and every duty-on-leave conflict."""
     tz = timing.zone(site_zone)
+    leave_codes = {code for code, t in types.items() if t.kind == "leave"}
     by_day: dict[tuple[str, date], list[StoredBlock]] = {}
+    on_leave: dict[tuple[str, date], str] = {}
     for b in blocks:
         by_day.setdefault((b.username, b.day), []).append(b)
-    on_leave: dict[tuple[str, date], str] = {}
+        if b.location in leave_codes:
+            on_leave.setdefault((b.username, b.day), b.location)
     conflicts = []
-    for (username, day), stored in sorted(by_day.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        pairs = duty_leave_pairs(stored, types)
-        if any(types[b.location].kind == "leave" for b in stored if b.location in types):
-            on_leave[(username, day)] = next(b.location for b in stored if b.location in types
-                                             and types[b.location].kind == "leave")
-        for duty, leave in pairs:
-            if first <= day <= last:
+    for username, day in sorted(on_leave, key=lambda key: (key[1], key[0])):
+        if first <= day <= last:
+            for duty, leave in duty_leave_pairs(by_day[(username, day)], types):
                 conflicts.append(DutyConflict(day=day, username=username, duty=duty.location,
                                               leave=leave.location,
                                               message=duty_on_leave(duty, leave)))
+    wanted = {code for rule in rules for code in rule.locations}
     near: dict[tuple[str, date], list[StoredBlock]] = {}
+    one = timedelta(days=1)
     for b in blocks:  # a window of date D can only meet entries of D-1, D and D+1
-        for shift in (-1, 0, 1):
-            near.setdefault((b.location, b.day + timedelta(days=shift)), []).append(b)
+        if b.location in wanted:
+            for day in (b.day - one, b.day, b.day + one):
+                near.setdefault((b.location, day), []).append(b)
     cells = [_cell(rule, day, tz, people, near, on_leave)
              for day in timing.days(first, last) for rule in rules if rule.applies(day)]
     return CoverageOut(start=first, end=last, rules=[r.out() for r in rules], cells=cells,
@@ -152,4 +161,5 @@ def _cell(rule: CoverageRule, day: date, tz: Any, people: Mapping[str, Person],
                         who=who, gap=max(0, rule.minimum - len(who)), conflicts=conflicts)
 
 
-__all__ = ["DEFAULT_RULES", "CoverageRule", "check_coverage", "parse_rules"]
+__all__ = ["DEFAULT_RULES", "CoverageRule", "check_coverage", "parse_rules",
+           "relevant_locations"]

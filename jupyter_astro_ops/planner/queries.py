@@ -69,7 +69,8 @@ class _Memo:
 
 def stored_blocks(session: Session, first: date, last: date,
                   usernames: Iterable[str] | None = None,
-                  include_deleted: bool = False) -> list[StoredBlock]:
+                  include_deleted: bool = False,
+                  locations: Iterable[str] | None = None) -> list[StoredBlock]:
     """Blocks of entries whose day is in ``[first, last]`` (one Core statement, unordered:
     callers group by person and day, and ``cell_blocks`` orders a cell by start)."""
     e, b = Entry.__table__.c, Block.__table__.c
@@ -83,6 +84,8 @@ def stored_blocks(session: Session, first: date, last: date,
         stmt = stmt.where(e.deleted.is_(False))
     if usernames is not None:
         stmt = stmt.where(e.username.in_(sorted(set(usernames))))
+    if locations is not None:
+        stmt = stmt.where(b.location.in_(sorted(set(locations))))
     memo = _Memo()
     day, instant = memo.day, memo.instant
     rows = session.connection().execute(stmt).all()  # one fetchall, not a fetchone per row

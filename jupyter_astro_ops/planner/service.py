@@ -38,7 +38,13 @@ from ..core.timeutil import utcnow
 from . import queries as q
 from . import rules, timing
 from .cache import ChangeClock, ReadCache, Rendered, render
-from .coverage import DEFAULT_RULES, CoverageRule, check_coverage, parse_rules
+from .coverage import (
+    DEFAULT_RULES,
+    CoverageRule,
+    check_coverage,
+    parse_rules,
+    relevant_locations,
+)
 from .grid import GridBuilder, Person, build_grid
 from .locations import DEFAULT_LOCATION_TYPES, LocationType, parse_location_types
 from .models import Employee, Entry
@@ -335,7 +341,8 @@ class PlannerService(LoggingConfigurable):
         with self.db.read() as session:
             people = {r.username: Person.of(r) for r in q.employees(session)}
             blocks = q.stored_blocks(session, first - timedelta(days=1),
-                                     last + timedelta(days=1))
+                                     last + timedelta(days=1),
+                                     locations=relevant_locations(self.rules, self.types))
         return check_coverage(self.rules, people, blocks, self.types, first, last,
                               self.default_timezone)
 
