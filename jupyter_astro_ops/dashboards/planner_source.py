@@ -116,6 +116,8 @@ def block_html(block: GridBlock, types: Mapping[str, LocationTypeOut], view: str
     style = "display:inline-block;padding:1px 4px;margin:1px;border-radius:3px;white-space:nowrap;"
     if view == "month":
         style += "font-size:85%;padding:1px 2px;"
+    elif view == "week":
+        style += "font-size:88%;"
     if block.kind == "default":
         style += f"background:{colour}26;color:#333;font-style:italic;border:1px dashed {colour};"
     elif block.kind == "holiday":
@@ -126,43 +128,51 @@ def block_html(block: GridBlock, types: Mapping[str, LocationTypeOut], view: str
         style += f"background:{colour};color:{fg};font-weight:600;"
         if block.kind == "import":
             style += f"outline:2px dotted {fg};outline-offset:-3px;"
-            text = f"↓{text}"
+            text = text if view == "month" else f"↓{text}"  # the month view has no room
     source = {"stored": "stored by hand", "import": f"imported ({block.source})",
               "default": "default (not stored)", "holiday": "holiday"}[block.kind]
-    tip = f"{_label(block, types)} {times} - {source}" + (f" - {block.note}" if block.note
-                                                          else "")
+    utc = f"{block.start:%H:%M}-{block.end:%H:%M} UTC"
+    tip = f"{_label(block, types)} {times} local ({utc}) - {source}" + (
+        f" - {block.note}" if block.note else "")
     return (f'<span class="pp-{block.kind}" title="{html.escape(tip)}" style="{style}">'
             f"{html.escape(text)}</span>")
 
 
 def cell_html(cell: GridCell, types: Mapping[str, LocationTypeOut], view: str) -> str:
-    """A grid cell: its blocks, the holiday name, a red warning for conflicts."""
-    parts = [block_html(b, types, view) for b in cell.blocks]
-    if cell.holiday and not any(b.kind == "holiday" for b in cell.blocks) and view != "month":
-        parts.append(f'<span style="color:#666;font-size:85%">{html.escape(cell.holiday)}'
-                     "</span>")
+    """A grid cell: a red warning for conflicts first, its blocks one under the other, the
+    holiday's name (the row grows rather than hiding the second block)."""
+    parts = []
     if cell.conflicts:
         tip = html.escape("; ".join(cell.conflicts))
         parts.append(f'<span class="pp-conflict" title="{tip}" style="color:{GAP_COLOUR};'
                      'font-weight:700">⚠</span>')
-    return "".join(parts)
+    parts += [block_html(b, types, view) for b in cell.blocks]
+    if cell.holiday and not any(b.kind == "holiday" for b in cell.blocks) and view != "month":
+        parts.append(f'<span style="color:#666;font-size:85%">{html.escape(cell.holiday)}'
+                     "</span>")
+    if len(parts) < 2:
+        return "".join(parts)
+    return ('<div style="display:flex;flex-direction:column;align-items:flex-start;'
+            f'white-space:normal">{"".join(parts)}</div>')
 
 
-def coverage_html(cell: CoverageCell | None, view: str) -> str:
+def coverage_html(cell: CoverageCell | None, view: str,
+                  names: Mapping[str, str] | None = None) -> str:
     """A coverage cell: red with the gap when uncovered, pale green when covered."""
     if cell is None:
         return ""
+    who = [(names or {}).get(u, u) for u in cell.who]
     text = f"{cell.covered}/{cell.required}"
-    if view != "month" and cell.who:
-        text += " " + ", ".join(cell.who)
+    if view != "month" and who:
+        text += " " + ", ".join(who)
     tip = f"{cell.rule} on {cell.day:%a %d %b}: {cell.covered} of {cell.required}"
-    if cell.who:
-        tip += f" ({', '.join(cell.who)})"
+    if who:
+        tip += f" ({', '.join(who)})"
     if cell.conflicts:
         tip += "; " + "; ".join(cell.conflicts)
     if cell.gap:
         style = f"background:{GAP_COLOUR};color:#fff;font-weight:700"
-        text = ("⚠ " if cell.conflicts else "") + text
+        text = ("⚠ " if cell.conflicts and view != "month" else "") + text
         klass = "pp-gap"
     else:
         style, klass = f"background:{OK_COLOUR};color:#1b5e20", "pp-covered"
@@ -175,13 +185,14 @@ def grid_frame(grid: GridOut, coverage: CoverageOut | None,
                ) -> tuple[pd.DataFrame, dict[str, date]]:
     """The table: coverage rows, then employee rows; and ``{column label: day}``."""
     labels = {column_label(d, view): d for d in grid.days}
+    names = {r.username: r.display_name for r in grid.rows}
     rows: list[dict[str, Any]] = []
     if coverage is not None:
         cells = {(c.rule, c.day): c for c in coverage.cells}
         for rule in coverage.rules:
             row = {WHO: f"Coverage · {rule.name}", USERNAME: "",
                    ROW_KIND: "coverage"}
-            row.update({label: coverage_html(cells.get((rule.name, d)), view)
+            row.update({label: coverage_html(cells.get((rule.name, d)), view, names)
                         for label, d in labels.items()})
             rows.append(row)
     for person in grid.rows:

@@ -60,8 +60,8 @@ log = logging.getLogger(__name__)
 ALL = "(all)"
 DECIDED = {"accept": "Accepted", "decline": "Declined", "approve": "Approved", "deny": "Denied",
            "withdraw": "Withdrawn"}
-WIDTHS = {"day": 420, "week": 150, "month": 44}
-WHO_WIDTHS = {"day": 290, "week": 270, "month": 210}
+WIDTHS = {"day": 420, "week": 152, "month": 40}
+WHO_WIDTHS = {"day": 300, "week": 250, "month": 200}
 
 Data = tuple[PlannerSettings, dict[str, str], GridOut, CoverageOut, list[SwapOut]]
 
@@ -238,7 +238,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, disabled=True, selectable=False,
             sortable=False, hidden_columns=[USERNAME, ROW_KIND], frozen_columns=[WHO],
-            titles={WHO: "Who"}, layout="fit_columns", pagination=None, height=760,
+            titles={WHO: "Who"}, layout="fit_columns", pagination=None,
             sizing_mode="stretch_width", name="planner-grid",
             configuration={"columnDefaults": {"headerSort": False}})
         self._table.on_click(self._clicked_cell)
@@ -302,6 +302,16 @@ class PlannerDashboard(pn.viewable.Viewer):
         main = pn.Column(self._nav, self._filters_row, self.where, self._legend,
                          self.empty_state, self._table, sizing_mode="stretch_width")
         side = pn.Column(self.form, self.swap_panel, width=FORM_WIDTH + 30)
+
+        def show_side(*_events: Any) -> None:
+            # a month of 31 columns needs the width: the side column shows when it has
+            # something to say (a cell being edited, an outcome, open swaps)
+            side.visible = (self.view != "month" or self.form.editing is not None
+                            or bool(self.form.notice or self.form.refusal or self.swaps))
+
+        self.param.watch(show_side, ["view", "swaps"])
+        self.form.param.watch(show_side, ["editing", "notice", "refusal"])
+        show_side()
         return pn.Row(main, side, sizing_mode="stretch_width")
 
 
