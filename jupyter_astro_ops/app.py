@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Unicode, default
 
-from . import activity, calendar, lab, staging
+from . import activity, calendar, lab, planner, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .calendar import compat_schemas
@@ -30,6 +30,10 @@ from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
 from .lab import handlers as lab_handlers
 from .lab import schemas as lab_schemas
+from .planner import handlers as planner_handlers
+from .planner import import_schemas as planner_import_schemas
+from .planner import query_schemas as planner_query_schemas
+from .planner import schemas as planner_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
@@ -42,10 +46,14 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (calendar, calendar_handlers,
      (calendar_schemas, compat_schemas, lco_schemas, ical_schemas)),
     (lab, lab_handlers, (lab_schemas,)),
+    (planner, planner_handlers,
+     (planner_schemas, planner_import_schemas, planner_query_schemas)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
-                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter")
+                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter",
+                         "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
+                         "PlannerImporter", "PlannerFeeds")
 
 
 class AstroOpsApp(ExtensionApp):

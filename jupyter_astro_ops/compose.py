@@ -9,7 +9,8 @@ constructs a service. ``parent`` is any traitlets ``Configurable`` carrying the 
 built; ``c.Wiring.*_class`` swaps a part's class (plug-ins, test doubles).
 
 ``Services.start(background=...)`` starts the live feed, and, where background work runs, the
-request worker, the staging runner and the periodic LCO import; ``stop()`` undoes it.
+request worker, the staging runner, the periodic LCO import and the planner's directory
+re-sync and imports (when configured); ``stop()`` undoes it.
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
@@ -17,6 +18,8 @@ How the parts depend on each other (arrows: "is handed")::
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
     ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+    EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
+                                                      PlannerSwaps, PlannerFeeds
     kernel manager, server event bus <- KernelTokenStore (Jupyter's parts, handed in)
 """
 
@@ -46,6 +49,13 @@ from .core.db import Database
 from .core.identity import RoleMap
 from .ical.tokens import ICalTokens
 from .lab.kernel_tokens import EventBus, KernelRegistry, KernelTokenStore
+from .planner.employees import PlannerEmployees
+from .planner.holidays import PlannerHolidays
+from .planner.ical import PlannerFeeds
+from .planner.importers import PlannerImporter
+from .planner.service import PlannerService
+from .planner.swaps import PlannerSwaps
+from .planner.writes import EntryWriter
 from .staging.browse import Browser
 from .staging.jobstore import JobStore
 from .staging.runner import Runner
@@ -98,6 +108,20 @@ class CalendarParts:
 
 
 @dataclass(frozen=True)
+class PlannerParts:
+    """People planner: the service, its one entry write path, employees, holidays, imports,
+    swaps and iCal feeds."""
+
+    service: PlannerService
+    writer: EntryWriter
+    employees: PlannerEmployees
+    holidays: PlannerHolidays
+    importer: PlannerImporter
+    swaps: PlannerSwaps
+    ical: PlannerFeeds
+
+
+@dataclass(frozen=True)
 class Services:
     """Every long-lived part of one process, built by ``build_services``."""
 
@@ -108,6 +132,7 @@ class Services:
     staging: StagingParts
     calendar: CalendarParts
     kernel_tokens: KernelTokenStore
+    planner: PlannerParts
 
     async def start(self, background: bool = True) -> None:
         """Start the live feed and the kernel-token revocation; with ``background``, also the
@@ -122,9 +147,16 @@ class Services:
         await self.staging.runner.start()
         if self.calendar.importer.periodic:
             await self.calendar.importer.loop.start()
+        # planner: directory re-sync first (imports need the people), then the imports
+        if self.planner.employees.periodic:
+            await self.planner.employees.loop.start()
+        if self.planner.importer.periodic:
+            await self.planner.importer.loop.start()
 
     async def stop(self) -> None:
         """Stop whatever ``start`` started (each loop finishes its current round)."""
+        await self.planner.importer.loop.stop()
+        await self.planner.employees.loop.stop()
         await self.calendar.importer.loop.stop()
         await self.staging.runner.stop()
         await self.activity.worker.stop()
@@ -149,6 +181,7 @@ def build_services(parent: Configurable, db: Database, *,
                          None if root_dir is None else root_dir or os.getcwd()),
         calendar=_calendar(parent, wiring, db, activity),
         kernel_tokens=KernelTokenStore(kernels, kernel_events, parent=parent),
+        planner=_planner(parent, db, activity),
     )
 
 
@@ -183,5 +216,17 @@ def _calendar(parent: Configurable, wiring: Wiring, db: Database,
                          ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
 
 
-__all__ = ["ActivityParts", "CalendarParts", "Services", "StagingParts", "Wiring",
-           "build_services"]
+def _planner(parent: Configurable, db: Database, activity: ActivityParts) -> PlannerParts:
+    writer = EntryWriter(activity.events)
+    holidays = PlannerHolidays(db, activity.events, parent=parent)
+    service = PlannerService(db, writer, holidays, activity.events, parent=parent)
+    return PlannerParts(
+        service=service, writer=writer, holidays=holidays,
+        employees=PlannerEmployees(db, activity.events, service, parent=parent),
+        importer=PlannerImporter(db, activity.events, service, writer, parent=parent),
+        swaps=PlannerSwaps(db, activity.events, service, writer, parent=parent),
+        ical=PlannerFeeds(service, parent=parent))
+
+
+__all__ = ["ActivityParts", "CalendarParts", "PlannerParts", "Services", "StagingParts",
+           "Wiring", "build_services"]

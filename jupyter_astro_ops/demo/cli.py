@@ -18,7 +18,8 @@ from . import files
 from .seed import seed
 
 CONFIG_NAME = "jupyter_server_config.json"
-ROLE_LABELS = {"admin": "admin", "stager": "stager", "calendar_admin": "calendar admin"}
+ROLE_LABELS = {"admin": "admin", "stager": "stager", "calendar_admin": "calendar admin",
+               "planner_admin": "planner admin"}
 
 
 class DemoCommand(JupyterApp):

@@ -10,12 +10,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .planner import with_planner_roles
+
 FITS_BLOCK = 2880
 
 
 def load_spec() -> dict[str, Any]:
-    """The packaged demo description (users, roles, sites, projects, requests, bookings)."""
-    return json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    """The packaged demo description (users, roles, sites, projects, requests, bookings),
+    with the planner's demo roles (``planner.json``) in its role map."""
+    spec = json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    return with_planner_roles(spec)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -22,6 +22,7 @@ from ..core.db import Database
 from ..core.errors import Conflict
 from ..core.identity import RoleMap, User
 from ..core.timeutil import utcnow
+from .planner import seed_planner
 
 
 def demo_users(spec: dict[str, Any]) -> dict[str, User]:
@@ -43,6 +44,7 @@ def seed(db_url: str, spec: dict[str, Any]) -> list[str]:
         done = _projects(projects, users, spec["projects"])
         done += _requests(services.activity.requests, projects, users, spec["requests"])
         done += _reservations(projects, cal, users, spec["reservations"])
+        done += seed_planner(services, users)
         return done
     finally:
         db.dispose()
