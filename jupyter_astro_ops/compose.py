@@ -44,6 +44,13 @@ from .calendar.writes import ReservationWriter
 from .core.db import Database
 from .core.identity import RoleMap
 from .ical.tokens import ICalTokens
+from .mail.sender import Mailer
+from .ocat.ical import RotaFeed
+from .ocat.importer import OcatImporter
+from .ocat.notify import OcatNotifier
+from .ocat.rota import OcatRota
+from .ocat.service import OcatService
+from .ocat.writes import OcatWriter
 from .staging.browse import Browser
 from .staging.jobstore import JobStore
 from .staging.runner import Runner
@@ -95,6 +102,40 @@ class CalendarParts:
     compat: CalendarCompat
 
 
+# -- ocat (issue 10) ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OcatParts:
+    """Ocat sign-off: the service, its write path, the rota, mail, the catalog importer.
+
+    ``mailer`` is the shared outbox/SMTP sender (``mail``); it lives here until a second
+    domain sends mail.
+    """
+
+    service: OcatService
+    writer: OcatWriter
+    rota: OcatRota
+    rota_feed: RotaFeed
+    notifier: OcatNotifier
+    importer: OcatImporter
+    mailer: Mailer
+
+    async def start(self, background: bool) -> None:
+        """The mail sender, reminders and periodic catalog import (background only)."""
+        if not background:
+            return
+        await asyncio.to_thread(self.rota.ensure_horizon)
+        await self.mailer.loop.start()
+        await self.notifier.loop.start()
+        if self.importer.periodic:
+            await self.importer.loop.start()
+
+    async def stop(self) -> None:
+        await self.importer.loop.stop()
+        await self.notifier.loop.stop()
+        await self.mailer.loop.stop()
+# -- end ocat -----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Services:
     """Every long-lived part of one process, built by ``build_services``."""
@@ -105,6 +146,7 @@ class Services:
     activity: ActivityParts
     staging: StagingParts
     calendar: CalendarParts
+    ocat: OcatParts
 
     async def start(self, background: bool = True) -> None:
         """Start the live feed; with ``background``, also the worker, runner and imports."""
@@ -117,9 +159,11 @@ class Services:
         await self.staging.runner.start()
         if self.calendar.importer.periodic:
             await self.calendar.importer.loop.start()
+        await self.ocat.start(background)
 
     async def stop(self) -> None:
         """Stop whatever ``start`` started (each loop finishes its current round)."""
+        await self.ocat.stop()
         await self.calendar.importer.loop.stop()
         await self.staging.runner.stop()
         await self.activity.worker.stop()
@@ -137,6 +181,7 @@ def build_services(parent: Configurable, db: Database, *,
         activity=(activity := _activity(parent, wiring, db)),
         staging=_staging(parent, wiring, db, activity.events, root_dir or os.getcwd()),
         calendar=_calendar(parent, wiring, db, activity),
+        ocat=_ocat(parent, db, activity, role_map),
     )
 
 
@@ -171,5 +216,20 @@ def _calendar(parent: Configurable, wiring: Wiring, db: Database,
                          ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
 
 
-__all__ = ["ActivityParts", "CalendarParts", "Services", "StagingParts", "Wiring",
+def _ocat(parent: Configurable, db: Database, activity: ActivityParts,
+          roles: RoleMap) -> OcatParts:
+    mailer = Mailer(db, parent=parent)
+    writer = OcatWriter(activity.events)
+    rota = OcatRota(db, activity.events, parent=parent)
+    # the notifier and importer read the catalog the service loaded (its config traits)
+    notifier = OcatNotifier(db, mailer, roles, rota, catalog=lambda: service.catalog,
+                            parent=parent)
+    service = OcatService(db, activity.events, writer, notifier, parent=parent)
+    importer = OcatImporter(db, activity.events, writer, catalog=lambda: service.catalog,
+                            parent=parent)
+    return OcatParts(service=service, writer=writer, rota=rota, rota_feed=RotaFeed(
+        rota, parent=parent), notifier=notifier, importer=importer, mailer=mailer)
+
+
+__all__ = ["ActivityParts", "CalendarParts", "OcatParts", "Services", "StagingParts", "Wiring",
            "build_services"]
