@@ -160,6 +160,10 @@ class OcatNotifier(LoggingConfigurable):
     def _send(self, session: Session, user: User | None, kind: str, to: Iterable[str],
               subject: str, body: str, cc: Iterable[str] = (), dedupe_key: str | None = None
               ) -> bool:
+        to, cc = list(to), list(cc)
+        if not to and not cc:
+            self.log.warning("%s mail %r has no recipient (set c.OcatNotifier.addresses or "
+                             "role_addresses)", kind, subject)
         page = f"<html><body><pre>{html.escape(body)}</pre></body></html>"
         acting = self.address(user.username)[0] if user is not None else None
         return self.mail.enqueue(session, kind=kind, to=to, cc=cc, subject=subject, body=body,
