@@ -119,7 +119,8 @@ class OcatClient:
         """Verdict per obsid (``dry_run``), or approve what is approvable."""
         text = obsids if isinstance(obsids, str) else ",".join(str(int(o)) for o in obsids)
         body = {"obsids": text, "dry_run": dry_run, "comment": comment}
-        return dict(self._checked(ExpressOut, self._client._send_json("POST", "ocat/express", body)))
+        answer = self._client._send_json("POST", "ocat/express", body)
+        return dict(self._checked(ExpressOut, answer))
 
     def rota(self) -> list[dict[str, Any]]:
         return list(self._checked(list[RotaPeriodOut], self._client._get_json("ocat/rota")))
