@@ -10,12 +10,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import ocat
+
 FITS_BLOCK = 2880
 
 
 def load_spec() -> dict[str, Any]:
-    """The packaged demo description (users, roles, sites, projects, requests, bookings)."""
-    return json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    """The packaged demo description (users, roles, sites, projects, requests, bookings),
+    with the Ocat demo users and roles (``demo/ocat.py``)."""
+    spec = json.loads(resources.files(__package__).joinpath("demo.json").read_text("utf-8"))
+    return ocat.with_ocat(spec)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
