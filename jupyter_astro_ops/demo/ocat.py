@@ -86,7 +86,7 @@ def seed_ocat(services: Services, users: dict[str, User], spec: dict[str, Any]) 
     if ocat.service.board(admin) or not ocat.service.list_observations(admin, limit=1):
         return done
     taken: set[int] = set()
-    plans = [
+    plans: list[tuple[str, str, str | None, dict[str, Any], str]] = [
         ("pocone", "ACIS", None, {"bep_pack": "VF", "frame_time": 2.8},
          "Faint diffuse emission: very faint mode, shorter frame time."),
         ("poctwo", "HRC", None, {"hrc_si_mode": "HRCTIMING"},
