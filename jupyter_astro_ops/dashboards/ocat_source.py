@@ -67,8 +67,9 @@ def signoff_cell(row: BoardRow, column: str) -> str:
     s = row.signoffs.get(column)
     if s is None:
         return ""
-    text = STATUS_TEXT[s.status]
-    return f"{text} ({s.signer})" if s.signer and s.status in ("signed", "carried") else text
+    text = STATUS_TEXT[s["status"]]
+    signed = s["signer"] and s["status"] in ("signed", "carried")
+    return f"{text} ({s['signer']})" if signed else text
 
 
 def board_frame(rows: list[BoardRow], columns: list[str]) -> pd.DataFrame:

@@ -113,7 +113,7 @@ def seed_ocat(services: Services, users: dict[str, User], spec: dict[str, Any]) 
     board = ocat.service.board(admin)
     if board:  # one revision half-way: arcops has signed general
         first = next((r for r in board if r.signoffs.get("general") and
-                      r.signoffs["general"].status == "pending"), None)
+                      r.signoffs["general"]["status"] == "pending"), None)
         if first is not None:
             ocat.service.sign(users["arcone"], first.obsid, first.rev, SignIn(
                 column="general", note="roll is fine"))

@@ -6,7 +6,8 @@
   submitters of one obsid queue up and take distinct numbers; the unique ``(obsid, rev)``
   constraint backs it).
 * ``OcatRevision``: ``obsid.rev``: kind, submitter, comment, original and requested values,
-  flags and warnings computed at submission, ``state`` (open / closed / superseded /
+  flags and warnings computed at submission, ``summary`` (a copy of its sign-offs, written
+  with them, read by the status board), ``state`` (open / closed / superseded /
   withdrawn) and a ``version`` for compare-and-set. Rows are never deleted.
 * ``OcatSignoff``: one row per (revision, column): ``pending | not_required | signed |
   discarded | carried`` with signer, time and note.
@@ -76,6 +77,7 @@ class OcatRevision(Base):
     requested: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     superseded_by: Mapped[int | None] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from ..core.wire import STORABLE, Instant, Name, Note
 
@@ -210,6 +211,16 @@ class BoardQuery(_Strict):
     closed_hours: float = Field(default=36.0, ge=0, le=24 * 30)
 
 
+class BoardSignoff(TypedDict):
+    """One column on the board: the revision row's copy of its sign-off (``signed_at`` as
+    ISO 8601 UTC), served as stored."""
+
+    status: SignoffStatus
+    signer: str | None
+    signed_at: str | None
+    note: str
+
+
 class BoardRow(BaseModel):
     """One revision on the status board, with the notes of the original's orupdate."""
 
@@ -226,7 +237,7 @@ class BoardRow(BaseModel):
     state: RevisionState
     closed_at: datetime | None
     version: int
-    signoffs: dict[str, SignoffOut]
+    signoffs: dict[str, BoardSignoff]
     flags: list[str]
     notes: list[str]
 

@@ -217,11 +217,11 @@ class OcatService(LoggingConfigurable):
                     self.writer.set_signoff(s, "discarded", signer=None, at=now,
                                             note=f"superseded by {label}")
             old.state, old.closed_at, old.superseded_by = "superseded", now, rev.id
-            self.writer.touch(session, user, old, "MOD", f"superseded by {label}",
+            self.writer.touch(session, user, old, old_signoffs, "MOD", f"superseded by {label}",
                               {"superseded_by": label})
         if carried:
             self.writer.close_if_done(rev, signoffs, now)
-            self.writer.touch(session, user, rev, "MOD",
+            self.writer.touch(session, user, rev, signoffs, "MOD",
                               f"carried forward: {', '.join(carried)}", {"carried": carried})
         return carried
 
@@ -271,7 +271,7 @@ class OcatService(LoggingConfigurable):
             self.writer.set_signoff(target, "signed", signer=user.username, at=now,
                                     note=spec.note)
             self.writer.close_if_done(row, signoffs, now)
-            self.writer.touch(session, user, row, "MOD", f"{column.name} signed by "
+            self.writer.touch(session, user, row, signoffs, "MOD", f"{column.name} signed by "
                               f"{user.username}", {"column": column.name, "signoff": "signed"})
             obs = q.load_observation(session, obsid)
             if spec.approve:
@@ -316,7 +316,7 @@ class OcatService(LoggingConfigurable):
             self.writer.set_signoff(target, "pending", signer=None, at=now,
                                     note=f"sign-off undone by {user.username}")
             self.writer.close_if_done(row, signoffs, now)
-            self.writer.touch(session, user, row, "MOD", f"{column.name} sign-off undone",
+            self.writer.touch(session, user, row, signoffs, "MOD", f"{column.name} sign-off undone",
                               {"column": column.name, "signoff": "pending", "undo": True})
             return q.revision_out(row, signoffs, self.catalog.column_names)
 
@@ -334,7 +334,7 @@ class OcatService(LoggingConfigurable):
                     self.writer.set_signoff(s, "discarded", signer=user.username, at=now,
                                             note=spec.reason)
             self.writer.close_if_done(row, signoffs, now)
-            self.writer.touch(session, user, row, "MOD", f"discarded: {spec.reason}",
+            self.writer.touch(session, user, row, signoffs, "MOD", f"discarded: {spec.reason}",
                               {"discarded": True})
             self.notices.discarded(session, user, q.load_observation(session, obsid), row,
                                    spec.reason)
@@ -361,7 +361,7 @@ class OcatService(LoggingConfigurable):
                     self.writer.set_signoff(s, "discarded", signer=None, at=now,
                                             note="withdrawn by the submitter")
             row.state, row.closed_at = "withdrawn", now
-            self.writer.touch(session, user, row, "MOD", "withdrawn by the submitter",
+            self.writer.touch(session, user, row, signoffs, "MOD", "withdrawn by the submitter",
                               {"withdrawn": True})
             return q.revision_out(row, signoffs, self.catalog.column_names)
 

@@ -88,7 +88,10 @@ class OcatWriter:
         rev = session.execute(
             update(OcatObservation).where(OcatObservation.obsid == obsid)
             .values(last_rev=OcatObservation.last_rev + 1)
-            .returning(OcatObservation.last_rev)).scalar_one()
+            .returning(OcatObservation.last_rev)
+            # the session's objects need no syncing (last_rev is read from RETURNING); the
+            # default evaluated every object in the session: 18 ms a call by revision 500
+            .execution_options(synchronize_session=False)).scalar_one()
         return int(rev)
 
     def insert(self, session: Session, user: User, obs: OcatObservation, *, kind: str,
@@ -114,11 +117,23 @@ class OcatWriter:
                 row.status, row.pending_since = status, None
             session.add(row)
             signoffs.append(row)
-        session.flush()
         self.close_if_done(rev, signoffs, now)
+        self.summarize(rev, signoffs)  # flushed with the event below
         self.record(session, user, "ADD", rev, f"submitted {kind} revision",
                     {"needs": {s.column: s.status for s in signoffs}})
         return rev, signoffs
+
+    def summarize(self, rev: OcatRevision, signoffs: list[OcatSignoff]) -> None:
+        """Copy the sign-offs onto the revision row (``summary``), for the status board.
+
+        The sign-off rows stay the record; the summary is written with them, in the same
+        transaction, by this one write path, so the board reads one indexed row per revision
+        instead of five more (the profile of the 50,000-revision board put 60 % of its time
+        in reading and building those rows).
+        """
+        rev.summary = {s.column: {"status": s.status, "signer": s.signer,
+                                  "signed_at": isoformat(s.signed_at) if s.signed_at else None,
+                                  "note": s.note or ""} for s in signoffs}
 
     def set_signoff(self, row: OcatSignoff, status: str, *, signer: str | None,
                     at: datetime | None, note: str) -> None:
@@ -134,11 +149,14 @@ class OcatWriter:
             rev.state = "open" if pending else "closed"
             rev.closed_at = None if pending else (rev.closed_at or now)
 
-    def touch(self, session: Session, user: User, rev: OcatRevision, action: str,
-              message: str, data: dict[str, Any] | None = None) -> None:
+    def touch(self, session: Session, user: User, rev: OcatRevision,
+              signoffs: list[OcatSignoff], action: str, message: str,
+              data: dict[str, Any] | None = None) -> None:
         """Bump the revision's version (the UPDATE carries ``WHERE version = <read>``: a
-        concurrent change makes it a ``Conflict``) and record the change."""
-        flag_modified(rev, "state")
+        concurrent change makes it a ``Conflict``), refresh its sign-off summary and record
+        the change."""
+        self.summarize(rev, signoffs)
+        flag_modified(rev, "state")  # bump even when nothing else on the row changed
         session.flush()
         self.record(session, user, action, rev, message, data)
 

@@ -81,7 +81,7 @@ def _ocat_state(db_url: str) -> dict:
         return {"observations": len(ocat.service.list_observations(admin)),
                 "board": [r.label for r in board],
                 "pending": {c for r in board for c, s in r.signoffs.items()
-                            if s.status == "pending"},
+                            if s["status"] == "pending"},
                 "duty": ocat.rota.current(admin).poc}
     finally:
         db.dispose()

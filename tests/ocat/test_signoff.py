@@ -159,6 +159,7 @@ def test_sticky_signoffs_carry_forward(submit: Any, svc: Any, who: Any) -> None:
     board = {row.label: row for row in svc.board(who["arc"])}
     assert board["1001.003"].state == "open" and board["1001.002"].state == "superseded"
     assert any("already signed" in n for n in board["1001.001"].notes)
+    assert board["1001.002"].signoffs["acis"]["status"] == "carried"
 
 
 def test_clone_does_not_supersede(submit: Any, svc: Any, who: Any) -> None:
@@ -263,3 +264,26 @@ def test_twenty_concurrent_submissions_get_twenty_numbers(loaded: Any, who: Any)
     assert sorted(r.revision.rev for r in results) == list(range(1, n + 1))
     board = [r for r in loaded.service.board(who["arc"]) if r.obsid == 1001]
     assert [r.state for r in board].count("open") == 1  # each newer one superseded the last
+
+
+def test_the_board_summary_matches_the_signoff_rows(submit: Any, svc: Any, who: Any,
+                                                    clock: Any) -> None:
+    """The board reads the copy on the revision row; it must equal the sign-off rows."""
+    first = submit("pocone", 1001, ALL_CHANGES).revision
+    sign(svc, who, "arc", first, "acis", note="ok <really>")
+    submit("pocone", 1001, {**ALL_CHANGES, "roll_obsr": 1.0})  # supersede and carry
+    rev = submit("pocone", 1002, {"hrc_si_mode": "HRCTIMING"}).revision
+    sign(svc, who, "hrcguy", rev, "hrc_si")
+    svc.undo(who["hrcguy"], 1002, 1, UndoIn(column="hrc_si"))
+    clone = submit("pocone", 1004, kind="clone").revision
+    svc.discard(who["pocone"], 1004, clone.rev, DiscardIn(reason="no"))
+    submit("pocone", 1008, kind="asis")
+    board = svc.board(who["root"])
+    assert len(board) == 5
+    for row in board:
+        detail = svc.revision(who["root"], row.obsid, row.rev)
+        assert row.signoffs == {s.column: {
+            "status": s.status, "signer": s.signer, "note": s.note,
+            "signed_at": s.signed_at and s.signed_at.isoformat().replace("+00:00", "Z")}
+            for s in detail.signoffs}, row.label
+        assert row.version == detail.version and row.state == detail.state

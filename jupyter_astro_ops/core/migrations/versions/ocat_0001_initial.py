@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("requested", sa.JSON, nullable=False),
         sa.Column("flags", sa.JSON, nullable=False),
         sa.Column("warnings", sa.JSON, nullable=False),
+        sa.Column("summary", sa.JSON, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("closed_at", TS, nullable=True),
         sa.Column("superseded_by", sa.Integer, nullable=True),
