@@ -384,22 +384,24 @@ class OcatService(LoggingConfigurable):
             return ExpressOut(dry_run=True, items=items, approved=[], skipped={})
         now = self.clock()
         with transaction(self.db) as session:
+            self.writer.lock_observations(session, obsids)  # verdicts hold until commit
             items = self._verdicts(session, user, obsids)
             todo = [i for i in items if i.verdict in ex.APPROVABLE]
             observations = {o.obsid: o for o in session.scalars(select(OcatObservation).where(
                 OcatObservation.obsid.in_([i.obsid for i in todo])))} if todo else {}
-            approved = []
-            for item in todo:
-                obs = observations[item.obsid]
-                initial = {c.name: self.catalog.initial(c, Change("asis", obs.instrument,
+            approved: list[str] = []
+            for instrument in sorted({o.instrument for o in observations.values()}):
+                group = [o for o in observations.values() if o.instrument == instrument]
+                initial = {c.name: self.catalog.initial(c, Change("asis", instrument,
                                                                   frozenset()))
                            for c in self.catalog.columns}
-                rev, _ = self.writer.insert(session, user, obs, kind="asis",
-                                            comment=spec.comment or "express approval",
-                                            requested={}, flags=[], warnings=[],
-                                            initial=initial, now=now)
-                item.revision = revision_label(rev.obsid, rev.rev)
-                approved.append(item.revision)
+                approved += self.writer.insert_many(
+                    session, user, group, kind="asis",
+                    comment=spec.comment or "express approval", initial=initial, now=now)
+            by_obsid = {int(label.split(".")[0]): label for label in approved}
+            for item in todo:
+                item.revision = by_obsid.get(item.obsid)
+            approved = [i.revision for i in todo if i.revision]  # in the order asked
             if approved:
                 self.notices.approved(session, user, approved,
                                       {o.poc for o in observations.values() if o.poc})

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -122,6 +122,70 @@ class OcatWriter:
         self.record(session, user, "ADD", rev, f"submitted {kind} revision",
                     {"needs": {s.column: s.status for s in signoffs}})
         return rev, signoffs
+
+    def insert_many(self, session: Session, user: User, observations: list[OcatObservation],
+                    *, kind: str, comment: str, initial: Mapping[str, str], now: datetime
+                    ) -> list[str]:
+        """The same revision (no parameter changes: ``asis``/``remove``) of many
+        observations in a few statements: the express approval of 500 obsids.
+
+        The observation rows are locked in obsid order (no deadlock between two express
+        approvals), numbered with one ``UPDATE ... RETURNING``, and the revisions and their
+        sign-offs inserted in bulk; one activity event lists every revision created (500
+        events of three flushes each were 60 % of the express time in the profile).
+        """
+        ids = sorted(o.obsid for o in observations)
+        if not ids:
+            return []
+        self.lock_observations(session, ids)
+        numbers: dict[int, int] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            numbers.update(session.execute(
+                update(OcatObservation).where(OcatObservation.obsid.in_(chunk))
+                .values(last_rev=OcatObservation.last_rev + 1)
+                .returning(OcatObservation.obsid, OcatObservation.last_rev)
+                .execution_options(synchronize_session=False)).tuples().all())
+        values = {o.obsid: o.values or {} for o in observations}
+        signed = {c: s == "signed_by_submitter" for c, s in initial.items()}
+        status = {c: ("signed" if signed[c] else s) for c, s in initial.items()}
+        summary = {c: {"status": status[c], "signer": user.username if signed[c] else None,
+                       "signed_at": isoformat(now) if signed[c] else None,
+                       "note": f"{kind} by the submitter" if signed[c] else ""}
+                   for c in initial}
+        pending = "pending" in status.values()
+        revisions: list[dict[str, Any]] = [
+                     {"obsid": o, "rev": numbers[o], "kind": kind, "submitter": user.username,
+                      "submitted": now, "comment": comment,
+                      "original": {k: v for k, v in values[o].items() if v is not None},
+                      "requested": {}, "flags": [], "warnings": [], "summary": summary,
+                      "state": "open" if pending else "closed",
+                      "closed_at": None if pending else now, "version": 1} for o in ids]
+        made = session.execute(insert(OcatRevision).returning(
+            OcatRevision.id, OcatRevision.obsid, OcatRevision.rev), revisions).all()
+        session.execute(insert(OcatSignoff), [
+            {"revision_id": rid, "column": c, "status": status[c],
+             "signer": user.username if signed[c] else None,
+             "signed_at": now if signed[c] else None,
+             "note": summary[c]["note"], "pending_since": now if status[c] == "pending"
+             else None} for rid, _, _ in made for c in initial])
+        labels = [revision_label(obsid, rev) for _, obsid, rev in sorted(made, key=lambda m: m[1])]
+        if labels:
+            self.events.record(
+                session, user, action="ADD", object_type=REVISION,
+                object_id=f"{labels[0]}..{labels[-1]}"[:128], status="SUCCESS",
+                data={"kind": kind, "revisions": labels, "count": len(labels)},
+                message=f"{kind} revisions of {len(labels)} observation(s): "
+                        f"{', '.join(labels[:20])}{' ...' if len(labels) > 20 else ''}")
+        return labels
+
+    def lock_observations(self, session: Session, obsids: list[int]) -> None:
+        """Row-lock observations in obsid order (PostgreSQL; SQLite writers are serialized)."""
+        ids = sorted(obsids)
+        for start in range(0, len(ids), 900):
+            session.execute(select(OcatObservation.obsid)
+                            .where(OcatObservation.obsid.in_(ids[start:start + 900]))
+                            .order_by(OcatObservation.obsid).with_for_update())
 
     def summarize(self, rev: OcatRevision, signoffs: list[OcatSignoff]) -> None:
         """Copy the sign-offs onto the revision row (``summary``), for the status board.
