@@ -144,9 +144,10 @@ def board_rows(session: Session, cutoff: datetime) -> list[Any]:
     The sign-offs come with the row (``summary``), not from five more rows each."""
     base = select(*BOARD_COLUMNS).join(OcatObservation,
                                        OcatObservation.obsid == OcatRevision.obsid)
-    rows = list(session.execute(base.where(OcatRevision.state == "open")))
-    rows += session.execute(base.where(OcatRevision.closed_at >= cutoff,
-                                       OcatRevision.state != "open"))
+    conn = session.connection()  # plain rows: no ORM result processing (a third of the time)
+    rows = list(conn.execute(base.where(OcatRevision.state == "open")))
+    rows += conn.execute(base.where(OcatRevision.closed_at >= cutoff,
+                                    OcatRevision.state != "open"))
     return rows
 
 
