@@ -60,6 +60,7 @@ class SubmitView(_Form):
     changes = param.Dict(default={}, doc="Parameter -> requested value.")
     comment = param.String(default="", label="Comment")
     preview = param.String(default="", doc="Markdown of the last dry run.")
+    observation = param.String(default="", doc="Markdown: the observation the form is for.")
 
     def __init__(self, source: OcatSource, catalog: CatalogOut,
                  on_done: Callable[[], None] | None = None, **params: Any) -> None:
@@ -67,6 +68,8 @@ class SubmitView(_Form):
         self.source, self.on_done = source, on_done or (lambda: None)
         self.params = {p.name: p for p in catalog.parameters if p.modifiable}
         self.param.parameter.objects = sorted(self.params)
+        self.parameter = "roll_obsr" if "roll_obsr" in self.params else next(
+            iter(sorted(self.params)), None)
         self.current: dict[str, Any] = {}
         self._checks = 0
         self._add = pn.widgets.Button(label="Add change", color="light")
@@ -100,8 +103,15 @@ class SubmitView(_Form):
     def _load_observation(self) -> None:
         if self.obsid is None:
             return
-        self.background(partial(self.source.observation, self.obsid),
-                        lambda obs: setattr(self, "current", dict(obs.values)))
+        self.background(partial(self.source.observation, self.obsid), self._observed)
+
+    def _observed(self, obs: Any) -> None:
+        self.current = dict(obs.values)
+        approved = "approved" if obs.approved else "not approved"
+        self.observation = (f"**{obs.obsid} · {esc(obs.target_name)}** ({esc(obs.instrument)}, "
+                            f"{esc(obs.obs_type)}) · {esc(obs.status)} · POC "
+                            f"{esc(obs.poc or '-')} · {approved}")
+        self.param.trigger("changes")
 
     @param.depends("obsid", "kind", "changes", "comment", watch=True)
     def check(self) -> None:
@@ -150,8 +160,8 @@ class SubmitView(_Form):
 
     @param.depends("changes", "parameter")
     def _changes(self) -> pn.viewable.Viewable:
-        rows = [{"parameter": k, "current": cell(self.current.get(k)),
-                 "requested": cell(v) if v is not None else "(clear)"}
+        rows = [{"Parameter": k, "Current": cell(self.current.get(k)),
+                 "Requested": cell(v) if v is not None else "(clear)"}
                 for k, v in self.changes.items()]
         hint = ""
         if self.parameter in self.params:
@@ -161,16 +171,17 @@ class SubmitView(_Form):
             hint = (f"*{esc(p.description)}* ({p.group}{limits}{allowed}"
                     f"{' ' + p.unit if p.unit else ''}); now: "
                     f"{esc(cell(self.current.get(p.name))) or 'not set'}")
-        table = pn.widgets.Tabulator(pd.DataFrame(rows, columns=["parameter", "current",
-                                                                 "requested"]),
+        table = pn.widgets.Tabulator(pd.DataFrame(rows, columns=["Parameter", "Current",
+                                                                 "Requested"]),
                                      show_index=False, disabled=True, name="ocat-changes",
                                      sizing_mode="stretch_width") if rows else \
             pn.pane.Markdown("*No changes yet: pick a parameter, type a value, Add change.*")
         return pn.Column(pn.pane.Markdown(hint), table, sizing_mode="stretch_width")
 
-    @param.depends("preview")
+    @param.depends("preview", "observation")
     def _preview(self) -> pn.viewable.Viewable:
-        return pn.pane.Markdown(self.preview or "Enter an obsid to start.")
+        head = self.observation + "\n\n" if self.observation and self.obsid else ""
+        return pn.pane.Markdown(head + (self.preview or "Enter an obsid to start."))
 
     def __panel__(self) -> pn.viewable.Viewable:
         w = FORM_WIDTH
@@ -189,9 +200,9 @@ class SubmitView(_Form):
 class ExpressView(_Form):
     """Express approval of an obsid list: check, then confirm."""
 
-    obsids = param.String(default="", label="Obsids (ranges a-b; , ; : or spaces)")
-    frame = param.DataFrame(default=pd.DataFrame(columns=["obsid", "verdict", "detail",
-                                                          "revision"]))
+    obsids = param.String(default="", label="Obsids, e.g. 20001-20010, 20015; 20020")
+    frame = param.DataFrame(default=pd.DataFrame(columns=["Obsid", "Verdict", "Detail",
+                                                          "Revision"]))
     checked = param.String(default=None, allow_None=True, doc="The list the verdicts are for.")
 
     def __init__(self, source: OcatSource, on_done: Callable[[], None] | None = None,
@@ -232,11 +243,20 @@ class ExpressView(_Form):
         if self.obsids != self.checked:
             self._confirm.disabled = True
 
+    @param.depends("frame")
+    def _empty(self) -> pn.viewable.Viewable:
+        if not self.frame.empty:
+            return pn.Spacer(height=0)
+        return pn.pane.Markdown("Paste obsids (ranges like 20001-20010; commas, semicolons, "
+                                "colons or spaces between them) and press **Check**: you get "
+                                "a verdict per obsid and nothing is approved until you "
+                                "confirm.")
+
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
             pn.widgets.TextAreaInput.from_param(self.param.obsids, height=90,
                                                 sizing_mode="stretch_width"),
-            pn.Row(self._check, self._confirm), self._notice,
+            pn.Row(self._check, self._confirm), self._notice, self._empty,
             pn.widgets.Tabulator.from_param(self.param.frame, show_index=False, disabled=True,
                                             pagination="local", page_size=25,
                                             name="ocat-verdicts", sizing_mode="stretch_width"),
@@ -246,7 +266,7 @@ class ExpressView(_Form):
 class RotaView(_Form):
     """The POC duty rota: sign up for a free period, unlock your own."""
 
-    frame = param.DataFrame(default=pd.DataFrame(columns=["from", "to", "days", "poc", "now"]))
+    frame = param.DataFrame(default=pd.DataFrame(columns=["From", "To", "Days", "POC", "Now"]))
     selected = param.Integer(default=None, allow_None=True)
 
     def __init__(self, source: OcatSource, **params: Any) -> None:
@@ -296,6 +316,7 @@ class RotaView(_Form):
         self.background(self.source.rota, self.set_periods)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column("Weekly duty periods (Monday to Sunday, local days). The duty POC "
-                         "gets the escalations.", pn.Row(self._signup, self._unlock),
+        return pn.Column("Weekly duty periods (Monday to Sunday, local days); the POC on duty "
+                         "gets the escalations. Select a period, then **Sign up** (free "
+                         "periods) or **Unlock** (your own).", pn.Row(self._signup, self._unlock),
                          self._notice, self._table, sizing_mode="stretch_width")

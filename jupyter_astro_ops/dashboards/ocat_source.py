@@ -74,9 +74,9 @@ def signoff_cell(row: BoardRow, column: str) -> str:
 
 def board_frame(rows: list[BoardRow], columns: list[str]) -> pd.DataFrame:
     """The status board as a table, one row per revision, indexed by ``obsid.rev``."""
-    names = ["revision", "target", "kind", "type", "submitter", "submitted", "state",
-             *columns, "notes"]
-    data = [{"revision": r.label, "target": r.target_name, "kind": r.kind, "type": r.obs_type,
+    names = ["revision", "target", "kind", "submitter", "submitted", "state", *columns,
+             "notes"]
+    data = [{"revision": r.label, "target": r.target_name, "kind": f"{r.kind} · {r.obs_type}",
              "submitter": r.submitter, "submitted": r.submitted.strftime(TIME_FMT),
              "state": r.state, **{c: signoff_cell(r, c) for c in columns},
              "notes": "; ".join(r.notes)} for r in rows]
@@ -87,23 +87,24 @@ def board_frame(rows: list[BoardRow], columns: list[str]) -> pd.DataFrame:
 def values_frame(detail: RevisionDetail, changed_only: bool = True) -> pd.DataFrame:
     """Original / requested / current side by side (the changed parameters by default)."""
     rows = [v for v in detail.values if v.changed or not changed_only]
-    return pd.DataFrame([{"parameter": v.name, "group": v.group, "original": cell(v.original),
-                          "requested": cell(v.requested), "current": cell(v.current)}
-                         for v in rows], columns=["parameter", "group", "original",
-                                                  "requested", "current"])
+    return pd.DataFrame([{"Parameter": v.name, "Group": v.group, "Original": cell(v.original),
+                          "Requested": cell(v.requested), "Current": cell(v.current)}
+                         for v in rows], columns=["Parameter", "Group", "Original",
+                                                  "Requested", "Current"])
 
 
 def verdict_frame(out: ExpressOut) -> pd.DataFrame:
-    return pd.DataFrame([{"obsid": i.obsid, "verdict": i.verdict, "detail": i.detail,
-                          "revision": i.revision or ""} for i in out.items],
-                        columns=["obsid", "verdict", "detail", "revision"])
+    return pd.DataFrame([{"Obsid": str(i.obsid), "Verdict": i.verdict, "Detail": i.detail,
+                          "Revision": i.revision or ""} for i in out.items],
+                        columns=["Obsid", "Verdict", "Detail", "Revision"])
 
 
 def rota_frame(periods: list[RotaPeriodOut], today: date) -> pd.DataFrame:
-    return pd.DataFrame([{"from": p.start.isoformat(), "to": p.end.isoformat(), "days": p.days,
-                          "poc": p.poc or "(open)", "now": "on duty" if p.start <= today <= p.end
-                          else ""} for p in periods],
-                        columns=["from", "to", "days", "poc", "now"],
+    return pd.DataFrame([{"From": f"{p.start:%a %d %b %Y}", "To": f"{p.end:%a %d %b %Y}",
+                          "Days": p.days, "POC": p.poc or "(open)",
+                          "Now": "on duty" if p.start <= today <= p.end else ""}
+                         for p in periods],
+                        columns=["From", "To", "Days", "POC", "Now"],
                         index=pd.Index([p.id for p in periods], name="id"))
 
 

@@ -59,10 +59,10 @@ class BoardView(pn.viewable.Viewer):
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, selectable=1, disabled=True,
             titles={"revision": "Revision", "target": "Target", "kind": "Kind",
-                    "type": "Type", "submitter": "Submitter", "submitted": "Submitted (UTC)",
-                    "state": "State", "notes": "Notes", **self.labels},
+                    "submitter": "Submitter", "submitted": "Submitted", "state": "State",
+                    "notes": "Notes", **self.labels},
             pagination="local", page_size=20, sizing_mode="stretch_width",
-            layout="fit_data_stretch", name="ocat-board")
+            layout="fit_data_table", frozen_columns=["revision"], name="ocat-board")
         self._table.param.watch(self._on_selection, "selection")
 
     # -- data --------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ class BoardView(pn.viewable.Viewer):
             f"{esc(s.signer or '')} | {when(s.signed_at)} | {esc(s.note)} |"
             for s in d.signoffs)
         head = (f"### {d.label} · {esc(d.target_name)} ({esc(d.instrument)})\n"
-                f"**{d.kind}** by {esc(d.submitter)}, {when(d.submitted)} UTC · {d.state}"
+                f"**{d.kind}** by {esc(d.submitter)}, {when(d.submitted)} UTC · **{d.state}**"
                 + (f" · superseded by {d.superseded_by}" if d.superseded_by else "")
                 + f"\n\n**Comment:** {esc(d.comment) or '—'}\n\n"
                 "| Column | Status | By | When (UTC) | Note |\n|---|---|---|---|---|\n"
@@ -241,7 +241,7 @@ class BoardView(pn.viewable.Viewer):
         return pn.Row(
             pn.Column(pn.widgets.RadioButtonGroup.from_param(self.param.sort), self._empty,
                       self._table, sizing_mode="stretch_width"),
-            pn.Column(self._notice, self._actions, width=520))
+            pn.Column(self._notice, self._actions, width=470))
 
 
 class OcatDashboard(pn.viewable.Viewer):

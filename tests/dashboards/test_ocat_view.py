@@ -41,7 +41,11 @@ def test_only_the_buttons_you_may_press(services: Any) -> None:
     poc = dash_for(services, "pocone", ["usint"])
     assert "Enter an obsid" in poc.submit.preview or poc.submit.preview == ""
     poc.submit.obsid = 1001
-    poc.submit.changes = {"roll_obsr": "400", "bep_pack": "VF", "ra": "83.64"}
+    assert poc.submit.observation.startswith("**1001 · Target 1001** (ACIS-S, GO)")
+    assert poc.submit.parameter == "roll_obsr"
+    poc.submit.value = "400"
+    poc.submit.add_change()
+    poc.submit.changes = {**poc.submit.changes, "bep_pack": "VF", "ra": "83.64"}
     assert "outside 0..360" in poc.submit.preview  # live warning before submitting
     assert "acis_si" in poc.submit.preview
     poc.submit.comment = "<img src=x onerror=alert(1)>"
@@ -99,7 +103,7 @@ def test_express_needs_a_check_then_confirm(services: Any) -> None:
     poc.express.run(dry_run=False)
     assert poc.express.notice == "Check this list first."
     poc.express.run(dry_run=True)
-    assert list(poc.express.frame["verdict"]) == ["approvable", "approvable",
+    assert list(poc.express.frame["Verdict"]) == ["approvable", "approvable",
                                                   "blocked: no SI mode", "unknown"]
     assert poc.express._confirm.label == "Approve 2 observation(s)"
     assert not poc.express._confirm.disabled
@@ -109,24 +113,24 @@ def test_express_needs_a_check_then_confirm(services: Any) -> None:
     poc.express.run(dry_run=True)
     poc.express.run(dry_run=False)
     assert poc.express.notice.startswith("Approved 2. Skipped:")
-    assert list(poc.express.frame["revision"][:2]) == ["1001.001", "1002.001"]
+    assert list(poc.express.frame["Revision"][:2]) == ["1001.001", "1002.001"]
 
 
 def test_rota_signup_and_unlock(services: Any) -> None:
     poc = dash_for(services, "pocone", ["usint"])
-    assert poc.rota.frame.iloc[0]["now"] == "on duty" and poc.rota.frame.iloc[0]["poc"] == "(open)"
+    assert poc.rota.frame.iloc[0]["Now"] == "on duty" and poc.rota.frame.iloc[0]["POC"] == "(open)"
     poc.rota.selected = int(poc.rota.frame.index[0])
     poc.rota._buttons()
     assert not poc.rota._signup.disabled and poc.rota._unlock.disabled
     poc.rota.act("signup")
-    assert poc.rota.frame.iloc[0]["poc"] == "pocone"
+    assert poc.rota.frame.iloc[0]["POC"] == "pocone"
     other = dash_for(services, "poctwo", ["usint"])
     other.rota.selected = poc.rota.selected
     other.rota._buttons()
     assert other.rota._signup.disabled and other.rota._unlock.disabled
     poc.rota._buttons()
     poc.rota.act("unlock")
-    assert poc.rota.frame.iloc[0]["poc"] == "(open)"
+    assert poc.rota.frame.iloc[0]["POC"] == "(open)"
 
 
 def test_empty_board_says_what_to_do(services: Any) -> None:
