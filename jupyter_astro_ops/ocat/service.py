@@ -38,6 +38,7 @@ from . import queries as q
 from .catalog import Catalog, Change, load_catalog
 from .checks import Checker, load_rules
 from .models import OcatObservation, OcatRevision, OcatSignoff
+from .plan import Plan, carry, column_row
 from .protocols import Notices
 from .schemas import (
     BoardQuery,
@@ -171,7 +172,7 @@ class OcatService(LoggingConfigurable):
                             carried=carried)
 
     def _plan(self, session: Session, user: User, spec: SubmitIn, requested: dict[str, Any],
-              now: datetime) -> _Plan:
+              now: datetime) -> Plan:
         obs = q.load_observation(session, spec.obsid, lock=not spec.dry_run)
         self._check_status(session, obs, spec.kind)
         current = dict(obs.values or {})
@@ -188,7 +189,7 @@ class OcatService(LoggingConfigurable):
                                    planned=obs.planned_date, or_list=obs.or_list,
                                    comment_changed=comment_changed, now=now)
         supersedes = [r for r in older if spec.kind == "norm" and r.kind == "norm"]
-        return _Plan(obs, needs, warnings, flags, supersedes, spec.dry_run)
+        return Plan(obs, needs, warnings, flags, supersedes, spec.dry_run)
 
     def _check_status(self, session: Session, obs: OcatObservation, kind: str) -> None:
         if kind in ("norm", "clone", "asis") and obs.status not in self.editable_statuses:
@@ -211,7 +212,7 @@ class OcatService(LoggingConfigurable):
         for number, old in enumerate(older):
             old_signoffs = q.signoffs_of(session, old.id)
             if number == 0:
-                carried = self._carry(rev, signoffs, old, old_signoffs)
+                carried = carry(self.catalog, self.writer, rev, signoffs, old, old_signoffs)
             for s in old_signoffs:
                 if s.status == "pending":
                     self.writer.set_signoff(s, "discarded", signer=None, at=now,
@@ -224,27 +225,6 @@ class OcatService(LoggingConfigurable):
             self.writer.touch(session, user, rev, signoffs, "MOD",
                               f"carried forward: {', '.join(carried)}", {"carried": carried})
         return carried
-
-    def _carry(self, rev: OcatRevision, signoffs: list[OcatSignoff], old: OcatRevision,
-               old_signoffs: list[OcatSignoff]) -> list[str]:
-        """Pending columns of ``rev`` whose parameters did not change since ``old``, and that
-        ``old`` had signed, take over the signature (``carried``)."""
-        before = {**(old.original or {}), **(old.requested or {})}
-        after = {**(rev.original or {}), **(rev.requested or {})}
-        signed = {s.column: s for s in old_signoffs if s.status in SIGNED}
-        out = []
-        for s in signoffs:
-            source = signed.get(s.column)
-            if s.status != "pending" or source is None:
-                continue
-            column = self.catalog.column(s.column)
-            if all(self.catalog.parameter(n).same(before.get(n), after.get(n))
-                   for n in self.catalog.watched(column)):
-                note = f"carried from {revision_label(old.obsid, old.rev)}"
-                self.writer.set_signoff(s, "carried", signer=source.signer,
-                                        at=source.signed_at, note=note)
-                out.append(s.column)
-        return out
 
     # -- sign-off actions ----------------------------------------------------------------------
     def sign(self, user: User, obsid: int, rev: int, spec: SignIn) -> RevisionOut:
@@ -260,7 +240,7 @@ class OcatService(LoggingConfigurable):
             row, signoffs = self._for_change(session, obsid, rev, spec.version)
             if row.state != "open":
                 raise Conflict(f"{revision_label(obsid, rev)} is {row.state}")
-            target = _column_row(signoffs, column.name)
+            target = column_row(signoffs, column.name)
             if target.status != "pending":
                 raise Conflict(f"{column.label} of {revision_label(obsid, rev)} is "
                                f"{target.status}, not pending")
@@ -298,7 +278,7 @@ class OcatService(LoggingConfigurable):
         now = self.clock()
         with transaction(self.db) as session:
             row, signoffs = self._for_change(session, obsid, rev, spec.version)
-            target = _column_row(signoffs, column.name)
+            target = column_row(signoffs, column.name)
             if target.status not in SIGNED or target.signer != user.username:
                 raise Forbidden(f"only the signer may undo {column.label} of "
                                 f"{revision_label(obsid, rev)}")
@@ -414,29 +394,6 @@ class OcatService(LoggingConfigurable):
     def _verdicts(self, session: Session, user: User, obsids: list[int]) -> list[Any]:
         return ex.verdicts(session, user, obsids, blocked_statuses=self.blocked_statuses,
                            si_param=self.checker.si_mode_param)
-
-
-class _Plan:
-    """What a submission would do (computed in the write transaction, or for a dry run)."""
-
-    def __init__(self, obs: OcatObservation, needs: dict[str, str], warnings: list[Any],
-                 flags: list[str], older: list[OcatRevision], dry_run: bool) -> None:
-        self.obs, self.needs, self.warnings = obs, needs, warnings
-        self.flags, self.older, self.dry_run = flags, older, dry_run
-
-    def out(self, revision: RevisionOut | None, carried: list[str] | None = None) -> SubmitOut:
-        shown = {k: ("signed" if v == "signed_by_submitter" else v) for k, v in self.needs.items()}
-        return SubmitOut(dry_run=self.dry_run, revision=revision, warnings=self.warnings,
-                         needs=shown, flags=self.flags,  # type: ignore[arg-type]
-                         superseded=[revision_label(r.obsid, r.rev) for r in self.older],
-                         carried=carried or [])
-
-
-def _column_row(signoffs: list[OcatSignoff], name: str) -> OcatSignoff:
-    for s in signoffs:
-        if s.column == name:
-            return s
-    raise ValidationError(f"this revision has no {name} column")
 
 
 __all__ = ["OcatService"]
