@@ -65,6 +65,9 @@ class Mailer(LoggingConfigurable):
     port = Int(25, config=True, help="SMTP server port (587 for STARTTLS, 465 for SSL).")
     security = Enum(["none", "starttls", "ssl"], default_value="none", config=True,
                     help="Transport security: plain, STARTTLS after connecting, or SSL/TLS.")
+    ca_file = Unicode("", config=True,
+                      help=("CA bundle (PEM) that signs the SMTP server's certificate, for "
+                            "STARTTLS and SSL. Empty: the system's trusted CAs."))
     username = Unicode("", config=True, help="SMTP login name (empty: no login).")
     password = Unicode("", config=True, help="SMTP login password.")
     from_address = Unicode("astro-ops@localhost", config=True,
@@ -188,13 +191,14 @@ class Mailer(LoggingConfigurable):
             smtp.send_message(msg, from_addr=row.sender, to_addrs=recipients)
 
     def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.ca_file or None)
         if self.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                  context=ssl.create_default_context())
+                                                  context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
         if self.username:
             smtp.login(self.username, self.password)
         return smtp

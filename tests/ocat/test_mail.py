@@ -230,3 +230,57 @@ def test_login(submit: Any, ocat: Any) -> None:
         controller.stop()
     assert logins == [(b"ocat", b"wrong"), (b"ocat", b"s3cret")]
     assert len(box.messages) == 1
+
+
+def _certificate(tmp_path: Any) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (key, cert paths)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_path, cert_path = tmp_path / "smtp.key", tmp_path / "smtp.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(key_path), str(cert_path)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls(submit: Any, ocat: Any, tmp_path: Any, security: str) -> None:
+    import ssl
+
+    key, cert = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box, port = Inbox(), free_port()
+    if security == "ssl":
+        controller = smtp_server(box, port, ssl_context=context)
+    else:
+        controller = smtp_server(box, port, tls_context=context, require_starttls=True)
+    mailer = ocat.mailer
+    mailer.enabled, mailer.host, mailer.port, mailer.security = True, "127.0.0.1", port, security
+    try:
+        submit("pocone", 1001, ALL_CHANGES)
+        assert mailer.deliver_due()["failed"] == 1  # the system CAs do not know this server
+        mailer.ca_file = cert
+        ocat.mailer.clock = lambda: ocat.service.clock() + timedelta(hours=1)
+        assert mailer.deliver_due() == {"sent": 1, "failed": 0}
+    finally:
+        controller.stop()
+    assert box.subjects() == ["Ocat 1001.001 Target 1001: norm submitted"]
