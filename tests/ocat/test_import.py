@@ -63,3 +63,32 @@ def test_sql_catalog_provider(tmp_path: Any, ocat: Any, who: Any) -> None:
     obs = ocat.service.observation(who["root"], 3001)
     assert (obs.target_name, obs.status, obs.values["si_mode"]) == ("Cas A", "scheduled",
                                                                      "TE_00A2")
+
+
+def test_provider_class_from_config(db: Any, tmp_path: Any) -> None:
+    from ..ocat.conftest import ocat_services
+
+    services = ocat_services(db, {"OcatImporter": {
+        "provider_class": "jupyter_astro_ops.ocat.providers.SqlCatalog"},
+        "SqlCatalog": {"table": "targets"}})
+    provider = services.ocat.importer.provider
+    assert isinstance(provider, SqlCatalog) and provider.table == "targets"
+
+
+def test_cli_import(tmp_path: Any, synthetic: Any) -> None:
+    import subprocess
+    import sys
+
+    from jupyter_astro_ops.core import migrate
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    migrate.upgrade(url)
+    source = write_catalog(synthetic, (tmp_path / "catalog.csv").as_uri())
+    cmd = [sys.executable, "-m", "jupyter_astro_ops.cli.main", "ocat", "import",
+           f"--db-url={url}", f"--source={source}"]
+    env = {"JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "60 added, 0 updated, 0 unchanged, 0 invalid" in first.stdout
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert "unchanged since the last import (60 observations)" in again.stdout
