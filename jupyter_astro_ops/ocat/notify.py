@@ -212,6 +212,7 @@ class OcatNotifier(LoggingConfigurable):
         return queued
 
     async def _round(self) -> None:
+        await asyncio.to_thread(self.duty.ensure_horizon)  # the rota reaches 8 months ahead
         if self.reminders:
             await asyncio.to_thread(self.send_reminders)
 

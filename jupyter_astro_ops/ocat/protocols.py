@@ -37,6 +37,8 @@ class DutyRoster(Protocol):
 
     def duty_poc(self, session: Session, now: datetime) -> str | None: ...
 
+    def ensure_horizon(self, now: datetime | None = ...) -> int: ...
+
 
 class Notices(Protocol):
     """The mail that revisions send."""

@@ -3,13 +3,16 @@ no gaps, who is on duty now, and the iCal feed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import func, select
 
 from jupyter_astro_ops.core.errors import Conflict, Forbidden, ValidationError
+from jupyter_astro_ops.ocat.models import OcatRotaPeriod
 from jupyter_astro_ops.ocat.rota import add_months
 
 
@@ -98,3 +101,21 @@ def test_rota_feed(ocat: Any, who: Any) -> None:
     assert events[0]["DTSTART"].dt == first.start
     assert events[0]["DTEND"].dt == first.end + timedelta(days=1)
     assert ocat.rota_feed.feed(who["arc"]).etag == feed.etag  # stable until a change
+
+
+async def test_the_reminder_loop_keeps_the_horizon(ocat: Any, who: Any, clock: Any) -> None:
+    ocat.rota.ensure_horizon()
+    before = ocat.rota.periods(who["root"], start=date(2030, 1, 1))[-1].end
+    clock.advance(days=60)
+    ocat.notifier.reminders = False
+    await ocat.notifier.loop.start()
+    try:
+        for _ in range(100):
+            if ocat.notifier.loop.rounds:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await ocat.notifier.loop.stop()
+    with ocat.rota.db.read() as session:  # not through periods(), which extends it too
+        after = session.scalar(select(func.max(OcatRotaPeriod.end)))
+    assert after >= add_months(date(2030, 5, 3), 8) > before
