@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from .schemas import (
 )
 
 SIGNED = ("signed", "carried")
+BOARD_ROWS: TypeAdapter[list[BoardRow]] = TypeAdapter(list[BoardRow])
 NOTE_TEXT = {"comment": "new comment", "large_shift": "large coordinate shift"}
 
 
@@ -158,7 +160,7 @@ def board(session: Session, cutoff: datetime, sort: str, order: str) -> list[Boa
     behind = {r.obsid for r in rows if r.rev < r.last_rev}
     newest_signed = _newest_signed(session, behind) if behind else {}
     open_count = Counter(r.obsid for r in rows if r.state == "open")
-    out = []
+    items = []
     for r in rows:
         flags = list(r.flags or [])
         notes = [NOTE_TEXT[f] for f in flags if f in NOTE_TEXT]
@@ -167,16 +169,19 @@ def board(session: Session, cutoff: datetime, sort: str, order: str) -> list[Boa
         newer = newest_signed.get(r.obsid, 0)
         if newer > r.rev:
             notes.insert(0, f"newer revision {revision_label(r.obsid, newer)} already signed")
-        out.append(BoardRow.model_construct(  # every field comes from our own rows
-            id=r.id, label=revision_label(r.obsid, r.rev), obsid=r.obsid, rev=r.rev,
-            kind=r.kind, target_name=r.target_name, instrument=r.instrument,
-            obs_type=r.obs_type, submitter=r.submitter, submitted=r.submitted, state=r.state,
-            closed_at=r.closed_at, version=r.version, signoffs=r.summary or {},
-            flags=flags, notes=notes))
-    key = {"submitted": lambda b: (b.submitted, b.id), "obsid": lambda b: (b.obsid, b.rev),
-           "submitter": lambda b: (b.submitter, b.submitted)}[sort]
-    out.sort(key=key, reverse=order == "desc")  # type: ignore[arg-type]
-    return out
+        items.append({
+            "id": r.id, "label": f"{r.obsid}.{r.rev:03d}", "obsid": r.obsid, "rev": r.rev,
+            "kind": r.kind, "target_name": r.target_name, "instrument": r.instrument,
+            "obs_type": r.obs_type, "submitter": r.submitter, "submitted": r.submitted,
+            "state": r.state, "closed_at": r.closed_at, "version": r.version,
+            "signoffs": r.summary or {}, "flags": flags, "notes": notes})
+    key = {"submitted": lambda b: (b["submitted"], b["id"]),
+           "obsid": lambda b: (b["obsid"], b["rev"]),
+           "submitter": lambda b: (b["submitter"], b["submitted"])}[sort]
+    items.sort(key=key, reverse=order == "desc")  # type: ignore[arg-type]
+    # one validation of the whole list in pydantic-core: 1,300 model_construct calls were a
+    # quarter of the board's time in the profile
+    return BOARD_ROWS.validate_python(items)
 
 
 def _newest_signed(session: Session, obsids: set[int]) -> dict[int, int]:
