@@ -114,6 +114,9 @@ def load(db_url: str, args: argparse.Namespace) -> float:
                 for start in range(0, len(rows), 5000):
                     session.execute(insert(table), rows[start:start + 5000])
         with db.engine.connect() as conn:
+            if db.dialect == "postgresql":  # the ids were given: move the sequence past them
+                conn.execute(text("SELECT setval(pg_get_serial_sequence('ocat_revisions', "
+                                  "'id'), (SELECT max(id) FROM ocat_revisions))"))
             conn.execute(text("ANALYZE"))
             conn.commit()
     finally:
