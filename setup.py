@@ -92,6 +92,7 @@ setup(
             "*/openapi.json",
             "web/openapi_base.json",
             "demo/*.json",
+            "ocat/data/*.json",
             "dashboards/*.svg",
         ],
     },

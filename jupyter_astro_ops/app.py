@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, List, Unicode, default
 
-from . import activity, calendar, lab, planner, staging
+from . import activity, calendar, lab, ocat, planner, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .calendar import compat_schemas
@@ -30,6 +30,8 @@ from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
 from .lab import handlers as lab_handlers
 from .lab import schemas as lab_schemas
+from .ocat import handlers as ocat_handlers
+from .ocat import schemas as ocat_schemas
 from .planner import handlers as planner_handlers
 from .planner import import_schemas as planner_import_schemas
 from .planner import query_schemas as planner_query_schemas
@@ -48,12 +50,15 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (lab, lab_handlers, (lab_schemas,)),
     (planner, planner_handlers,
      (planner_schemas, planner_import_schemas, planner_query_schemas)),
+    (ocat, ocat_handlers, (ocat_schemas,)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
                          "JobStore", "CalendarService", "ICalFeeds", "LcoImporter",
                          "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
-                         "PlannerImporter", "PlannerFeeds")
+                         "PlannerImporter", "PlannerFeeds",
+                         "OcatService", "OcatRota", "OcatNotifier", "OcatImporter", "RotaFeed",
+                         "Mailer", "SqlCatalog")
 
 
 class AstroOpsApp(ExtensionApp):

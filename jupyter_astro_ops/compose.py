@@ -9,8 +9,9 @@ constructs a service. ``parent`` is any traitlets ``Configurable`` carrying the 
 built; ``c.Wiring.*_class`` swaps a part's class (plug-ins, test doubles).
 
 ``Services.start(background=...)`` starts the live feed, and, where background work runs, the
-request worker, the staging runner, the periodic LCO import and the planner's directory
-re-sync and imports (when configured); ``stop()`` undoes it.
+request worker, the staging runner, the periodic LCO import, the planner's directory
+re-sync and imports (when configured), and Ocat's mail sender, reminders and catalog import;
+``stop()`` undoes it.
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
@@ -20,6 +21,7 @@ How the parts depend on each other (arrows: "is handed")::
     ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
     EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
                                                       PlannerSwaps, PlannerFeeds
+    Mailer, OcatRota <- OcatNotifier <- OcatService (+ OcatWriter) <- OcatImporter, RotaFeed
     kernel manager, server event bus <- KernelTokenStore (Jupyter's parts, handed in)
 """
 
@@ -49,6 +51,13 @@ from .core.db import Database
 from .core.identity import RoleMap
 from .ical.tokens import ICalTokens
 from .lab.kernel_tokens import EventBus, KernelRegistry, KernelTokenStore
+from .mail.sender import Mailer
+from .ocat.ical import RotaFeed
+from .ocat.importer import OcatImporter
+from .ocat.notify import OcatNotifier
+from .ocat.rota import OcatRota
+from .ocat.service import OcatService
+from .ocat.writes import OcatWriter
 from .planner.employees import PlannerEmployees
 from .planner.holidays import PlannerHolidays
 from .planner.ical import PlannerFeeds
@@ -108,6 +117,38 @@ class CalendarParts:
 
 
 @dataclass(frozen=True)
+class OcatParts:
+    """Ocat sign-off: the service, its write path, the rota, mail, the catalog importer.
+
+    ``mailer`` is the shared outbox/SMTP sender (``mail``); it lives here until a second
+    domain sends mail.
+    """
+
+    service: OcatService
+    writer: OcatWriter
+    rota: OcatRota
+    rota_feed: RotaFeed
+    notifier: OcatNotifier
+    importer: OcatImporter
+    mailer: Mailer
+
+    async def start(self, background: bool) -> None:
+        """The mail sender, reminders and periodic catalog import (background only)."""
+        if not background:
+            return
+        await asyncio.to_thread(self.rota.ensure_horizon)
+        await self.mailer.loop.start()
+        await self.notifier.loop.start()
+        if self.importer.periodic:
+            await self.importer.loop.start()
+
+    async def stop(self) -> None:
+        await self.importer.loop.stop()
+        await self.notifier.loop.stop()
+        await self.mailer.loop.stop()
+
+
+@dataclass(frozen=True)
 class PlannerParts:
     """People planner: the service, its one entry write path, employees, holidays, imports,
     swaps and iCal feeds."""
@@ -133,6 +174,7 @@ class Services:
     calendar: CalendarParts
     kernel_tokens: KernelTokenStore
     planner: PlannerParts
+    ocat: OcatParts
 
     async def start(self, background: bool = True) -> None:
         """Start the live feed and the kernel-token revocation; with ``background``, also the
@@ -152,9 +194,11 @@ class Services:
             await self.planner.employees.loop.start()
         if self.planner.importer.periodic:
             await self.planner.importer.loop.start()
+        await self.ocat.start(background)
 
     async def stop(self) -> None:
         """Stop whatever ``start`` started (each loop finishes its current round)."""
+        await self.ocat.stop()
         await self.planner.importer.loop.stop()
         await self.planner.employees.loop.stop()
         await self.calendar.importer.loop.stop()
@@ -182,6 +226,7 @@ def build_services(parent: Configurable, db: Database, *,
         calendar=_calendar(parent, wiring, db, activity),
         kernel_tokens=KernelTokenStore(kernels, kernel_events, parent=parent),
         planner=_planner(parent, db, activity),
+        ocat=_ocat(parent, db, activity, role_map),
     )
 
 
@@ -228,5 +273,20 @@ def _planner(parent: Configurable, db: Database, activity: ActivityParts) -> Pla
         ical=PlannerFeeds(service, parent=parent))
 
 
-__all__ = ["ActivityParts", "CalendarParts", "PlannerParts", "Services", "StagingParts",
-           "Wiring", "build_services"]
+def _ocat(parent: Configurable, db: Database, activity: ActivityParts,
+          roles: RoleMap) -> OcatParts:
+    mailer = Mailer(db, parent=parent)
+    writer = OcatWriter(activity.events)
+    rota = OcatRota(db, activity.events, parent=parent)
+    # the notifier and importer read the catalog the service loaded (its config traits)
+    notifier = OcatNotifier(db, mailer, roles, rota, catalog=lambda: service.catalog,
+                            parent=parent)
+    service = OcatService(db, activity.events, writer, notifier, parent=parent)
+    importer = OcatImporter(db, activity.events, writer, catalog=lambda: service.catalog,
+                            parent=parent)
+    return OcatParts(service=service, writer=writer, rota=rota, rota_feed=RotaFeed(
+        rota, parent=parent), notifier=notifier, importer=importer, mailer=mailer)
+
+
+__all__ = ["ActivityParts", "CalendarParts", "OcatParts", "PlannerParts", "Services",
+           "StagingParts", "Wiring", "build_services"]

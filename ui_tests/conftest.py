@@ -41,7 +41,8 @@ USERS = {
     "bob": ("ui-tok-bob-000002", ["arcops"]),
     "carol": ("ui-tok-carol-0003", []),
 }
-ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"]}
+ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"],
+         "arcops": ["group:arcops"], "usint": ["carol"]}  # test_ocat.py
 BASE_URL = "/astro/"
 
 
@@ -50,6 +51,7 @@ class Server:
     """A running Jupyter server with the extension."""
 
     url: str  # http://127.0.0.1:<port>/astro/
+    log: Path | None = None  # the server's (and its panel child's) output
 
     def token(self, user: str) -> str:
         return USERS[user][0]
@@ -87,6 +89,10 @@ def _write_config(root: Path) -> Path:
         f"c.AstroOpsApp.roles = {json.dumps(ROLES)}",
         "c.ServerApp.jpserver_extensions = {'jupyter_astro_ops': True, "
         "'jupyter_server_proxy': True}",
+        # test_ocat.py: a small synthetic catalog, imported at start-up
+        "from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog",
+        f"c.OcatImporter.source = write_catalog(synthetic_catalog(40), "
+        f"{(root / 'ocat.json').as_uri()!r})",
     ]
     if PROXY_NAME not in {ep.name for ep in entry_points(group="jupyter_serverproxy_servers")}:
         # setup.py still names the entry point otherwise: register the same entry by config.
@@ -127,7 +133,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}{BASE_URL}"
     try:
         _wait_ready(url, proc, USERS["alice"][0])
-        yield Server(url)
+        yield Server(url, root / "server.log")
     finally:
         _stop(proc)
         log.close()
