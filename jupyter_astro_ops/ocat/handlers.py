@@ -20,7 +20,7 @@ from .schemas import (
     BoardQuery,
     DiscardIn,
     ExpressIn,
-    ImportRunIn,
+    OcatImportIn,
     RevisionOut,
     RotaAssignIn,
     RotaMergeIn,
@@ -167,7 +167,7 @@ class ImportsHandler(OcatHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        spec = self.parse_body(ImportRunIn)
+        spec = self.parse_body(OcatImportIn)
         importer = self.services.ocat.importer
         self.write_json(await self.call(importer.import_catalog, self.astro_user, None,
                                         force=spec.force))
@@ -202,27 +202,43 @@ class RotaPeriodHandler(OcatHandler):
 
 
 class RotaActionHandler(OcatHandler):
-    """``POST ocat/rota/<id>/(signup|assign|unlock|split)``."""
+    """``POST ocat/rota/<id>/signup|unlock`` (body ``{"version"}``)."""
+
+    action = "signup"
 
     @web.authenticated
     @authorized
-    async def post(self, period_id: str, action: str) -> None:
-        user, pid = self.astro_user, int(period_id)
-        if action == "assign":
-            assign = self.parse_body(RotaAssignIn)
-            out = await self.call(self.rota.assign, user, pid, assign.poc,
-                                  self.expected_version(assign.version))
-        elif action == "split":
-            split = self.parse_body(RotaSplitIn)
-            parts = await self.call(self.rota.split, user, pid, split.at,
-                                    self.expected_version(split.version))
-            self.write_json(parts)
-            return
-        else:
-            spec = self.parse_body(RotaVersionIn)
-            fn = self.rota.signup if action == "signup" else self.rota.unlock
-            out = await self.call(fn, user, pid, self.expected_version(spec.version))
-        self.write_json(out)
+    async def post(self, period_id: str) -> None:
+        spec = self.parse_body(RotaVersionIn)
+        fn = self.rota.signup if self.action == "signup" else self.rota.unlock
+        self.write_json(await self.call(fn, self.astro_user, int(period_id),
+                                        self.expected_version(spec.version)))
+
+
+class RotaUnlockHandler(RotaActionHandler):
+    action = "unlock"
+
+
+class RotaAssignHandler(OcatHandler):
+    """``POST ocat/rota/<id>/assign`` (admin)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, period_id: str) -> None:
+        spec = self.parse_body(RotaAssignIn)
+        self.write_json(await self.call(self.rota.assign, self.astro_user, int(period_id),
+                                        spec.poc, self.expected_version(spec.version)))
+
+
+class RotaSplitHandler(OcatHandler):
+    """``POST ocat/rota/<id>/split``: both parts."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, period_id: str) -> None:
+        spec = self.parse_body(RotaSplitIn)
+        self.write_json(await self.call(self.rota.split, self.astro_user, int(period_id),
+                                        spec.at, self.expected_version(spec.version)))
 
 
 class RotaFeedHandler(IcsHandler):
@@ -253,5 +269,8 @@ routes = [
     (api_path("ocat/rota/current"), RotaCurrentHandler),
     (api_path(r"ocat/rota\.ics"), RotaFeedHandler),
     (api_path(f"ocat/rota/{PERIOD}"), RotaPeriodHandler),
-    (api_path(f"ocat/rota/{PERIOD}/(?P<action>signup|assign|unlock|split)"), RotaActionHandler),
+    (api_path(f"ocat/rota/{PERIOD}/signup"), RotaActionHandler),
+    (api_path(f"ocat/rota/{PERIOD}/unlock"), RotaUnlockHandler),
+    (api_path(f"ocat/rota/{PERIOD}/assign"), RotaAssignHandler),
+    (api_path(f"ocat/rota/{PERIOD}/split"), RotaSplitHandler),
 ]

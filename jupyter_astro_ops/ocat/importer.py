@@ -30,7 +30,7 @@ from ..core.timeutil import isoformat, parse_instant, utcnow
 from .catalog import Catalog
 from .models import OcatImport
 from .providers import CatalogProvider, FileCatalog
-from .schemas import ImportSummary
+from .schemas import OcatImportSummary
 from .writes import OcatWriter
 
 IMPORT = "OCAT_IMPORT"
@@ -120,7 +120,7 @@ class OcatImporter(LoggingConfigurable):
                     roles=frozenset({ADMIN}))
 
     def import_catalog(self, user: User, source: str | None = None, *, force: bool = False
-                       ) -> ImportSummary:
+                       ) -> OcatImportSummary:
         """Read the catalog and bring the observations in line (admins only)."""
         if not user.is_admin:
             raise Forbidden(f"{user.username} may not import the observation catalog")
@@ -131,11 +131,11 @@ class OcatImporter(LoggingConfigurable):
         return self.apply(user, where, records, force=force)
 
     def apply(self, user: User, source: str, records: list[dict[str, Any]], *,
-              force: bool = False) -> ImportSummary:
+              force: bool = False) -> OcatImportSummary:
         """Write the records' observations (one transaction); unchanged ones are skipped."""
         catalog = self.catalog()
         digest = digest_of(records)
-        summary = ImportSummary(source=source[:1024], digest=digest, observations=len(records))
+        summary = OcatImportSummary(source=source[:1024], digest=digest, observations=len(records))
         with self.db.read() as session:
             tracked = session.get(OcatImport, summary.source)
             if tracked is not None and tracked.digest == digest and not force:
@@ -172,7 +172,7 @@ class OcatImporter(LoggingConfigurable):
                                        f"{len(summary.updated)} updated"))
         return summary
 
-    def run_once(self) -> ImportSummary | None:
+    def run_once(self) -> OcatImportSummary | None:
         try:
             return self.import_catalog(self.identity())
         except Exception:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from ..core.wire import STORABLE, Instant, Name, Note
+from ..core.wire import STORABLE, Day, Flag, Instant, Name, Note
 
 Kind = Literal["norm", "asis", "remove", "clone"]
 SignoffStatus = Literal["pending", "not_required", "signed", "discarded", "carried"]
@@ -100,7 +100,7 @@ class SubmitIn(_Strict):
     kind: Kind = "norm"
     changes: dict[ParamName, ParamValue] = Field(default_factory=dict, max_length=200)
     comment: Note = ""
-    dry_run: bool = False
+    dry_run: Flag = False
 
 
 class CheckWarning(BaseModel):
@@ -178,7 +178,7 @@ class SignIn(_Strict):
 
     column: ColumnName
     note: Note = ""
-    approve: bool = False
+    approve: Flag = False
     version: int | None = Field(default=None, ge=1)
 
 
@@ -247,7 +247,7 @@ class ExpressIn(_Strict):
     """``POST ocat/express``: ``obsids`` like ``"12001-12005, 12010;12011 12012:12013"``."""
 
     obsids: Annotated[str, Field(min_length=1, max_length=EXPRESS_MAX_CHARS), STORABLE]
-    dry_run: bool = True
+    dry_run: Flag = True
     comment: Note = ""
 
 
@@ -283,8 +283,10 @@ class RotaPeriodOut(BaseModel):
 
 
 class RotaQuery(_Strict):
-    start: date | None = None
-    end: date | None = None
+    """``GET ocat/rota?start=&end=`` (days, ``end`` included)."""
+
+    start: Day | None = None
+    end: Day | None = None
 
 
 class RotaAssignIn(_Strict):
@@ -301,7 +303,7 @@ class RotaVersionIn(_Strict):
 class RotaSplitIn(_Strict):
     """``POST ocat/rota/<id>/split``: ``at`` becomes the first day of the second part."""
 
-    at: date
+    at: Day
     version: int | None = Field(default=None, ge=1)
 
 
@@ -321,7 +323,7 @@ class RotaCurrentOut(BaseModel):
 
 
 # -- imports -------------------------------------------------------------------------------------
-class ImportSummary(BaseModel):
+class OcatImportSummary(BaseModel):
     """What one catalog import did."""
 
     source: str
@@ -334,10 +336,10 @@ class ImportSummary(BaseModel):
     catalog_unchanged: bool = False
 
 
-class ImportRunIn(_Strict):
+class OcatImportIn(_Strict):
     """``POST ocat/imports`` (admin): run the configured import now."""
 
-    force: bool = False
+    force: Flag = False
 
 
 class InstantQuery(_Strict):

@@ -22,12 +22,12 @@ from datetime import date
 from typing import Any
 
 from ..core.errors import ValidationError
+from ..core.wire import check_day
 from . import timing
 from .grid import Person
 from .import_schemas import ImportProblem
 from .locations import LocationType
 from .readers import normal
-from .schemas import check_day
 
 APPROVED = "approved"
 STATUSES = frozenset({"approved", "pending", "cancelled", "canceled", "denied", "rejected",

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ..core.wire import Flag
 from .schemas import _Strict
 
 ImportName = Literal["night", "leave"]
@@ -18,8 +19,8 @@ ImportName = Literal["night", "leave"]
 class PlannerImportIn(_Strict):
     """``POST planner/imports/<name>``: run the configured source now (planner_admin)."""
 
-    dry_run: bool = False
-    force: bool = False
+    dry_run: Flag = False
+    force: Flag = False
 
 
 class ImportProblem(BaseModel):

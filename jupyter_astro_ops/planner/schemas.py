@@ -14,26 +14,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.wire import STORABLE, Name, Note, Title
+from ..core.wire import STORABLE, Day, Flag, Name, Note, Title
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 USERNAME = r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$"
 CODE_BODY = r"[A-Za-z][A-Za-z0-9_-]{0,31}"  # location codes (also in routes)
 NO_LOCATION = "none"  # primary location "none": no defaults for this person
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2199, 12, 31)
-
-
-def check_day(value: date) -> date:
-    """A calendar day inside the supported range (1900..2199)."""
-    if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError("is outside the supported range 1900..2199")
-    return value
-
-
-Day = Annotated[date, AfterValidator(check_day)]
 Username = Annotated[str, Field(min_length=1, max_length=128, pattern=USERNAME), STORABLE]
 LocationCode = Annotated[str, Field(pattern=f"^{CODE_BODY}$")]
 RoleName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -112,7 +100,7 @@ class EmployeeIn(_Strict):
     working_days: list[Weekday] | None = Field(default=None, max_length=7)
     timezone: ZoneName | None = None
     calendar: CalendarCode | None = None
-    active: bool = True
+    active: Flag = True
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
@@ -179,8 +167,9 @@ class EntryIn(_Strict):
 
 
 class EntryPatch(_Strict):
-    """``PATCH planner/entries/<id>``: only the fields sent change; ``blocks`` replaces all
-    blocks. ``version`` (or ``If-Match``) makes it conditional: a stale one is a 409."""
+    """``PATCH planner/entries/<id>``: only the fields sent change (``null`` resets one to
+    its default: no note, no seats, no lead); ``blocks`` replaces all blocks. ``version``
+    (or ``If-Match``) makes it conditional: a stale one is a 409."""
 
     blocks: list[BlockIn] | None = Field(default=None, min_length=1, max_length=8)
     note: Note | None = None

@@ -214,10 +214,9 @@ class PlannerService(LoggingConfigurable):
                      version: int | None = None, when: datetime | None = None) -> EntryOut:
         """Change an entry in one compare-and-set UPDATE (stale ``version`` -> 409)."""
         fields = patch.model_fields_set - {"version", "blocks"}
-        values = {f: getattr(patch, f) for f in fields}
-        if None in values.values():
-            raise ValidationError(f"{sorted(k for k, v in values.items() if v is None)} "
-                                  "may not be null")
+        # a JSON merge patch: ``null`` resets a field to what a new entry has
+        values = {f: EntryIn.model_fields[f].default if getattr(patch, f) is None
+                  else getattr(patch, f) for f in fields}
         with transaction(self.db) as session:
             row = self._live(session, entry_id)
             self.require_writer(user, row.username)

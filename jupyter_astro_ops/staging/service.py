@@ -43,7 +43,7 @@ from .schemas import (
     JobLog,
     JobOut,
     JobQuery,
-    LogEntry,
+    JobLogEntry,
     SourceRef,
 )
 from .transfer import Cancelled
@@ -229,7 +229,7 @@ class StagingService(LoggingConfigurable):
             ).order_by(StagingFile.seq).limit(1000))
             return JobLog(
                 job_id=job.id, status=job.status,  # type: ignore[arg-type]
-                entries=[LogEntry(time=e.get("time", ""), level=e.get("level", "info"),
+                entries=[JobLogEntry(time=e.get("time", ""), level=e.get("level", "info"),
                                   message=e.get("message", "")) for e in (ev.log if ev else [])],
                 failed_files=[FailedFile(path=f.relpath or os.path.basename(job.source),
                                          error=f.error or "") for f in failed])

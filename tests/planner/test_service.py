@@ -265,10 +265,14 @@ def test_compare_and_set(put: Any, planner: Any, users: Any) -> None:
     assert planner.list_entries(users["bob"], MON, MON) == []
 
 
-def test_null_fields_refused(put: Any, planner: Any, users: Any) -> None:
-    [entry] = put("bob", MON, ("HQ", "08:00", "12:00"))
-    with pytest.raises(ValidationError, match="may not be null"):
-        planner.modify_entry(users["bob"], entry.id, EntryPatch(note=None))
+def test_null_resets_a_field(put: Any, planner: Any, users: Any) -> None:
+    """A merge patch: ``null`` puts a field back to a new entry's default."""
+    [entry] = put("bob", MON, ("HQ", "08:00", "12:00"), note="dentist")
+    changed = planner.modify_entry(users["bob"], entry.id, EntryPatch(note=None, seats=None))
+    assert (changed.note, changed.seats, changed.version) == ("", 0, entry.version + 1)
+    [wfh] = put("bob", MON + timedelta(days=1), ("WFH", "08:00", "12:00"), note="phone")
+    with pytest.raises(ValidationError, match="needs a note"):
+        planner.modify_entry(users["bob"], wfh.id, EntryPatch(note=None))
 
 
 def test_wfh_note_cannot_be_emptied(put: Any, planner: Any, users: Any) -> None:
