@@ -1,7 +1,7 @@
 # The README's two commands. Both do the whole set-up first and are safe to re-run:
 #   make demo   system packages, .venv, editable install, demo config + data, then JupyterLab
 #   make test   the same set-up, then ruff, mypy, the labextension's build, lint and unit tests,
-#               pytest tests (PostgreSQL required), browser tests
+#               pytest tests (PostgreSQL and a real JupyterHub with its npm proxy), browser tests
 # The install is redone only when setup.py / pyproject.toml / the server config change; the
 # labextension is rebuilt only when its sources change (npm ci only when the lock file does).
 
@@ -20,9 +20,12 @@ LABEXT_SOURCES := $(shell find $(LABEXT)/src $(LABEXT)/style $(LABEXT)/schema -t
 # the npm scripts call `jupyter-builder`, which comes with jupyterlab in the venv
 NPM_ENV := PATH=$(CURDIR)/$(BIN):$$PATH
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/jupyter-astro-ops
+# configurable-http-proxy (npm) for the JupyterHub tests and the local Hub example
+HUB_DIR := deploy/jupyterhub
+HUB_PROXY := $(HUB_DIR)/node_modules/.bin/configurable-http-proxy
 
 .PHONY: demo test setup system lint typecheck pytest ui-tests clean-demo bench \
-	labext-build labext-test
+	labext-build labext-test hub-proxy
 
 setup: system $(STAMP)
 
@@ -66,6 +69,13 @@ labext-build: setup $(LABEXT_LINK)
 labext-test: labext-build
 	cd $(LABEXT) && npm run lint:check && npm test
 
+# -- JupyterHub's proxy ------------------------------------------------------------------------
+$(HUB_PROXY): $(HUB_DIR)/package.json $(HUB_DIR)/package-lock.json
+	cd $(HUB_DIR) && npm ci --no-audit --no-fund --prefer-offline
+	@touch $@
+
+hub-proxy: $(HUB_PROXY)
+
 lint: setup
 	$(BIN)/ruff check .
 
@@ -73,11 +83,11 @@ typecheck: setup
 	$(BIN)/mypy
 
 # labext-build first: the packaging tests build a wheel, which then needs no npm
-pytest: setup labext-build
+pytest: setup labext-build hub-proxy
 	ASTRO_OPS_REQUIRE_PG=1 $(BIN)/pytest $(PYTEST_FLAGS) tests
 
 # Browser tests run in their own pytest process (pytest-playwright and pytest-jupyter clash).
-ui-tests: setup labext-build
+ui-tests: setup labext-build hub-proxy
 	@if ls ui_tests/test_*.py >/dev/null 2>&1; then \
 		$(BIN)/pytest $(PYTEST_FLAGS) ui_tests; \
 	else echo "ui_tests: no browser tests yet"; fi

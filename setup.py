@@ -93,7 +93,7 @@ setup(
             "web/openapi_base.json",
             "demo/*.json",
             "ocat/data/*.json",
-            "dashboards/*.svg",
+            "dashboards/static/*",
         ],
     },
 
@@ -123,7 +123,11 @@ setup(
         "postgres": ["psycopg[binary]>=3.1"],
         "s3": ["s3fs>=2024.6"],
         "sftp": ["paramiko"],
+        # JupyterHub deployments: the user servers' jupyterhub-singleuser and the dashboards'
+        # Hub service (its OAuth client); PostgreSQL for the shared database
+        "hub": ["jupyterhub>=5.2", "psycopg[binary]>=3.1"],
         "test": [
+            "jupyterhub>=5.2",  # tests/hub: a real Hub, its spawner, authenticator and OAuth
             "pytest>=8",
             "pytest-jupyter[server]>=0.10",
             "pytest-timeout",

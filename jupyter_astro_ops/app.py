@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.web import RedirectHandler
 from traitlets import Bool, Dict, List, Unicode, default
 
 from . import activity, calendar, lab, ocat, planner, staging
@@ -39,7 +40,7 @@ from .planner import schemas as planner_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
-from .web.base import SERVICES_KEY, NotFoundHandler
+from .web.base import DASHBOARDS_URL_KEY, SERVICES_KEY, NotFoundHandler
 
 # The domain registry: (package with an openapi.json fragment, its handlers, schema modules).
 DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
@@ -89,8 +90,19 @@ class AstroOpsApp(ExtensionApp):
     run_background = Bool(
         True, config=True,
         help=(
-            "Run background work (request worker, staging jobs, periodic imports) in this "
-            "server. The live feed always runs."
+            "Run background work (request worker, staging jobs, periodic imports, reminders, "
+            "mail) in this server. The live feed always runs. Under JupyterHub set it to False "
+            "on the user servers and run `jupyter astro-ops worker` as a Hub service, which "
+            "keeps working while idle servers are culled."
+        ),
+    )
+    dashboards_url = Unicode(
+        "", config=True,
+        help=(
+            "Where the dashboards run when not in this server, e.g. /services/astro-ops-dash/ "
+            "(the JupyterHub service `python -m jupyter_astro_ops.dashboards --hub`): the "
+            "launcher links there and <base_url>astro-ops/dash/ redirects there. Empty: a Panel "
+            "process of this server, started by jupyter-server-proxy on first use."
         ),
     )
 
@@ -108,6 +120,7 @@ class AstroOpsApp(ExtensionApp):
             kernels=self.serverapp.kernel_manager, kernel_events=self.serverapp.event_logger)
         self.settings.update({
             SERVICES_KEY: self.services,
+            DASHBOARDS_URL_KEY: self.dashboards_url,
             "astro_ops_openapi": openapi.build_spec(
                 [pkg.__name__ for pkg, _, _ in DOMAINS],
                 [module for _, _, modules in DOMAINS for module in modules],
@@ -122,6 +135,9 @@ class AstroOpsApp(ExtensionApp):
         for _, handlers, _ in DOMAINS:
             self.handlers.extend(handlers.routes)
         self.handlers.append((r"/astro-ops/api/.*", NotFoundHandler))  # last: JSON 404s
+        if self.dashboards_url:  # before jupyter-server-proxy's route of the same path
+            target = self.dashboards_url.rstrip("/") + "/{0}"
+            self.handlers.append((r"/astro-ops/dash/?(.*)", RedirectHandler, {"url": target}))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.services.start(background=self.run_background)

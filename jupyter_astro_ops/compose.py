@@ -176,10 +176,11 @@ class Services:
     planner: PlannerParts
     ocat: OcatParts
 
-    async def start(self, background: bool = True) -> None:
-        """Start the live feed and the kernel-token revocation; with ``background``, also the
-        worker, runner and imports."""
-        await self.activity.feed.start()
+    async def start(self, background: bool = True, feed: bool = True) -> None:
+        """Start the live feed (unless ``feed`` is false: a process without websockets) and
+        the kernel-token revocation; with ``background``, also the worker, runner and imports."""
+        if feed:
+            await self.activity.feed.start()
         await self.kernel_tokens.start()
         await asyncio.to_thread(self.calendar.service.ensure_sites)
         if not background:

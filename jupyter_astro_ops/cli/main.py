@@ -13,6 +13,8 @@ SUBCOMMANDS = {
     "ocat": ("jupyter_astro_ops.cli.ocat.OcatCommand", "Ocat sign-off tools."),
     "planner": ("jupyter_astro_ops.cli.planner.PlannerCommand", "People planner imports and sync."),
     "stage": ("jupyter_astro_ops.cli.stage.StageCommand", "Stage data into the working directory."),
+    "worker": ("jupyter_astro_ops.cli.worker.WorkerCommand",
+               "Run the background work of a shared deployment (a JupyterHub service)."),
 }
 
 

@@ -8,6 +8,7 @@ dashboard's Viewer. Without a login it shows a "please log in" message and no da
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import panel as pn
 from ..core.identity import User
 from .context import Context, get_context
 from .identity import session_user
+from .proxy import STATIC_ROUTE
 
 log = logging.getLogger(__name__)
 Builder = Callable[[Context, User], Any]
@@ -27,6 +29,10 @@ pn.extension("tabulator", notifications=True)
 
 def login_message(ctx: Context) -> str:
     """What to show a visitor who is not logged in."""
+    if ctx.hub:
+        hub = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/hub/home"
+        return (f"### Please log in\n\nYour JupyterHub login did not reach this page. Open "
+                f"[JupyterHub]({hub}), log in, and come back.")
     if ctx.behind_jupyter:
         login = f"{ctx.base_url.rstrip('/')}/login"
         return (f"### Please log in\n\nOpen [the Jupyter login page]({login}) and come back to "
@@ -44,6 +50,9 @@ def serve_page(title: str, build: Builder) -> pn.Column:
     """Make the page servable; the dashboard is built when the session has loaded."""
     page = pn.Column(header(title), pn.indicators.LoadingSpinner(value=True, size=30),
                      sizing_mode="stretch_width")
+    # bokeh serves its own /favicon.ico only outside --prefix: point at ours, below the prefix
+    if pn.state.curdoc is not None:
+        pn.state.curdoc.template_variables["app_favicon"] = f"./{STATIC_ROUTE}/icon.svg"
 
     async def load() -> None:
         ctx = get_context()

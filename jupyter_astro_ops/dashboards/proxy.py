@@ -23,14 +23,18 @@ from ..core.runtime import ENV_VAR, runtime_path
 from .registry import INDEX_APP, app_files
 
 PROXY_NAME = "astro-ops/dash"
-ICON = Path(__file__).parent / "icon.svg"
+STATIC_DIR = Path(__file__).parent / "static"
+ICON = STATIC_DIR / "icon.svg"
+#: where ``panel serve`` serves ``STATIC_DIR`` (below its prefix): the pages' favicon
+STATIC_ROUTE = "astro-ops-static"
 
 
 def panel_command(*extra: str) -> list[str]:
     """``panel serve`` over every app script, with ``index`` at the root, plus ``extra``."""
     return [
         sys.executable, "-m", "panel", "serve", *(str(p) for p in app_files()),
-        "--index", INDEX_APP, "--num-procs", "1", *extra,
+        "--index", INDEX_APP, "--num-procs", "1",
+        "--static-dirs", f"{STATIC_ROUTE}={STATIC_DIR}", *extra,
     ]
 
 

@@ -12,7 +12,7 @@ from tornado import web
 from ..core.errors import Conflict, Forbidden
 from ..dashboards.proxy import PROXY_NAME
 from ..dashboards.registry import dashboards
-from ..web.base import AstroOpsHandler, api_path
+from ..web.base import DASHBOARDS_URL_KEY, AstroOpsHandler, api_path
 from .kernel_tokens import KERNEL_ID_PATTERN, KernelTokenStore
 from .schemas import DashboardOut, KernelIdPath, KernelTokenIn, KernelTokenOut, MeOut
 
@@ -70,7 +70,9 @@ class DashboardsHandler(LabBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        prefix = f"{self.base_url.rstrip('/')}/{PROXY_NAME}/"
+        elsewhere = self.settings.get(DASHBOARDS_URL_KEY)  # the JupyterHub service, if any
+        prefix = (elsewhere.rstrip("/") if elsewhere else
+                  f"{self.base_url.rstrip('/')}/{PROXY_NAME}") + "/"
         apps = await self.call(dashboards)
         self.write_json([DashboardOut(name=a.name, title=a.title, description=a.description,
                                       url=prefix + a.name) for a in apps])

@@ -22,7 +22,7 @@ from traitlets import Bool, Dict, Float, Type, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import EventRecorder
-from ..core.db import Database
+from ..core.db import Database, serialize
 from ..core.errors import AstroOpsError, Forbidden, ValidationError
 from ..core.identity import ADMIN, User
 from ..core.lifecycle import BackgroundLoop
@@ -144,6 +144,7 @@ class OcatImporter(LoggingConfigurable):
                 return summary
         now = self.clock()
         with self.db.write() as session:
+            serialize(session, "ocat-import")  # one import at a time, across workers
             for record in records:
                 try:
                     fields, values = observation_fields(record, catalog)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from traitlets import Bool, Dict, Float, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-from ..core.db import Database
+from ..core.db import Database, serialize
 from ..core.identity import User
 from ..core.lifecycle import BackgroundLoop
 from ..core.timeutil import isoformat, utcnow
@@ -185,6 +185,7 @@ class OcatNotifier(LoggingConfigurable):
         catalog = self.catalog()
         queued = 0
         with self.db.write() as session:
+            serialize(session, "ocat-reminders")  # the dedupe check below then sees the others
             pending = _pending(session)
             by_column: dict[str, list[tuple[OcatRevision, OcatObservation, OcatSignoff]]] = \
                 defaultdict(list)

@@ -23,7 +23,7 @@ from traitlets import Bool, Dict, Float, List, Type, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import EventRecorder
-from ..core.db import Database
+from ..core.db import Database, serialize
 from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.identity import User
 from ..core.lifecycle import BackgroundLoop
@@ -220,6 +220,7 @@ class PlannerEmployees(LoggingConfigurable):
             except ValidationError as exc:
                 result.problems.append(f"{rec.username}: {exc.message}")
         with transaction(self.db) as session:
+            serialize(session, "planner-directory")  # one sync at a time, across workers
             rows = {r.username: r for r in session.scalars(select(Employee))}
             for username, values in sorted(resolved.items()):
                 row = rows.get(username)

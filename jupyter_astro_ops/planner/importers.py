@@ -33,7 +33,7 @@ from traitlets import Bool, Dict, Float, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import EventRecorder
-from ..core.db import Database
+from ..core.db import Database, serialize
 from ..core.errors import NotFound, ValidationError
 from ..core.identity import User
 from ..core.lifecycle import BackgroundLoop
@@ -144,6 +144,7 @@ class PlannerImporter(LoggingConfigurable):
                 return result
         try:
             with transaction(self.db) as session:
+                serialize(session, f"planner-import:{name}")  # one worker at a time
                 _Run(self, session, user, name, now, result).apply(rows)
                 if dry_run:
                     raise _DryRun

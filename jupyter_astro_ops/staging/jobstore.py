@@ -94,6 +94,14 @@ class JobStore(LoggingConfigurable):
         return self._requeue(StagingJob.lease_until < (now or utcnow()),
                              "its runner stopped answering: the job will resume")
 
+    def release(self, job_ids: list[str]) -> list[str]:
+        """Jobs this runner still holds go back to the queue now (a clean stop), so another
+        runner of the scope resumes them at once instead of waiting for the lease."""
+        if not job_ids:
+            return []
+        return self._requeue(StagingJob.id.in_(job_ids) & (StagingJob.claimed_by == self.owner),
+                             "its runner stopped: the job will resume")
+
     def _requeue(self, condition: Any, message: str) -> list[str]:
         with self.db.write() as session:
             stmt = self._scoped(select(StagingJob).where(StagingJob.status == "running",

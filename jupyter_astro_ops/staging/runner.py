@@ -116,11 +116,18 @@ class Runner:
         fut.add_done_callback(done)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; running jobs stop between chunks and stay ``running`` for resume."""
+        """Stop claiming; running jobs stop between chunks and go back to the queue, where the
+        next runner of their scope resumes them (a job whose thread did not stop in
+        ``timeout`` keeps its claim until its lease runs out)."""
         self.events.remove_listener(self.wake)
         self._shutdown.set()
         await self.loop.stop()
+        held = list(self._tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=timeout)
+        stopped = [job_id for job_id in held if job_id not in self._tasks]
+        released = await asyncio.to_thread(self.store.release, stopped)
+        if released:
+            self.log.info("staging: %d job(s) handed back to the queue", len(released))
         self._jobs_pool.shutdown(wait=False, cancel_futures=True)
         self.files_pool.shutdown(wait=False, cancel_futures=True)

@@ -7,7 +7,8 @@ lie inside that directory and nowhere else. A runner serves a *scope*:
 * ``UserHomes``: the JupyterHub worker service (``jupyter astro-ops worker``), which runs the
   jobs of every user whose server works in ``home_template`` (``/home/{username}``): a job is
   taken only when its ``root_dir`` is exactly that user's directory, so a job can never make
-  the worker write into another user's home.
+  the worker write into another user's home. The dashboards' Hub service queues jobs in the
+  same scope: each user's into that user's home.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ class Scope(Protocol):
 
     @property
     def root_dir(self) -> str:
-        """The working directory new jobs of this process target ("" when it has none)."""
+        """The working directory of this process ("" when it serves every user's home)."""
+        ...
+
+    def directory_for(self, username: str) -> str:
+        """The working directory a new job of ``username`` targets ("" when there is none)."""
         ...
 
     def where(self) -> ColumnElement[bool] | None:
@@ -46,6 +51,9 @@ class OwnDirectory:
     @property
     def root_dir(self) -> str:
         return self._root_dir
+
+    def directory_for(self, username: str) -> str:
+        return self._root_dir  # the server's one working directory, whoever is logged in
 
     def where(self) -> ColumnElement[bool] | None:
         return StagingJob.root_dir == self._root_dir
@@ -68,6 +76,9 @@ class UserHomes:
 
     def home(self, username: str) -> str:
         return os.path.realpath(self.template.format(username=username))
+
+    def directory_for(self, username: str) -> str:
+        return self.home(username)
 
     def where(self) -> ColumnElement[bool] | None:
         prefix = self.template.split("{username}", 1)[0]

@@ -41,9 +41,9 @@ from .schemas import (
     FailedFile,
     JobCreate,
     JobLog,
+    JobLogEntry,
     JobOut,
     JobQuery,
-    JobLogEntry,
     SourceRef,
 )
 from .transfer import Cancelled
@@ -121,7 +121,6 @@ class StagingService(LoggingConfigurable):
         self.store = store
         events.register_object_type(OBJECT_TYPE)
         self.storage = Roots(build_roots(dict(self.roots)), self.compat_root)
-        self.root_dir = store.root_dir  # the working directory every target lies in
 
     # -- roots -------------------------------------------------------------------------------
     def root(self, user: User, name: str, method: str | None = None) -> Root:
@@ -131,9 +130,11 @@ class StagingService(LoggingConfigurable):
     # -- jobs --------------------------------------------------------------------------------
     def create_job(self, user: User, req: JobCreate, owner: str | None = None) -> JobOut:
         """Validate and queue a job (202); nothing is written to disk here."""
-        if not self.root_dir:
-            raise Conflict("this process runs other servers' jobs and has no working "
-                           "directory; queue jobs through your Jupyter server")
+        username = owner or user.username
+        workdir = self.store.scope.directory_for(username)
+        if not workdir:
+            raise Conflict("this process has no working directory for your jobs; queue them "
+                           "through your Jupyter server")
         root = self.root(user, req.source.root, req.method)
         src = clean_relpath(req.source.path, "source.path")
         with fs_errors("source"):
@@ -142,15 +143,15 @@ class StagingService(LoggingConfigurable):
         if info.get("type") not in ("file", "directory"):
             raise ValidationError("source: only files and directories can be staged")
         with fs_errors("target"):
-            target = self._final_target(req.target, src, root, is_dir)
+            target = self._final_target(workdir, req.target, src, root, is_dir)
         if req.method == "symlink":
             if not target:
                 raise ValidationError("target: a symlink needs a name")
             with fs_errors("source"):
                 check_links_confined(root, src)  # users will follow every link below it
         job = StagingJob(
-            id=uuid.uuid4().hex, username=owner or user.username, root=root.name, source=src,
-            target=target, method=req.method, status="queued", root_dir=self.root_dir,
+            id=uuid.uuid4().hex, username=username, root=root.name, source=src,
+            target=target, method=req.method, status="queued", root_dir=workdir,
             planned=False, files_total=0, files_done=0, files_skipped=0, files_failed=0,
             bytes_total=0 if is_dir else int(info.get("size") or 0), bytes_done=0,
             created=utcnow())
@@ -165,10 +166,9 @@ class StagingService(LoggingConfigurable):
             job.event_id = ev.id
         return to_out(job)
 
-    def _final_target(self, raw: str, src: str, root: Root, is_dir: bool) -> str:
+    def _final_target(self, base: str, raw: str, src: str, root: Root, is_dir: bool) -> str:
         target = clean_relpath(raw, "target")
         name = os.path.basename(src) or root.name
-        base = self.root_dir
         if not is_dir and (not target or raw.endswith("/") or os.path.isdir(
                 confine_local(base, target, "target"))):
             target = join_rel(target, name)

@@ -83,8 +83,12 @@ async def test_two_workers_run_every_users_jobs_once(db, users, staging_config, 
             assert not any(e["message"] == "resumed" for e in log)
     assert stranger.service.get_job(users["bob"], odd.id).status == "queued"
     assert not any(p.is_file() for p in (tmp_path / "elsewhere").rglob("*"))
-    with pytest.raises(Exception, match="no working directory"):
-        workers[0].service.create_job(users["bob"], req("night1", "x"))
+    # a process of the UserHomes scope (the dashboards' Hub service) queues into the user's home
+    queued = workers[0].service.create_job(users["carol"], req("night1", "x"))
+    with db.read() as session:
+        from jupyter_astro_ops.staging.models import StagingJob
+
+        assert session.get(StagingJob, queued.id).root_dir == str((homes / "carol").resolve())
 
 
 async def test_a_dead_runners_job_is_taken_over_after_its_lease(db, users, staging_config,
