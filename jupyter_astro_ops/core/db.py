@@ -18,6 +18,7 @@ All methods are synchronous; async callers run them through ``asyncio.to_thread`
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -153,12 +154,18 @@ class Database:
         self.engine.dispose()
 
 
+DB_URL_ENV = "ASTRO_OPS_DB_URL"
+
+
 def default_db_url() -> str:
-    """The embedded default: a SQLite file in the Jupyter data directory.
+    """``$ASTRO_OPS_DB_URL`` when set (a deployment's secret, e.g. on Kubernetes), else the
+    embedded default: a SQLite file in the Jupyter data directory.
 
     Shared by the server extension, the CLI and the dashboard process so all three open the
-    same database when nothing is configured.
+    same database when nothing is configured (``c.AstroOpsApp.db_url`` wins over both).
     """
+    if os.environ.get(DB_URL_ENV):
+        return os.environ[DB_URL_ENV]
     path = Path(jupyter_data_dir()) / "astro_ops" / "astro_ops.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"

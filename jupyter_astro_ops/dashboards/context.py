@@ -36,12 +36,12 @@ from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from ..activity.feed import FeedHub
 from ..compose import Services, build_services
-from ..core.db import Database, default_db_url
+from ..core.db import DB_URL_ENV, Database, default_db_url
 from ..core.identity import RoleMap
 from ..core.runtime import read_runtime
 
 log = logging.getLogger(__name__)
-DB_ENV = "ASTRO_OPS_DB_URL"
+DB_ENV = DB_URL_ENV
 ROLES_ENV = "ASTRO_OPS_ROLES"
 HUB_ENV = "ASTRO_OPS_DASH_HUB"
 

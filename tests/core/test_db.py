@@ -123,3 +123,15 @@ def test_sqlite_reader_is_not_blocked_by_an_open_writer(tmp_path: Path):
 def test_memory_sqlite_is_refused():
     with pytest.raises(ValueError, match="file-backed"):
         Database("sqlite:///:memory:")
+
+
+def test_the_default_database_comes_from_the_environment_when_set(monkeypatch, tmp_path):
+    """A deployment passes its database URL as a secret in ``$ASTRO_OPS_DB_URL`` (the server,
+    the CLI and the dashboards alike); unset, the embedded SQLite file is the default."""
+    from jupyter_astro_ops.core.db import DB_URL_ENV, default_db_url
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(DB_URL_ENV, "postgresql+psycopg://astro@db/astro")
+    assert default_db_url() == "postgresql+psycopg://astro@db/astro"
+    monkeypatch.delenv(DB_URL_ENV)
+    assert default_db_url() == f"sqlite:///{tmp_path / 'astro_ops' / 'astro_ops.db'}"
