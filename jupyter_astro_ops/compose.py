@@ -282,7 +282,7 @@ def _ocat(parent: Configurable, db: Database, activity: ActivityParts,
     # the notifier and importer read the catalog the service loaded (its config traits)
     notifier = OcatNotifier(db, mailer, roles, rota, catalog=lambda: service.catalog,
                             parent=parent)
-    service = OcatService(db, activity.events, writer, notifier, parent=parent)
+    service = OcatService(db, activity.events, writer, notifier, activity.events, parent=parent)
     importer = OcatImporter(db, activity.events, writer, catalog=lambda: service.catalog,
                             parent=parent)
     return OcatParts(service=service, writer=writer, rota=rota, rota_feed=RotaFeed(

@@ -12,6 +12,8 @@ import time
 
 from playwright.sync_api import expect
 
+from jupyter_astro_ops.dashboards.registry import dashboards
+
 from .conftest import LAB_BASE_URL, Lab, LabPage
 
 ASTRO_SECTION = ".jp-Launcher-section:has(.jp-Launcher-sectionTitle:text-is('Astro Ops'))"
@@ -37,7 +39,9 @@ def _record_status_texts(page) -> None:
 def test_launcher_opens_each_dashboard_in_a_restored_tab(lab: Lab, lab_page: LabPage) -> None:
     page = lab_page.open("obs1")
     listed = lab.api("obs1", "GET", "dashboards").json()
-    assert [d["name"] for d in listed] == ["activity", "calendar", "staging"]
+    # every dashboard the package ships (the server reads the same registry), index excluded
+    assert [d["name"] for d in listed] == [d.name for d in dashboards()]
+    assert {"activity", "calendar", "staging", "planner", "ocat"} <= {d["name"] for d in listed}
     section = page.locator(ASTRO_SECTION)
     expect(section).to_be_visible(timeout=30_000)
     for dashboard in listed:  # one tile per dashboard the server lists, each with its icon
@@ -64,7 +68,7 @@ def test_launcher_opens_each_dashboard_in_a_restored_tab(lab: Lab, lab_page: Lab
         # launching replaces the launcher: open a new one for the next tile
         page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
 
-    # after a reload the layout restorer brings the three tabs back, rendered
+    # after a reload the layout restorer brings every tab back, rendered
     page.reload()
     page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
     for dashboard in listed:

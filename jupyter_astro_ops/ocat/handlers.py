@@ -152,7 +152,7 @@ class BoardHandler(OcatHandler):
     @authorized
     async def get(self) -> None:
         query = self.parse_query(BoardQuery)
-        self.write_json(await self.call(self.ocat.board, self.astro_user, query))
+        self.write_json(await self.call(self.ocat.board_json, self.astro_user, query))
 
 
 class ExpressHandler(OcatHandler):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from ..activity.protocols import EventRecorder
 from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, ValidationError
 from ..core.identity import User
+from ..core.readcache import ChangeClock, ReadCache, Rendered
 from ..core.timeutil import utcnow
 from . import express as ex
 from . import queries as q
@@ -91,9 +93,14 @@ class OcatService(LoggingConfigurable):
         Unicode(), default_value=["observed", "archived", "canceled", "discarded"], config=True,
         help="Observation statuses that express approval refuses (observed or canceled).")
 
+    read_cache_size = Int(16, config=True, help=(
+        "Rendered status boards kept until the next change (0: render every read)."))
+
     def __init__(self, db: Database, events: EventRecorder, writer: OcatWriter,
-                 notices: Notices, clock: Clock = utcnow, **kwargs: Any) -> None:
+                 notices: Notices, changes: ChangeClock, clock: Clock = utcnow,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.cache = ReadCache(changes, self.read_cache_size)
         self.db = db
         self.events = events
         self.writer = writer
@@ -144,6 +151,18 @@ class OcatService(LoggingConfigurable):
         cutoff = self.clock() - timedelta(hours=query.closed_hours)
         with self.db.read() as session:
             return q.board(session, cutoff, query.sort, query.order)
+
+    def board_json(self, user: User, query: BoardQuery) -> Rendered:
+        """``board`` rendered to JSON once, served until the next Ocat change or until its
+        oldest closed revision leaves the window (``GET ocat/board``)."""
+        window = timedelta(hours=query.closed_hours)
+
+        def leaves(rows: list[BoardRow]) -> datetime | None:
+            closed = [r.closed_at for r in rows if r.closed_at is not None]
+            return min(closed) + window if closed else None
+
+        return self.cache.get(("board", query.sort, query.order, query.closed_hours),
+                              partial(self.board, user, query), leaves, self.clock)
 
     def may_sign(self, user: User, column: str) -> bool:
         """Whether ``user``'s roles allow signing ``column`` (the rule ``sign`` enforces)."""

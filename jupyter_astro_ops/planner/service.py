@@ -34,10 +34,10 @@ from traitlets.config import LoggingConfigurable
 from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
+from ..core.readcache import ChangeClock, ReadCache, Rendered, render
 from ..core.timeutil import utcnow
 from . import queries as q
 from . import rules, timing
-from .cache import ChangeClock, ReadCache, Rendered, render
 from .coverage import (
     DEFAULT_RULES,
     CoverageRule,

@@ -287,3 +287,30 @@ def test_the_board_summary_matches_the_signoff_rows(submit: Any, svc: Any, who: 
             "signed_at": s.signed_at and s.signed_at.isoformat().replace("+00:00", "Z")}
             for s in detail.signoffs}, row.label
         assert row.version == detail.version and row.state == detail.state
+
+
+def test_the_rendered_board_follows_every_change_and_the_clock(submit: Any, svc: Any,
+                                                               who: Any, clock: Any) -> None:
+    """``GET ocat/board`` is rendered once and served until the next Ocat change, or until its
+    oldest closed revision leaves the window, whichever comes first."""
+    import json
+
+    from jupyter_astro_ops.ocat.schemas import BoardQuery
+
+    query = BoardQuery(closed_hours=36)
+
+    def states() -> dict[str, str]:
+        return {r["label"]: r["state"] for r in json.loads(svc.board_json(who["root"], query)
+                                                            .__json__())}
+
+    rev = submit("pocone", 1002, {"hrc_si_mode": "HRCTIMING"}).revision
+    label = f"{rev.obsid}.{rev.rev:03d}"
+    assert states()[label] == "open"
+    assert svc.board_json(who["root"], query) is svc.board_json(who["root"], query)  # cached
+    svc.withdraw(who["pocone"], rev.obsid, rev.rev, WithdrawIn())
+    assert states()[label] == "withdrawn"  # the change is seen at once
+    clock.advance(hours=35)
+    assert states()[label] == "withdrawn"
+    clock.advance(hours=2)
+    assert label not in states()  # closed 37 hours ago: off the board without any change
+    assert states() == {r.label: r.state for r in svc.board(who["root"], query)}
