@@ -11,8 +11,9 @@ never reaches the database (where it would be a 500):
   offset: wide enough for archives and schedules, far from the ends where converting an offset
   to UTC overflows; the JSON schema says so with a pattern), returned in UTC;
 * **flags** (``Flag``): ``true`` or ``false`` only (lax parsing would take ``0`` or ``"no"``);
-* **integers**: ``Id`` (a database id: 1 .. 2**31 - 1), ``Count`` (0 .. 2**31 - 1), ``Cursor``
-  (a feed cursor: 0 .. 2**53, exact in JavaScript too).
+* **integers**: ``Id`` (a database id or a version: 1 .. 2**31 - 1), ``Count``
+  (0 .. 2**31 - 1), ``Cursor`` (a feed cursor: 0 .. 2**53, exact in JavaScript too),
+  ``Annotated[int, Field(ge=.., le=..), WHOLE]``; never ``true``/``false``.
 
 Framework-free (pydantic only), so the Python client can import the schemas that use it.
 """
@@ -78,7 +79,10 @@ def _iso_or_datetime(value: object) -> object:
 
 def _no_huge_digits(value: object) -> object:
     """Integers written with more digits than any bound allows are refused before parsing
-    (Python refuses to convert strings of more than 4300 digits, with a ValueError)."""
+    (Python refuses to convert strings of more than 4300 digits, with a ValueError), and
+    ``true``/``false`` are not integers (lax parsing would take ``true`` as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")
     if isinstance(value, str) and len(value.strip().lstrip("+-")) > 20:
         raise ValueError("is far out of range")
     return value
@@ -99,7 +103,8 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(check_day),
 Id = Annotated[int, Ge(1), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
 Count = Annotated[int, Ge(0), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
 Cursor = Annotated[int, Ge(0), Le(CURSOR_MAX), BeforeValidator(_no_huge_digits)]
+WHOLE = BeforeValidator(_no_huge_digits)  # other integers: Annotated[int, Field(...), WHOLE]
 
 __all__ = ["CURSOR_MAX", "DAY_PATTERN", "FIRST_YEAR", "INSTANT_PATTERN", "INT32_MAX",
-           "LAST_YEAR", "STORABLE", "Count", "Cursor", "Day", "Flag", "Id", "Instant", "Name",
-           "Note", "Title", "check_day", "check_instant", "check_text"]
+           "LAST_YEAR", "STORABLE", "WHOLE", "Count", "Cursor", "Day", "Flag", "Id", "Instant",
+           "Name", "Note", "Title", "check_day", "check_instant", "check_text"]

@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from ..core.wire import STORABLE, Day, Flag, Instant, Name, Note
+from ..core.wire import STORABLE, WHOLE, Day, Flag, Id, Instant, Name, Note
 
 Kind = Literal["norm", "asis", "remove", "clone"]
 SignoffStatus = Literal["pending", "not_required", "signed", "discarded", "carried"]
 RevisionState = Literal["open", "closed", "superseded", "withdrawn"]
 Verdict = Literal["approvable", "already approved", "unknown", "blocked: no SI mode",
                   "blocked: observed or canceled", "warning: opened by another POC"]
-Obsid = Annotated[int, Field(ge=1, le=9_999_999)]
+Obsid = Annotated[int, Field(ge=1, le=9_999_999), WHOLE]
 ParamName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 ParamValue = (Annotated[str, Field(max_length=4000), STORABLE] | float | int | None)
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -179,27 +179,27 @@ class SignIn(_Strict):
     column: ColumnName
     note: Note = ""
     approve: Flag = False
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class UndoIn(_Strict):
     """``POST ocat/revisions/<ref>/undo``: take back your own sign-off of ``column``."""
 
     column: ColumnName
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class DiscardIn(_Strict):
     """``POST ocat/revisions/<ref>/discard`` (usint, admin): every pending column discarded."""
 
     reason: Annotated[str, Field(min_length=1, max_length=4000), STORABLE]
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class WithdrawIn(_Strict):
     """``POST ocat/revisions/<ref>/withdraw``: your own revision, while nothing is signed."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 # -- board ---------------------------------------------------------------------------------------
@@ -293,25 +293,25 @@ class RotaAssignIn(_Strict):
     """``POST ocat/rota/<id>/assign`` (admin); ``poc: null`` clears the period."""
 
     poc: Name | None
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class RotaVersionIn(_Strict):
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class RotaSplitIn(_Strict):
     """``POST ocat/rota/<id>/split``: ``at`` becomes the first day of the second part."""
 
     at: Day
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class RotaMergeIn(_Strict):
     """``DELETE ocat/rota/<id>?into=previous|next``."""
 
     into: Literal["previous", "next"] = "previous"
-    version: int | None = Field(default=None, ge=1)
+    version: Id | None = None
 
 
 class RotaCurrentOut(BaseModel):

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.wire import STORABLE, Day, Flag, Name, Note, Title
+from ..core.wire import STORABLE, WHOLE, Day, Flag, Id, Name, Note, Title
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 USERNAME = r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$"
@@ -101,7 +101,7 @@ class EmployeeIn(_Strict):
     timezone: ZoneName | None = None
     calendar: CalendarCode | None = None
     active: Flag = True
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    version: Id | None = None
 
 
 class EmployeeRecord(EmployeeIn):
@@ -159,7 +159,7 @@ class EntryIn(_Strict):
     weekdays: list[Weekday] | None = Field(default=None, min_length=1, max_length=7)
     blocks: list[BlockIn] = Field(min_length=1, max_length=8)
     note: Note = ""
-    seats: int = Field(default=0, ge=0, le=6)
+    seats: Annotated[int, Field(ge=0, le=6), WHOLE] = 0
     alternate_pickup: Short = ""
     summit_lead: SummitLead = ""
     support_lead: SupportLead = ""
@@ -173,12 +173,12 @@ class EntryPatch(_Strict):
 
     blocks: list[BlockIn] | None = Field(default=None, min_length=1, max_length=8)
     note: Note | None = None
-    seats: int | None = Field(default=None, ge=0, le=6)
+    seats: Annotated[int, Field(ge=0, le=6), WHOLE] | None = None
     alternate_pickup: Short | None = None
     summit_lead: SummitLead | None = None
     support_lead: SupportLead | None = None
     crew_lead: Short | None = None
-    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    version: Id | None = None
 
 
 class BlockOut(BaseModel):
@@ -335,10 +335,10 @@ class SwapIn(_Strict):
     ``entry_id`` (yours); optionally one of theirs (``in_return_*``) comes back to you."""
 
     entry_id: Hex32
-    position: int = Field(default=0, ge=0, le=7)
+    position: Annotated[int, Field(ge=0, le=7), WHOLE] = 0
     to_user: Username
     in_return_entry_id: Hex32 | None = None
-    in_return_position: int = Field(default=0, ge=0, le=7)
+    in_return_position: Annotated[int, Field(ge=0, le=7), WHOLE] = 0
     message: Title = ""
 
 

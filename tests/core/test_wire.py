@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import pydantic
 import pytest
 
-from jupyter_astro_ops.core.wire import DAY_PATTERN, Day, Flag
+from jupyter_astro_ops.core.wire import DAY_PATTERN, WHOLE, Day, Flag, Id
 
 
 class Body(pydantic.BaseModel):
@@ -34,3 +35,17 @@ def test_a_flag_is_true_or_false_only(bad: object) -> None:
     with pytest.raises(pydantic.ValidationError):
         Body.model_validate({"flag": bad})
     assert Body.model_validate_json('{"flag": true}').flag is True
+
+
+class Counted(pydantic.BaseModel):
+    version: Id | None = None
+    seats: Annotated[int, pydantic.Field(ge=0, le=6), WHOLE] = 0
+
+
+@pytest.mark.parametrize("field", ["version", "seats"])
+def test_true_and_false_are_not_integers(field: str) -> None:
+    for bad in (True, False):
+        with pytest.raises(pydantic.ValidationError, match="not true or false"):
+            Counted.model_validate({field: bad})
+    assert getattr(Counted.model_validate({field: 1}), field) == 1
+    assert getattr(Counted.model_validate({field: "2"}), field) == 2  # a query string's digits
