@@ -47,8 +47,9 @@ def free_port() -> int:
 class Server:
     """A ``jupyter server`` with the extension, one ``src`` root and a bench user."""
 
-    def __init__(self, tmp: Path, src: Path, work: Path) -> None:
+    def __init__(self, tmp: Path, src: Path, work: Path, db_url: str | None = None) -> None:
         self.tmp, self.port = tmp, free_port()
+        self.db_url = db_url or f"sqlite:///{tmp}/bench.db"
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"token {TOKEN}"
@@ -61,7 +62,7 @@ class Server:
                           "identity_provider_class":
                               "jupyter_astro_ops.auth.TokenMapIdentityProvider"},
             "TokenMapIdentityProvider": {"tokens": {TOKEN: {"username": "bench"}}},
-            "AstroOpsApp": {"db_url": f"sqlite:///{tmp}/bench.db"},
+            "AstroOpsApp": {"db_url": self.db_url},
             "StagingService": {"roots": {"src": {"url": src.as_uri()}}},
         }
         (tmp / "config" / "jupyter_server_config.json").write_text(json.dumps(cfg))

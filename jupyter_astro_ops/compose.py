@@ -15,6 +15,7 @@ re-sync and imports (when configured), and Ocat's mail sender, reminders and cat
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
+    EventLog <- RemoteChanges (wakes the log's listeners after other processes' commits)
        ^            ^
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
@@ -40,6 +41,7 @@ from .activity.events import EventLog
 from .activity.feed import FeedHub
 from .activity.pagecache import EventPages
 from .activity.projects import Projects
+from .activity.remote import RemoteChanges
 from .activity.requests import Requests
 from .activity.worker import RequestWorker
 from .calendar.compat import CalendarCompat
@@ -94,6 +96,7 @@ class ActivityParts:
     worker: RequestWorker
     feed: FeedHub
     pages: EventPages
+    remote: RemoteChanges
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,9 @@ class Services:
 
     async def start(self, background: bool = True, feed: bool = True) -> None:
         """Start the live feed (unless ``feed`` is false: a process without websockets) and
-        the kernel-token revocation; with ``background``, also the worker, runner and imports."""
+        the kernel-token revocation; with ``background``, also the worker, runner and imports.
+        The cross-process watcher starts first: other processes' commits wake every listener."""
+        self.activity.remote.start()
         if feed:
             await self.activity.feed.start()
         await self.kernel_tokens.start()
@@ -207,6 +212,7 @@ class Services:
         await self.activity.worker.stop()
         await self.activity.feed.stop()
         await self.kernel_tokens.stop()
+        await asyncio.to_thread(self.activity.remote.stop)
 
 
 def build_services(parent: Configurable, db: Database, *,
@@ -239,7 +245,8 @@ def _activity(parent: Configurable, wiring: Wiring, db: Database) -> ActivityPar
     return ActivityParts(
         events=events, projects=projects, requests=requests,
         worker=RequestWorker(db, events, requests, parent=parent), feed=feed,
-        pages=EventPages(events, feed))
+        pages=EventPages(events, feed),
+        remote=RemoteChanges(events, events.origin, parent=parent))
 
 
 def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLog,

@@ -7,7 +7,9 @@ domain change and its event commit together or not at all. Each write appends an
 
 After a transaction that wrote events commits, the log calls its listeners (the live feed, the
 request worker, the staging runner) with the object types written, so they wake at once. The
-hook is registered on this log's own ``Database`` sessions, never globally.
+hook is registered on this log's own ``Database`` sessions, never globally. On PostgreSQL the
+same transaction also sends ``NOTIFY`` with those types, so ``remote.RemoteChanges`` wakes the
+listeners of the other processes sharing the database (``origin`` names this process).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
 from .convert import to_out
 from .models import ActivityChange, ActivityEvent, ProjectMember
+from .remote import new_origin, send_notify
 from .schemas import EventFilter, EventOut
 from .states import Action, Status, check_transition
 
@@ -46,6 +49,9 @@ class EventLog:
         self._listeners: list[tuple[Listener, frozenset[str] | None]] = []
         self._lock = threading.Lock()
         self._info_key = f"astro_activity_written_{id(self):x}"
+        self.origin = new_origin()
+        if db.dialect == "postgresql":
+            db.on_session_event("before_commit", self._before_commit)
         db.on_session_event("after_commit", self._after_commit)
         db.on_session_event("after_rollback", self._after_rollback)
 
@@ -86,6 +92,11 @@ class EventLog:
                 listener(written)
             except Exception:  # a broken listener must not break the write path
                 self.log.exception("activity listener failed")
+
+    def _before_commit(self, session: Session) -> None:
+        written = session.info.get(self._info_key)
+        if written:
+            send_notify(session, self.origin, written)
 
     def _after_commit(self, session: Session) -> None:
         written = session.info.pop(self._info_key, None)
