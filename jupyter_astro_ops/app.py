@@ -56,7 +56,8 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "RemoteChanges",
                          "StagingService",
-                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter",
+                         "JobStore", "CalendarService", "ReservationIndex", "ICalFeeds",
+                         "LcoImporter",
                          "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
                          "PlannerImporter", "PlannerFeeds",
                          "OcatService", "OcatRota", "OcatNotifier", "OcatImporter", "RotaFeed",

@@ -19,7 +19,8 @@ How the parts depend on each other (arrows: "is handed")::
        ^            ^
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
-    ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+    ReservationWriter, ReservationIndex (EventLog, FeedHub) <- CalendarService <- ICalFeeds,
+                                                            CalendarCompat, LcoImporter
     EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
                                                       PlannerSwaps, PlannerFeeds
     Mailer, OcatRota <- OcatNotifier <- OcatService (+ OcatWriter) <- OcatImporter, RotaFeed
@@ -46,6 +47,7 @@ from .activity.requests import Requests
 from .activity.worker import RequestWorker
 from .calendar.compat import CalendarCompat
 from .calendar.ical import ICalFeeds
+from .calendar.index import ReservationIndex
 from .calendar.lco.importer import LcoImporter
 from .calendar.service import CalendarService
 from .calendar.writes import ReservationWriter
@@ -114,6 +116,7 @@ class CalendarParts:
 
     service: CalendarService
     writer: ReservationWriter
+    index: ReservationIndex
     importer: LcoImporter
     ical: ICalFeeds
     compat: CalendarCompat
@@ -186,6 +189,7 @@ class Services:
         self.activity.remote.start()
         if feed:
             await self.activity.feed.start()
+            await self.calendar.index.start()  # rebuilds in a thread; kept current by the feed
         await self.kernel_tokens.start()
         await asyncio.to_thread(self.calendar.service.ensure_sites)
         if not background:
@@ -210,6 +214,7 @@ class Services:
         await self.calendar.importer.loop.stop()
         await self.staging.runner.stop()
         await self.activity.worker.stop()
+        await self.calendar.index.stop()
         await self.activity.feed.stop()
         await self.kernel_tokens.stop()
         await asyncio.to_thread(self.activity.remote.stop)
@@ -263,9 +268,10 @@ def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLo
 def _calendar(parent: Configurable, wiring: Wiring, db: Database,
               activity: ActivityParts) -> CalendarParts:
     writer = ReservationWriter(activity.events)
-    service = wiring.calendar_service_class(db, activity.projects, writer, parent=parent)
+    index = ReservationIndex(db, activity.events, activity.feed, parent=parent)
+    service = wiring.calendar_service_class(db, activity.projects, writer, index, parent=parent)
     importer = wiring.lco_importer_class(db, activity.events, service, writer, parent=parent)
-    return CalendarParts(service=service, writer=writer, importer=importer,
+    return CalendarParts(service=service, writer=writer, index=index, importer=importer,
                          ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
 
 

@@ -236,6 +236,16 @@ class EventLog:
             raise NotFound(f"no activity event {event_id}")
         return row
 
+    def changed_objects(self, session: Session, object_type: str, after: int,
+                        upto: int) -> set[str]:
+        """Ids of the objects of ``object_type`` whose events changed in ``(after, upto]`` of
+        the journal (a domain's in-memory copy catching up to the live feed's cursor)."""
+        stmt = (select(ActivityEvent.object_id)
+                .join(ActivityChange, ActivityChange.event_id == ActivityEvent.id)
+                .where(ActivityChange.seq > after, ActivityChange.seq <= upto,
+                       ActivityEvent.object_type == object_type).distinct())
+        return {oid for oid in session.scalars(stmt) if oid is not None}
+
     def latest_seq(self) -> int:
         """The newest committed change sequence number (0 when empty)."""
         with self.db.read() as session:
