@@ -49,7 +49,10 @@ class EventLog:
         self._listeners: list[tuple[Listener, frozenset[str] | None]] = []
         self._lock = threading.Lock()
         self._info_key = f"astro_activity_written_{id(self):x}"
+        self._seqs_key = f"astro_activity_seqs_{id(self):x}"
         self.origin = new_origin()
+        self.tracking = False  # keep the seqs of local commits (for the SQLite watcher)
+        self._local_seqs: set[int] = set()
         if db.dialect == "postgresql":
             db.on_session_event("before_commit", self._before_commit)
         db.on_session_event("after_commit", self._after_commit)
@@ -100,11 +103,26 @@ class EventLog:
 
     def _after_commit(self, session: Session) -> None:
         written = session.info.pop(self._info_key, None)
+        seqs = session.info.pop(self._seqs_key, None)
+        if seqs and self.tracking:
+            with self._lock:
+                if len(self._local_seqs) > 100_000:  # nobody takes them: do not grow forever
+                    self._local_seqs.clear()
+                self._local_seqs.update(seqs)
         if written:
             self.notify(frozenset(written))
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self._info_key, None)
+        session.info.pop(self._seqs_key, None)
+
+    def take_local(self, seqs: Iterable[int]) -> set[int]:
+        """Which of the journal numbers ``seqs`` this process committed (each is answered
+        once); ``remote.RemoteChanges`` on SQLite skips them, their listeners woke already."""
+        with self._lock:
+            mine = self._local_seqs.intersection(seqs)
+            self._local_seqs.difference_update(mine)
+            return mine
 
     # -- writing (inside the caller's transaction) ---------------------------------------------
     def record(
@@ -167,6 +185,7 @@ class EventLog:
         session.add(change)
         session.flush()
         row.seq = change.seq
+        session.info.setdefault(self._seqs_key, []).append(change.seq)
         try:
             session.flush()
         except StaleDataError as exc:

@@ -13,7 +13,8 @@ watching the database and calling ``EventLog.notify(types)`` for commits it did 
 * **SQLite**: no notifications exist, so a thread asks ``PRAGMA data_version`` every
   ``sqlite_interval`` seconds (it changes when another connection committed; the read costs a
   few microseconds and touches only the shared-memory WAL index), and only after a change reads
-  the object types of the journal's new rows.
+  the object types of the journal's new rows, leaving out the ones this process committed
+  (``EventLog.take_local``: their listeners woke at commit).
 
 The thread only ever calls ``notify`` (thread-safe, listeners just wake their loops), so the
 listeners' own locks, leases and compare-and-set writes are untouched: a wake-up only means
@@ -26,7 +27,7 @@ import contextlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sqlalchemy import text
@@ -47,8 +48,10 @@ class Notifier(Protocol):
     """What the watcher wakes: the event log's in-process listeners."""
 
     db: Database
+    tracking: bool
 
     def notify(self, written: frozenset[str]) -> None: ...
+    def take_local(self, seqs: Iterable[int]) -> set[int]: ...
 
 
 def notify_payload(origin: str, written: set[str]) -> str:
@@ -140,6 +143,7 @@ class RemoteChanges(LoggingConfigurable):
         assert path, "file-backed SQLite only"
         conn = sqlite3.connect(path, timeout=5.0, isolation_level=None,
                                check_same_thread=False)
+        self.events.tracking = True  # so that our own commits can be told apart
         try:
             seq = int(conn.execute(_LATEST.text).fetchone()[0])
             version = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -151,8 +155,10 @@ class RemoteChanges(LoggingConfigurable):
                 rows = conn.execute(_TYPES_SINCE.text.replace(":seq", "?"), (seq,)).fetchall()
                 if rows:
                     seq = int(rows[-1][0])
-                    self._wake(frozenset(str(t) for _, t in rows))
+                    mine = self.events.take_local(int(s) for s, _ in rows)
+                    self._wake(frozenset(str(t) for s, t in rows if int(s) not in mine))
         finally:
+            self.events.tracking = False
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
 
