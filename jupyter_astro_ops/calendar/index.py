@@ -329,9 +329,9 @@ class ReservationIndex(LoggingConfigurable):
             self._sites[prev[0]].remove(rid, prev[1])
 
     def _after_commit(self, session: Session) -> None:
-        touched = session.info.pop(TOUCHED, None)
+        touched = session.info.get(TOUCHED)  # not popped: every index on this db takes them
         if touched:
-            self.apply(touched.values())
+            self.apply(list(touched.values()))
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(TOUCHED, None)
