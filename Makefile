@@ -92,8 +92,13 @@ ui-tests: setup labext-build hub-proxy
 		$(BIN)/pytest $(PYTEST_FLAGS) ui_tests; \
 	else echo "ui_tests: no browser tests yet"; fi
 
+# make bench BENCH_FLAGS=--quick: smaller sizes, about a minute per script
+BENCH_FLAGS ?=
 bench: setup
-	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_api.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/bench_jobstart.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/bench_calendar.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/bench_staging.py $(BENCH_FLAGS)
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -185,7 +185,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = min(args.seconds, 3.0)
 
     with tempfile.TemporaryDirectory(prefix="astro-bench-api-") as tmp:
         workdir = Path(tmp)

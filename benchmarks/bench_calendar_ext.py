@@ -2,7 +2,8 @@
 
 Loaded as a server extension beside ``jupyter_astro_ops`` and ``bench_bare_ext``; it wraps the
 web application's ``log_function`` (called once per finished request with the handler) and
-serves ``GET /bench/calendar-stats`` (JSON ``{"<METHOD> <path>": [ms, ...]}``; ``?reset=1``
+serves ``GET /bench/calendar-index`` (is the reservation index built) and
+``GET /bench/calendar-stats`` (JSON ``{"<METHOD> <path>": [ms, ...]}``; ``?reset=1``
 clears it). ``BENCH_SWITCH_INTERVAL`` (seconds) sets ``sys.setswitchinterval`` in the server, to
 show how much of the latency is threads waiting for the GIL. Only for benchmarks.
 """
@@ -20,6 +21,19 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 TIMES: defaultdict[str, list[float]] = defaultdict(list)
+
+
+class IndexHandler(APIHandler):
+    """``GET /bench/calendar-index``: is the in-memory reservation index built yet?"""
+
+    auth_resource = "astro_ops"
+
+    @web.authenticated
+    async def get(self) -> None:
+        index = self.settings["astro_ops_services"].calendar.index
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"ready": index.ready, "size": index.size if index.ready else 0,
+                                "rebuilds": index.rebuilds}))
 
 
 class StatsHandler(APIHandler):
@@ -53,4 +67,5 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
     settings["log_function"] = log_function
     route = url_path_join(serverapp.base_url, "bench/calendar-stats")
-    serverapp.web_app.add_handlers(".*$", [(route, StatsHandler)])
+    index_route = url_path_join(serverapp.base_url, "bench/calendar-index")
+    serverapp.web_app.add_handlers(".*$", [(route, StatsHandler), (index_route, IndexHandler)])

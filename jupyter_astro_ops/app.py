@@ -54,8 +54,10 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (ocat, ocat_handlers, (ocat_schemas,)),
 )
 # Config sections the dashboard process must see exactly as the server does.
-SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
-                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter",
+SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "RemoteChanges",
+                         "StagingService",
+                         "JobStore", "CalendarService", "ReservationIndex", "ICalFeeds",
+                         "LcoImporter",
                          "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
                          "PlannerImporter", "PlannerFeeds",
                          "OcatService", "OcatRota", "OcatNotifier", "OcatImporter", "RotaFeed",

@@ -15,10 +15,12 @@ re-sync and imports (when configured), and Ocat's mail sender, reminders and cat
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
+    EventLog <- RemoteChanges (wakes the log's listeners after other processes' commits)
        ^            ^
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
-    ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+    ReservationWriter, ReservationIndex (EventLog, FeedHub) <- CalendarService <- ICalFeeds,
+                                                            CalendarCompat, LcoImporter
     EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
                                                       PlannerSwaps, PlannerFeeds
     Mailer, OcatRota <- OcatNotifier <- OcatService (+ OcatWriter) <- OcatImporter, RotaFeed
@@ -40,10 +42,12 @@ from .activity.events import EventLog
 from .activity.feed import FeedHub
 from .activity.pagecache import EventPages
 from .activity.projects import Projects
+from .activity.remote import RemoteChanges
 from .activity.requests import Requests
 from .activity.worker import RequestWorker
 from .calendar.compat import CalendarCompat
 from .calendar.ical import ICalFeeds
+from .calendar.index import ReservationIndex
 from .calendar.lco.importer import LcoImporter
 from .calendar.service import CalendarService
 from .calendar.writes import ReservationWriter
@@ -94,6 +98,7 @@ class ActivityParts:
     worker: RequestWorker
     feed: FeedHub
     pages: EventPages
+    remote: RemoteChanges
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class CalendarParts:
 
     service: CalendarService
     writer: ReservationWriter
+    index: ReservationIndex
     importer: LcoImporter
     ical: ICalFeeds
     compat: CalendarCompat
@@ -178,9 +184,12 @@ class Services:
 
     async def start(self, background: bool = True, feed: bool = True) -> None:
         """Start the live feed (unless ``feed`` is false: a process without websockets) and
-        the kernel-token revocation; with ``background``, also the worker, runner and imports."""
+        the kernel-token revocation; with ``background``, also the worker, runner and imports.
+        The cross-process watcher starts first: other processes' commits wake every listener."""
+        self.activity.remote.start()
         if feed:
             await self.activity.feed.start()
+            await self.calendar.index.start()  # rebuilds in a thread; kept current by the feed
         await self.kernel_tokens.start()
         await asyncio.to_thread(self.calendar.service.ensure_sites)
         if not background:
@@ -205,8 +214,10 @@ class Services:
         await self.calendar.importer.loop.stop()
         await self.staging.runner.stop()
         await self.activity.worker.stop()
+        await self.calendar.index.stop()
         await self.activity.feed.stop()
         await self.kernel_tokens.stop()
+        await asyncio.to_thread(self.activity.remote.stop)
 
 
 def build_services(parent: Configurable, db: Database, *,
@@ -239,7 +250,8 @@ def _activity(parent: Configurable, wiring: Wiring, db: Database) -> ActivityPar
     return ActivityParts(
         events=events, projects=projects, requests=requests,
         worker=RequestWorker(db, events, requests, parent=parent), feed=feed,
-        pages=EventPages(events, feed))
+        pages=EventPages(events, feed),
+        remote=RemoteChanges(events, events.origin, parent=parent))
 
 
 def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLog,
@@ -256,9 +268,10 @@ def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLo
 def _calendar(parent: Configurable, wiring: Wiring, db: Database,
               activity: ActivityParts) -> CalendarParts:
     writer = ReservationWriter(activity.events)
-    service = wiring.calendar_service_class(db, activity.projects, writer, parent=parent)
+    index = ReservationIndex(db, activity.events, activity.feed, parent=parent)
+    service = wiring.calendar_service_class(db, activity.projects, writer, index, parent=parent)
     importer = wiring.lco_importer_class(db, activity.events, service, writer, parent=parent)
-    return CalendarParts(service=service, writer=writer, importer=importer,
+    return CalendarParts(service=service, writer=writer, index=index, importer=importer,
                          ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
 
 

@@ -7,7 +7,9 @@ domain change and its event commit together or not at all. Each write appends an
 
 After a transaction that wrote events commits, the log calls its listeners (the live feed, the
 request worker, the staging runner) with the object types written, so they wake at once. The
-hook is registered on this log's own ``Database`` sessions, never globally.
+hook is registered on this log's own ``Database`` sessions, never globally. On PostgreSQL the
+same transaction also sends ``NOTIFY`` with those types, so ``remote.RemoteChanges`` wakes the
+listeners of the other processes sharing the database (``origin`` names this process).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
 from .convert import to_out
 from .models import ActivityChange, ActivityEvent, ProjectMember
+from .remote import new_origin, send_notify
 from .schemas import EventFilter, EventOut
 from .states import Action, Status, check_transition
 
@@ -46,6 +49,12 @@ class EventLog:
         self._listeners: list[tuple[Listener, frozenset[str] | None]] = []
         self._lock = threading.Lock()
         self._info_key = f"astro_activity_written_{id(self):x}"
+        self._seqs_key = f"astro_activity_seqs_{id(self):x}"
+        self.origin = new_origin()
+        self.tracking = False  # keep the seqs of local commits (for the SQLite watcher)
+        self._local_seqs: set[int] = set()
+        if db.dialect == "postgresql":
+            db.on_session_event("before_commit", self._before_commit)
         db.on_session_event("after_commit", self._after_commit)
         db.on_session_event("after_rollback", self._after_rollback)
 
@@ -87,13 +96,33 @@ class EventLog:
             except Exception:  # a broken listener must not break the write path
                 self.log.exception("activity listener failed")
 
+    def _before_commit(self, session: Session) -> None:
+        written = session.info.get(self._info_key)
+        if written:
+            send_notify(session, self.origin, written)
+
     def _after_commit(self, session: Session) -> None:
         written = session.info.pop(self._info_key, None)
+        seqs = session.info.pop(self._seqs_key, None)
+        if seqs and self.tracking:
+            with self._lock:
+                if len(self._local_seqs) > 100_000:  # nobody takes them: do not grow forever
+                    self._local_seqs.clear()
+                self._local_seqs.update(seqs)
         if written:
             self.notify(frozenset(written))
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self._info_key, None)
+        session.info.pop(self._seqs_key, None)
+
+    def take_local(self, seqs: Iterable[int]) -> set[int]:
+        """Which of the journal numbers ``seqs`` this process committed (each is answered
+        once); ``remote.RemoteChanges`` on SQLite skips them, their listeners woke already."""
+        with self._lock:
+            mine = self._local_seqs.intersection(seqs)
+            self._local_seqs.difference_update(mine)
+            return mine
 
     # -- writing (inside the caller's transaction) ---------------------------------------------
     def record(
@@ -156,6 +185,7 @@ class EventLog:
         session.add(change)
         session.flush()
         row.seq = change.seq
+        session.info.setdefault(self._seqs_key, []).append(change.seq)
         try:
             session.flush()
         except StaleDataError as exc:
@@ -224,6 +254,16 @@ class EventLog:
         if row is None:
             raise NotFound(f"no activity event {event_id}")
         return row
+
+    def changed_objects(self, session: Session, object_type: str, after: int,
+                        upto: int) -> set[str]:
+        """Ids of the objects of ``object_type`` whose events changed in ``(after, upto]`` of
+        the journal (a domain's in-memory copy catching up to the live feed's cursor)."""
+        stmt = (select(ActivityEvent.object_id)
+                .join(ActivityChange, ActivityChange.event_id == ActivityEvent.id)
+                .where(ActivityChange.seq > after, ActivityChange.seq <= upto,
+                       ActivityEvent.object_type == object_type).distinct())
+        return {oid for oid in session.scalars(stmt) if oid is not None}
 
     def latest_seq(self) -> int:
         """The newest committed change sequence number (0 when empty)."""

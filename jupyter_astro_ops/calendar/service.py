@@ -33,6 +33,7 @@ from ..core.identity import User
 from ..core.timeutil import as_utc, utcnow
 from . import queries as q
 from . import rules as r
+from .index import Rendered, WindowIndex
 from .models import Reservation, Site
 from .schemas import (
     ReservationIn,
@@ -65,11 +66,12 @@ class CalendarService(LoggingConfigurable):
     )
 
     def __init__(self, db: Database, projects: ProjectDirectory, writer: ReservationWriter,
-                 **kwargs: Any) -> None:
+                 index: WindowIndex, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.db = db
         self.projects = projects
         self.writer = writer
+        self.index = index
         self._synced = False
         self._sync_lock = threading.Lock()
 
@@ -86,7 +88,8 @@ class CalendarService(LoggingConfigurable):
 
     # -- sites ---------------------------------------------------------------------------------
     def ensure_sites(self) -> None:
-        """Insert or update the configured sites (idempotent; runs once per service)."""
+        """Insert or update the configured sites (idempotent; runs once per service, at start;
+        each public entry that needs the sites calls it once, a flag check after the first)."""
         if self._synced:
             return
         with self._sync_lock:
@@ -110,6 +113,7 @@ class CalendarService(LoggingConfigurable):
 
     def get_site(self, user: User, code: str) -> SiteOut:
         """One site."""
+        self.ensure_sites()
         with self.db.read() as session:
             return q.site_out(self._site(session, code))
 
@@ -136,6 +140,41 @@ class CalendarService(LoggingConfigurable):
         start, end = as_utc(start), as_utc(end)
         if end <= start:
             raise ValidationError("end must be after start")
+        bodies = None if include_cancelled else self.index.window(site, start, end)
+        if bodies is not None:
+            return [ReservationOut.model_validate_json(b) for b in bodies]
+        return self._sql_window(site, start, end, include_cancelled)
+
+    def reservations_json(
+        self, user: User, site: str | None, start: datetime, end: datetime,
+        include_cancelled: bool = False,
+    ) -> Rendered | list[ReservationOut]:
+        """``list_reservations`` for the wire: active reservations come from the in-memory
+        index as JSON encoded once per reservation version (SQL answers the rest)."""
+        start, end = as_utc(start), as_utc(end)
+        if end <= start:
+            raise ValidationError("end must be after start")
+        bodies = None if include_cancelled else self.index.window(site, start, end)
+        if bodies is not None:
+            return Rendered(b"[" + b",".join(bodies) + b"]")
+        return self._sql_window(site, start, end, include_cancelled)
+
+    def reservations_json_from_memory(
+        self, user: User, site: str | None, start: datetime, end: datetime,
+        include_cancelled: bool = False,
+    ) -> Rendered | None:
+        """``reservations_json`` if the index can answer from memory at once (never touches the
+        database or waits for a lock, so a handler may call it on the event loop and skip the
+        thread hand-off); ``None``: call ``reservations_json``."""
+        start, end = as_utc(start), as_utc(end)
+        if include_cancelled or end <= start:
+            return None
+        bodies = self.index.window(site, start, end, blocking=False)
+        return None if bodies is None else Rendered(b"[" + b",".join(bodies) + b"]")
+
+    def _sql_window(self, site: str | None, start: datetime, end: datetime,
+                    include_cancelled: bool) -> list[ReservationOut]:
+        self.ensure_sites()
         with self.db.read() as session:
             if site is None:
                 rows = q.overlapping(session, self._spans(session, None), start, end,
@@ -152,6 +191,7 @@ class CalendarService(LoggingConfigurable):
     def active_at(self, user: User, site: str, time: datetime) -> list[ReservationOut]:
         """Active reservations at ``site`` with ``start <= time < end``."""
         time = as_utc(time)
+        self.ensure_sites()
         with self.db.read() as session:
             rows = self._window(session, site, time, time + timedelta(microseconds=1))
             return [q.to_out(r) for r in rows]
@@ -184,6 +224,7 @@ class CalendarService(LoggingConfigurable):
     def validate(self, user: User, spec: ValidateIn) -> ValidateOut:
         """Would ``spec`` be accepted? Same rules as ``create``, without booking."""
         start, end = self._check_times(spec.start, spec.end)
+        self.ensure_sites()
         with self.db.read() as session:
             rows = self._window(session, spec.site, start, end, exclude_id=spec.ignore_id)
             return ValidateOut(ok=not rows, conflicts=[q.to_out(r) for r in rows])
@@ -278,6 +319,7 @@ class CalendarService(LoggingConfigurable):
             Reservation.status == "active", Reservation.start > as_utc(cutoff),
         )
         out = []
+        self.ensure_sites()
         with transaction(self.db) as tx:
             self._spans(tx.session, site)
             for row in tx.session.scalars(stmt).all():
@@ -300,7 +342,6 @@ class CalendarService(LoggingConfigurable):
 
     def _spans(self, session: Session, code: str | None) -> dict[str, int]:
         """``{site: max span}`` for one site (404 if unknown) or for all (``None``)."""
-        self.ensure_sites()
         spans = q.max_spans(session, None if code is None else [code])
         if code is not None and not spans:
             raise NotFound(f"no site {code!r}")
@@ -309,14 +350,12 @@ class CalendarService(LoggingConfigurable):
     def _window(self, session: Session, site: str, start: datetime, end: datetime,
                 **kwargs: Any) -> list[Reservation]:
         """Reservations at ``site`` overlapping ``[start, end)``: one statement, 404 if no site."""
-        self.ensure_sites()
         rows = q.overlapping_one(session, site, start, end, **kwargs)
         if not rows and not q.site_exists(session, site):
             raise NotFound(f"no site {site!r}")
         return rows
 
     def _site(self, session: Session, code: str) -> Site:
-        self.ensure_sites()
         row = session.get(Site, code)
         if row is None:
             raise NotFound(f"no site {code!r}")

@@ -4,7 +4,8 @@
 write reservations only through ``ReservationWriter``: ``insert`` (overlap check, row, span,
 event), ``change`` and ``cancel`` (one conditional UPDATE each, then the event) and ``hold``
 (the importer parks a booking that moves, so imported bookings can trade slots). Every change
-records one ``RESERVATION`` activity event in the same transaction.
+records one ``RESERVATION`` activity event in the same transaction, and leaves the row's wire
+model in ``session.info[TOUCHED]`` for the in-memory index to take at commit (``index.py``).
 
 ``transaction(db)`` opens the write transaction as a ``Tx``: the session plus the last overlap
 window checked in it, so that a booking that raced past the check on PostgreSQL (the exclusion
@@ -32,6 +33,7 @@ from .models import Reservation
 from .rules import overlap_conflict, update_row
 
 OBJECT_TYPE = "RESERVATION"
+TOUCHED = "astro_calendar_touched"  # session.info: {id: ReservationOut} written in this tx
 LOCAL_ORIGIN = "ptr"  # booked here (Photon Ranch's name for its own bookings)
 LCO_ORIGIN = "lco"  # imported from the LCO observation portal (``calendar.lco``)
 EXCLUSION_VIOLATION = "23P01"
@@ -133,8 +135,7 @@ class ReservationWriter:
         tx.session.add(row)
         q.widen_span(tx.session, booking.site, booking.start, booking.end,
                      known=spans.get(booking.site, 0))
-        tx.session.flush()
-        self.record(tx.session, user, "ADD", row)
+        self.record(tx.session, user, "ADD", row)  # its flush inserts the row and the event
         return row
 
     def change(self, tx: Tx, user: User, row: Reservation, values: dict[str, Any], *,
@@ -168,7 +169,7 @@ class ReservationWriter:
 
     def record(self, session: Session, user: User, action: str, row: Reservation,
                **extra: Any) -> None:
-        """The activity event of one change to ``row``."""
+        """The activity event of one change to ``row`` (and its wire model for the index)."""
         data = {"site": row.site, "start": isoformat(row.start), "end": isoformat(row.end),
                 "title": row.title, "status": row.status, "sequence": row.sequence, **extra}
         what = "reservation"
@@ -180,7 +181,8 @@ class ReservationWriter:
             data=data, status="SUCCESS", project_id=row.project_id,
             message=f"{action} {what} {row.site} {data['start']}..{data['end']}",
         )
+        session.info.setdefault(TOUCHED, {})[row.id] = q.to_out(row)  # flushed: has a version
 
 
-__all__ = ["LCO_ORIGIN", "LOCAL_ORIGIN", "OBJECT_TYPE", "Booking", "ReservationWriter", "Tx",
-           "Window", "transaction"]
+__all__ = ["LCO_ORIGIN", "LOCAL_ORIGIN", "OBJECT_TYPE", "TOUCHED", "Booking",
+           "ReservationWriter", "Tx", "Window", "transaction"]

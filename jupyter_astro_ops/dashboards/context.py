@@ -126,6 +126,7 @@ class Context:
         async with self._start_lock:
             feed = self.services.activity.feed
             if not feed.running:
+                self.services.activity.remote.start()  # other processes' commits wake us
                 await feed.start()
                 if self.runs_jobs:
                     log.info("dashboards: no Jupyter server, running staging jobs here")

@@ -5,6 +5,8 @@ byte is copied, each verified file is marked ``done`` with its checksum (in batc
 per ``progress_interval``), so a job whose server died resumes with only what is left. On
 resume, files marked done are re-hashed at the target and copied again if they differ.
 Progress goes to the job row and, as ``data`` without a log line, to its activity event.
+Small files go to the pool in groups (``take_group``): one thread hand-off per group; each
+file keeps its own retries, verification and outcome.
 """
 
 from __future__ import annotations
@@ -27,6 +29,25 @@ from .transfer import Cancelled, FileResult, IntegrityError, Transfer, hash_loca
 
 PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
              IntegrityError, AstroOpsError)
+SMALL_FILE = 1 << 20  # files up to this size travel in groups
+GROUP_FILES = 64  # at most this many files per group ...
+GROUP_BYTES = 8 << 20  # ... and this many bytes
+Outcome = FileResult | BaseException
+
+
+def take_group(queue: list[StagingFile]) -> list[StagingFile]:
+    """Pop the next unit of work from the end of ``queue``: one large file, or a run of small
+    files (up to ``GROUP_FILES`` / ``GROUP_BYTES``), so small files cost one thread hand-off
+    per group instead of one each."""
+    group = [queue.pop()]
+    if group[0].size > SMALL_FILE:
+        return group
+    total = group[0].size
+    while (queue and len(group) < GROUP_FILES and queue[-1].size <= SMALL_FILE
+           and total + queue[-1].size <= GROUP_BYTES):
+        total += queue[-1].size
+        group.append(queue.pop())
+    return group
 
 
 class Shutdown(Exception):
@@ -69,6 +90,9 @@ class JobRun:
         self.pool, self.s, self.flags = files_pool, settings, flags
         self.base = os.path.realpath(job.root_dir)
         self.tag = job.id[:12]
+        # temporary files of this job can exist only if it copied before: it was planned
+        # (the plan is stored before the first byte); a fresh job skips their removal
+        self.resumed = bool(job.planned)
         self._lock = threading.Lock()
         self._dirs: set[str] = set()
         self._src_dirs: dict[str, str] = {}
@@ -126,14 +150,14 @@ class JobRun:
 
     # -- the file pipeline ---------------------------------------------------------------------
     def _execute(self, todo: list[StagingFile]) -> None:
-        inflight: dict[Future[FileResult], StagingFile] = {}
+        inflight: dict[Future[list[Outcome]], list[StagingFile]] = {}
         queue = list(reversed(todo))
         last = time.monotonic()
         try:
             while queue or inflight:
                 while queue and len(inflight) < self.s.files_in_flight:
-                    f = queue.pop()
-                    inflight[self.pool.submit(self._copy_one, f)] = f
+                    group = take_group(queue)
+                    inflight[self.pool.submit(self._copy_group, group)] = group
                 finished, _ = wait(list(inflight), timeout=self.s.progress_interval,
                                    return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -148,18 +172,36 @@ class JobRun:
                     self.flags.cancel.set()
                 wait(list(inflight))
 
-    def _collect(self, f: StagingFile, fut: Future[FileResult]) -> None:
+    def _copy_group(self, group: list[StagingFile]) -> list[Outcome]:
+        """Copy the files of a group one after the other in one pool thread (small files:
+        one hand-off per group, not per file). A cancel or shutdown ends the group."""
+        out: list[Outcome] = []
+        for f in group:
+            try:
+                out.append(self._copy_one(f))
+            except (Cancelled, Shutdown):
+                raise
+            except Exception as exc:  # this file failed; the others go on
+                out.append(exc)
+        return out
+
+    def _collect(self, group: list[StagingFile], fut: Future[list[Outcome]]) -> None:
         exc = fut.exception()
         if isinstance(exc, Cancelled | Shutdown):
             raise exc
-        if exc is not None:
+        outcomes: list[Outcome] = [exc] * len(group) if exc is not None else fut.result()
+        for f, outcome in zip(group, outcomes, strict=True):
+            self._collect_one(f, outcome)
+
+    def _collect_one(self, f: StagingFile, outcome: Outcome) -> None:
+        if isinstance(outcome, BaseException):
             self.counts["failed"] += 1
-            message = f"{f.relpath or os.path.basename(self.job.source)}: {exc}"
+            message = f"{f.relpath or os.path.basename(self.job.source)}: {outcome}"
             self.errors.append(message)
             self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": "failed",
-                                  "error": str(exc)[:2000]})
+                                  "error": str(outcome)[:2000]})
             return
-        res = fut.result()
+        res = outcome
         self.counts["copied" if res.state == "done" else "skipped"] += 1
         if res.state == "skipped":
             with self._lock:
@@ -181,7 +223,7 @@ class JobRun:
             sent = [0]
             self.flags.check()
             try:
-                return self._attempt(f, sent)
+                return self._attempt(f, sent, leftovers=self.resumed or attempt > 0)
             except (Cancelled, Shutdown, *PERMANENT):
                 self._unsend(sent[0])
                 raise
@@ -197,7 +239,7 @@ class JobRun:
         with self._lock:
             self.counts["bytes"] -= n
 
-    def _attempt(self, f: StagingFile, sent: list[int]) -> FileResult:
+    def _attempt(self, f: StagingFile, sent: list[int], leftovers: bool = True) -> FileResult:
         def on_bytes(n: int) -> None:
             sent[0] += n
             with self._lock:
@@ -207,7 +249,7 @@ class JobRun:
         directory = self._ensure_dir(rel_dir)
         t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
                      tag=self.tag, check=self.flags.check, on_bytes=on_bytes,
-                     unnamed=self.s.unnamed)
+                     unnamed=self.s.unnamed, leftovers=leftovers)
         src_rel = join_rel(self.job.source, f.relpath)
         if self.root.local:
             return t.copy_local(self._local_source(src_rel), directory, name, f.size)

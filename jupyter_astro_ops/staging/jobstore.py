@@ -114,6 +114,15 @@ class JobStore(LoggingConfigurable):
                     self.act.transition(session, ev, "WAITING", message=message)
             return [j.id for j in jobs]
 
+    def claim_if_queued(self, limit: int) -> list[str]:
+        """``claim``, after a read finds a queued job of this scope at all: a wake-up by some
+        other job's progress then costs a read, not a write lock."""
+        with self.db.read() as session:
+            stmt = self._scoped(select(StagingJob.id).where(StagingJob.status == "queued"))
+            if session.scalar(stmt.limit(1)) is None:
+                return []
+        return self.claim(limit)
+
     def claim(self, limit: int) -> list[str]:
         """Move up to ``limit`` queued jobs of this scope to ``running``, leased to us."""
         with self.db.write() as session:

@@ -4,8 +4,10 @@ At most ``max_jobs`` jobs run at once (one thread each), and their files share o
 ``max_files`` threads, so the total I/O in flight is bounded whatever users submit. The event
 loop only schedules: every database call and every byte of I/O runs in threads. A job queued
 in this process wakes the loop at once (the activity log's commit of its ``STAGING_JOB``
-event); a periodic poll (``BackgroundLoop``) also picks up jobs written by other processes
-sharing the database.
+event), and so does one queued by another process sharing the database (the dashboard
+process, the CLI): ``activity.remote.RemoteChanges`` turns its commit into the same wake-up
+(PostgreSQL ``NOTIFY``, SQLite ``PRAGMA data_version``). The periodic poll
+(``BackgroundLoop``) stays as the fallback and renews leases.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Runner:
         self._tasks: dict[str, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_sweep = float("-inf")
+        self._last_renew = float("-inf")
         self.loop = BackgroundLoop("astro-staging-runner", self._claim_round,
                                    interval=poll_interval, log=log)
 
@@ -86,8 +89,15 @@ class Runner:
 
     async def _claim_round(self) -> None:
         """Renew the leases of the jobs running here, requeue jobs whose runner died, then
-        claim what fits."""
-        if self._tasks:
+        claim what fits.
+
+        Leases are renewed at most every ``lease_seconds / 4`` (progress writes renew them
+        too): a round runs after every wake-up, and a write on each would compete for
+        SQLite's write lock with the jobs' own writes (each loser sleeps in the busy handler).
+        """
+        now = time.monotonic()
+        if self._tasks and now - self._last_renew >= self.store.lease_seconds / 4:
+            self._last_renew = now
             await asyncio.to_thread(self.store.renew, list(self._tasks))
         if time.monotonic() - self._last_sweep >= self.store.lease_seconds / 4:
             self._last_sweep = time.monotonic()
@@ -97,7 +107,7 @@ class Runner:
                                  len(requeued))
         free = self.max_jobs - len(self._tasks)
         if free > 0 and not self._shutdown.is_set():
-            for job_id in await asyncio.to_thread(self.store.claim, free):
+            for job_id in await asyncio.to_thread(self.store.claim_if_queued, free):
                 self._launch(job_id)
 
     def _launch(self, job_id: str) -> None:

@@ -122,6 +122,14 @@ def hash_local(path: str, chunk: int) -> tuple[int, str] | None:
         os.close(fd)
 
 
+def lstat_or_none(path: str) -> os.stat_result | None:
+    """``lstat`` of ``path`` (never follows a link), or ``None`` when nothing is there."""
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
 def existing_size(path: str) -> int | None:
     """Size of a regular file at ``path`` (a symlink there counts as absent)."""
     try:
@@ -137,8 +145,10 @@ class Transfer:
     def __init__(
         self, *, chunk_size: int, fsync: bool, read_only: bool, tag: str,
         check: Callable[[], None], on_bytes: Callable[[int], None], unnamed: bool = True,
+        leftovers: bool = True,
     ) -> None:
         self.unnamed = unnamed
+        self.leftovers = leftovers  # a killed run (or attempt) may have left temporary files
         self.chunk = chunk_size
         self.fsync = fsync
         self.read_only = read_only
@@ -153,12 +163,14 @@ class Transfer:
         fd_src = os.open(src, os.O_RDONLY | NOFOLLOW | CLOEXEC)
         try:
             size = os.fstat(fd_src).st_size
-            if existing_size(dst) == size:
+            present = lstat_or_none(dst)  # one look at the target serves both questions
+            if present is not None and stat.S_ISREG(present.st_mode) and present.st_size == size:
                 src_sum = hash_fd(fd_src, size, self.chunk, self.check)
                 found = hash_local(dst, self.chunk)
                 if found is not None and found[1] == src_sum:
                     return FileResult("skipped", size, src_sum)
-            return self._write(dst_dir, name, size, lambda fd: self._fill_local(fd_src, fd, size))
+            return self._write(dst_dir, name, size, lambda fd: self._fill_local(fd_src, fd, size),
+                               exists=present is not None)
         finally:
             os.close(fd_src)
 
@@ -182,10 +194,11 @@ class Transfer:
 
     # -- the protocol ------------------------------------------------------------------------
     def _write(
-        self, dst_dir: str, name: str, size: int, fill: Callable[[int], str | tuple[str, str]]
+        self, dst_dir: str, name: str, size: int, fill: Callable[[int], str | tuple[str, str]],
+        exists: bool | None = None,
     ) -> FileResult:
         final = os.path.join(dst_dir, name)
-        fd, tmp = self._open_temp(dst_dir, name, final)
+        fd, tmp = self._open_temp(dst_dir, name, final, exists)
         placed = False
         try:
             sums = fill(fd)
@@ -210,13 +223,19 @@ class Transfer:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
 
-    def _open_temp(self, dst_dir: str, name: str, final: str) -> tuple[int, str | None]:
+    def _open_temp(self, dst_dir: str, name: str, final: str,
+                   exists: bool | None = None) -> tuple[int, str | None]:
         """An unnamed ``O_TMPFILE`` inode when the target is new (one metadata operation,
-        nothing visible, nothing left by a crash), else a hidden named temporary file."""
+        nothing visible, nothing left by a crash), else a hidden named temporary file.
+        ``exists``: the caller's fresh look at the target (``None``: look here); if the target
+        appears meanwhile, ``_place`` renames instead of linking."""
         tmp = temp_name(dst_dir, name, self.tag)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
-        if self.unnamed and tmpfile_works(dst_dir) and not os.path.lexists(final):
+        if self.leftovers:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
+        if exists is None:
+            exists = os.path.lexists(final)
+        if self.unnamed and tmpfile_works(dst_dir) and not exists:
             return os.open(dst_dir, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o644), None
         return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644), tmp
 
