@@ -1,53 +1,111 @@
-"""Browser-test fixtures: a real ``jupyter server`` subprocess and Debian's headless Chromium.
+"""Browser-test fixtures: one real ``jupyter server`` (``tests.live.LiveServer``) with the
+dashboards behind jupyter-server-proxy, and Debian's headless Chromium at 1400x900.
 
 Kept apart from ``tests/`` on purpose: pytest-playwright and pytest-jupyter's event loops clash
 in one session, so this directory has its own ``pytest.ini`` (rootdir) and never loads
 ``pytest_jupyter``. Never run ``playwright install``: the system Chromium is used.
+
+Every test that uses ``ui`` fails when, during the test,
+
+* the Jupyter server's log (where the proxied ``panel serve`` writes too) gained an error or a
+  traceback,
+* the page logged a console error or an uncaught exception, or got a 4xx/5xx answer
+  (``favicon.ico`` included),
+* the page sent a request anywhere but the local server (no CDN, no fonts from outside).
+
+``ui.shot(name)`` saves a screenshot to ``ui_tests/artifacts/<name>.png`` (git-ignored) for a
+reviewer to look at without running anything.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
+import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import psutil
 import pytest
-import requests
+from playwright.sync_api import ConsoleMessage, Page, Request, Response
+
+from tests.live import LiveServer
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update",
                  "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 900}
+ARTIFACTS = Path(__file__).parent / "artifacts"
 USERS = {
     "alice": ("ui-tok-alice-0001", ["ops-leads"]),
     "bob": ("ui-tok-bob-000002", ["arcops"]),
     "carol": ("ui-tok-carol-0003", []),
 }
 ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"]}
-BASE_URL = "/astro/"
+SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
+         "mrc": {"name": "Mars Hill", "timezone": "America/Phoenix"}}
+# What a server log line reporting a problem looks like: Jupyter's "[E ..." and "[C ...",
+# Python's tracebacks and logging "ERROR"/"CRITICAL", asyncio's "Task was destroyed".
+LOG_PROBLEM = re.compile(r"^\[[EC] |Traceback \(most recent call last\)|\bERROR\b|\bCRITICAL\b"
+                         r"|Task was destroyed|Exception in callback|RuntimeError", re.M)
+# Known upstream noise, not ours: when a page is left while panel still sends, the proxy's
+# message_cb writes to the browser's closed websocket and tornado logs WebSocketClosedError
+# (jupyter-server-proxy's handlers.py; see jupyterhub/jupyter-server-proxy and
+# rapidsai/jupyterlab-nvdashboard#28). Only exactly these two tracebacks are forgiven.
+PROXY_CLOSED = [
+    re.compile(r"^\[E [^\]]*\] Uncaught exception\n(?:    .*\n)*?"
+               r"(?=(?:    .*\n)*?    .*jupyter_server_proxy/handlers\.py)(?:    .*\n)*?"
+               r"    tornado\.websocket\.WebSocketClosedError\n", re.M),
+    re.compile(r"^.*Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+               r"coro=<WebSocketProtocol13\.write_message\.<locals>\.wrapper\(\).*"
+               r"exception=WebSocketClosedError\(\)>\n(?:.*\n)*?"
+               r"tornado\.websocket\.WebSocketClosedError\n", re.M),
+]
 
 
-@dataclass
-class Server:
-    """A running Jupyter server with the extension."""
+def log_problems(text: str) -> list[str]:
+    """Lines of ``text`` (a stretch of the server log) that report a problem."""
+    for benign in PROXY_CLOSED:
+        text = benign.sub("", text)
+    return [line for line in text.splitlines() if LOG_PROBLEM.search(line)]
 
-    url: str  # http://127.0.0.1:<port>/astro/
 
-    def token(self, user: str) -> str:
-        return USERS[user][0]
+class UiServer(LiveServer):
+    """``LiveServer`` that registers the proxy entry by config when setup.py does not."""
 
-    def api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(method, f"{self.url}astro-ops/api/v1/{path}", json=body,
-                                headers={"Authorization": f"token {self.token(user)}"},
-                                timeout=30)
+    def write_config(self) -> Path:
+        cfg_dir = super().write_config()
+        from jupyter_astro_ops.dashboards.proxy import PROXY_NAME
+
+        if PROXY_NAME not in {ep.name for ep in entry_points(group="jupyter_serverproxy_servers")}:
+            with (cfg_dir / "jupyter_server_config.py").open("a") as cfg:
+                cfg.write("from jupyter_astro_ops.dashboards.proxy import proxy_entry\n"
+                          f"c.ServerProxy.servers = {{{PROXY_NAME!r}: proxy_entry()}}\n")
+        return cfg_dir
+
+    def dash_url(self, path: str = "", user: str | None = None) -> str:
+        """``<base>astro-ops/dash/<path>``, logged in as ``user`` through ``?token=``."""
+        url = f"{self.url}astro-ops/dash/{path}"
+        return f"{url}?token={self.token(user)}" if user else url
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
+
+
+def make_archive(top: Path) -> None:
+    """The staging root of the tests: a directory of three frames and a single file."""
+    for name, size in (("frame001.fits", 3 << 20), ("frame002.fits", 3 << 20),
+                       ("obslog.txt", 120)):
+        (top / "night1").mkdir(parents=True, exist_ok=True)
+        (top / "night1" / name).write_bytes(bytes(range(256)) * (size // 256) or b"x" * size)
+    (top / "README.txt").write_text("UI-test archive.\n")
 
 
 @pytest.fixture(scope="session")
@@ -56,84 +114,90 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "args": CHROMIUM_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _write_config(root: Path) -> Path:
-    from jupyter_astro_ops.dashboards.proxy import PROXY_NAME
-
-    cfg_dir = root / "config"
-    cfg_dir.mkdir()
-    tokens = {tok: {"username": u, "display_name": u.title(), "groups": g}
-              for u, (tok, g) in USERS.items()}
-    lines = [
-        "c.ServerApp.identity_provider_class = "
-        "'jupyter_astro_ops.auth.TokenMapIdentityProvider'",
-        f"c.TokenMapIdentityProvider.tokens = {json.dumps(tokens)}",
-        f"c.AstroOpsApp.db_url = 'sqlite:///{root}/astro.db'",
-        f"c.AstroOpsApp.roles = {json.dumps(ROLES)}",
-        "c.ServerApp.jpserver_extensions = {'jupyter_astro_ops': True, "
-        "'jupyter_server_proxy': True}",
-    ]
-    if PROXY_NAME not in {ep.name for ep in entry_points(group="jupyter_serverproxy_servers")}:
-        # setup.py still names the entry point otherwise: register the same entry by config.
-        lines += ["from jupyter_astro_ops.dashboards.proxy import proxy_entry",
-                  f"c.ServerProxy.servers = {{{PROXY_NAME!r}: proxy_entry()}}"]
-    (cfg_dir / "jupyter_server_config.py").write_text("\n".join(lines) + "\n")
-    return cfg_dir
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], token: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter server exited with {proc.returncode}")
-        try:
-            if requests.get(f"{url}api/status", timeout=2,
-                            headers={"Authorization": f"token {token}"}).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("jupyter server did not start in 60 s")
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": VIEWPORT}
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     root = tmp_path_factory.mktemp("jupyter")
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(_write_config(root)),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data")}
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-         f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.base_url={BASE_URL}",
-         f"--ServerApp.root_dir={root}", "--ServerApp.token=ui-owner-token-0000"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}{BASE_URL}"
+    make_archive(root / "archive")
+    (root / "scratch").mkdir()
+    roots = {"archive": {"url": (root / "archive").as_uri(), "roles": ["stager"],
+                         "description": "Raw frames of the UI-test nights."},
+             "scratch": {"url": (root / "scratch").as_uri(), "writable": True,
+                         "roles": ["stager"], "description": "Writable scratch space."}}
+    live = UiServer(root=root, users=USERS, roles=ROLES, db_url=f"sqlite:///{root}/astro.db",
+                    proxy=True, config={
+                        "CalendarService": {"sites": SITES},
+                        "StagingService": {"roots": roots, "progress_interval": 0.2},
+                        "FeedHub": {"poll_interval": 0.3},
+                        "RequestWorker": {"poll_interval": 0.5}})
+    live.start()
     try:
-        _wait_ready(url, proc, USERS["alice"][0])
-        yield Server(url)
+        yield live
     finally:
-        _stop(proc)
-        log.close()
+        live.stop()
+    # what the server said while shutting down (the proxied panel included) counts too
+    shutdown = live.log_path.read_text(errors="replace").rsplit("Received signal", 1)[-1]
+    assert not log_problems(shutdown), f"problems at shutdown:\n{shutdown[-6000:]}"
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server and whatever it spawned (panel serve) by pid."""
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        child.kill()
+@dataclass
+class Ui:
+    """A checked browser page on the live server (see the module docstring)."""
+
+    page: Page
+    server: UiServer
+    origin: str
+    problems: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+
+    def open(self, path: str = "", user: str = "alice") -> None:
+        self.page.goto(self.server.dash_url(path, user))
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(target), full_page=True)
+        return target
+
+    # -- listeners ---------------------------------------------------------------------------
+    def on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.problems.append(f"console error: {msg.text} ({msg.location.get('url')})")
+
+    def on_page_error(self, exc: Any) -> None:
+        self.problems.append(f"uncaught page exception on {self.page.url}: {exc}\n"
+                             f"{getattr(exc, 'stack', '')}")
+
+    def on_request(self, req: Request) -> None:
+        if not req.url.startswith((self.origin, "data:", "blob:")):
+            self.outside.append(req.url)
+
+    def on_response(self, resp: Response) -> None:
+        if resp.status >= 400:
+            self.problems.append(f"HTTP {resp.status} for {resp.url}")
+
+
+@pytest.fixture
+def ui(server: UiServer, page: Page) -> Iterator[Ui]:
+    """The page, watched; fails the test on any problem seen while it ran."""
+    split = urlsplit(server.url)
+    checked = Ui(page, server, f"{split.scheme}://{split.netloc}")
+    page.on("console", checked.on_console)
+    page.on("pageerror", checked.on_page_error)
+    page.on("request", checked.on_request)
+    page.on("response", checked.on_response)
+    offset = server.log_size()
+    yield checked
+    page.close()  # end the Panel session inside the test, so its teardown is checked too
+    time.sleep(0.5)  # let the server log what the closed session's teardown does
+    log = server.log_since(offset)
+    failures = [f"request left the local server: {url}" for url in checked.outside]
+    failures += checked.problems
+    if log_problems(log):
+        failures.append("the server logged problems:\n" + "\n".join(log_problems(log))
+                        + "\n--- log of the test ---\n" + log[-8000:])
+    assert not failures, "\n".join(failures)
