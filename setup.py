@@ -2,17 +2,77 @@
 
 Data files put the server-extension switch into ``etc/jupyter/jupyter_server_config.d`` so that
 ``pip install`` alone enables the extension, and ship the Alembic migrations with the package.
+
+The JupyterLab extension (TypeScript in ``labextension/``) is built into
+``jupyter_astro_ops/labextension/`` (git-ignored) and shipped as data files under
+``share/jupyter/labextensions/jupyter-astro-ops/`` with its ``install.json``. A wheel or
+``pip install .`` uses that output when it is there (``make`` builds it) and otherwise builds it
+with npm first, so a wheel always carries the extension and installs without node. Editable
+installs never build it: ``make`` links the output into the environment instead.
 """
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 VERSION_FILE = (HERE / "jupyter_astro_ops" / "_version.py").read_text()
 VERSION = re.search(r'__version__ = "([^"]+)"', VERSION_FILE).group(1)  # type: ignore[union-attr]
 SERVER_CONFIG = "jupyter-config/server-config/jupyter_astro_ops.json"
+LABEXT_SRC = HERE / "labextension"
+LABEXT_OUT = HERE / "jupyter_astro_ops" / "labextension"
+LABEXT_DEST = "share/jupyter/labextensions/jupyter-astro-ops"
+
+
+def build_labextension() -> None:
+    """Build the JupyterLab extension with npm, unless its output is already there."""
+    if (LABEXT_OUT / "package.json").exists() and (LABEXT_OUT / "static" / "style.js").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None or not (LABEXT_SRC / "package.json").exists():
+        sys.exit("jupyter_astro_ops: the JupyterLab extension is not built, and npm or its "
+                 "sources (labextension/) are missing; build it with `make labext-build` in a "
+                 "checkout that has node")
+    # `jupyter-builder` comes with jupyterlab, a build requirement: its scripts sit next to
+    # the interpreter running this build (pip's build environment or the venv)
+    bindir = os.path.dirname(sys.executable)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
+    if not (LABEXT_SRC / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=LABEXT_SRC, env=env,
+                       check=True)
+    subprocess.run([npm, "run", "build:prod"], cwd=LABEXT_SRC, env=env, check=True)
+
+
+def labextension_data_files() -> list[tuple[str, list[str]]]:
+    """``(target dir, [files])`` for the built extension and its ``install.json``."""
+    out: list[tuple[str, list[str]]] = [(LABEXT_DEST, ["labextension/install.json"])]
+    for folder, _, files in sorted(os.walk(LABEXT_OUT)):
+        rel = os.path.relpath(folder, LABEXT_OUT)
+        dest = LABEXT_DEST if rel == "." else f"{LABEXT_DEST}/{rel}"
+        paths = [os.path.relpath(os.path.join(folder, f), HERE) for f in sorted(files)]
+        if paths:
+            out.append((dest, paths))
+    return out
+
+
+class BuildPyWithLabextension(build_py):
+    """``build_py`` that first makes sure the JupyterLab extension is built and shipped."""
+
+    def run(self) -> None:
+        if not self.editable_mode:
+            build_labextension()
+        super().run()
+        if not self.editable_mode:
+            # After build_py has collected package data (these are data files, not package
+            # data); install_data holds this very list, so extending it in place ships them.
+            self.distribution.data_files.extend(labextension_data_files())
+
 
 setup(
     name="jupyter_astro_ops",
@@ -32,10 +92,11 @@ setup(
             "*/openapi.json",
             "web/openapi_base.json",
             "demo/*.json",
-            "dashboards/*.svg",
-            "labextension/**/*",
+            "ocat/data/*.json",
+            "dashboards/static/*",
         ],
     },
+
     data_files=[
         ("etc/jupyter/jupyter_server_config.d", [SERVER_CONFIG]),
     ],
@@ -62,7 +123,11 @@ setup(
         "postgres": ["psycopg[binary]>=3.1"],
         "s3": ["s3fs>=2024.6"],
         "sftp": ["paramiko"],
+        # JupyterHub deployments: the user servers' jupyterhub-singleuser and the dashboards'
+        # Hub service (its OAuth client); PostgreSQL for the shared database
+        "hub": ["jupyterhub>=5.2", "psycopg[binary]>=3.1"],
         "test": [
+            "jupyterhub>=5.2",  # tests/hub: a real Hub, its spawner, authenticator and OAuth
             "pytest>=8",
             "pytest-jupyter[server]>=0.10",
             "pytest-timeout",
@@ -89,5 +154,6 @@ setup(
             "astro-ops/dash = jupyter_astro_ops.dashboards.proxy:proxy_entry",
         ],
     },
+    cmdclass={"build_py": BuildPyWithLabextension},
     zip_safe=False,
 )

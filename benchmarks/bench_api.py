@@ -1,7 +1,7 @@
 """API benchmark: ``GET astro-ops/api/v1/activity`` beside a bare constant ``APIHandler``.
 
 Starts a real ``jupyter server --allow-root`` subprocess with the extension on a temp SQLite
-that holds 10,000 activity events (written through ``ActivityService.record`` in bulk
+that holds 10,000 activity events (written through ``EventLog.record`` in bulk
 transactions) and the bare handler of ``bench_bare_ext.py`` in the same server. A few
 keep-alive clients (threads with ``http.client``) hit each endpoint for a fixed time; the
 script prints requests/s, p50 and p99 latency of both and the throughput ratio (aim >= 0.5).
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_astro_ops.activity.service import ActivityService
+from jupyter_astro_ops.activity.events import EventLog
 from jupyter_astro_ops.core import migrate
 from jupyter_astro_ops.core.db import Database
 
@@ -45,10 +45,10 @@ def free_port() -> int:
 
 
 def fill(db_url: str, events: int, batch: int = 1000) -> float:
-    """Insert ``events`` events through the service; returns seconds taken."""
+    """Insert ``events`` events through the event log; returns seconds taken."""
     migrate.upgrade(db_url)
     db = Database(db_url)
-    act = ActivityService(db=db)
+    act = EventLog(db)
     users = ["obs1", "obs2", "sched", "alice"]
     started = time.perf_counter()
     try:
@@ -191,7 +191,7 @@ def main() -> None:
         workdir = Path(tmp)
         db_url = f"sqlite:///{workdir / 'bench.db'}"
         took = fill(db_url, args.events)
-        print(f"filled {args.events} events through ActivityService.record in {took:.1f} s")
+        print(f"filled {args.events} events through EventLog.record in {took:.1f} s")
         write_config(workdir / "config", db_url)
         port = free_port()
         proc = start_server(workdir, port)

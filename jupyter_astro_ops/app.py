@@ -14,9 +14,10 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.web import RedirectHandler
 from traitlets import Bool, Dict, List, Unicode, default
 
-from . import activity, calendar, staging
+from . import activity, calendar, lab, ocat, planner, staging
 from .activity import handlers as activity_handlers
 from .activity import schemas as activity_schemas
 from .calendar import compat_schemas
@@ -28,10 +29,18 @@ from .core import migrate
 from .core.db import Database, default_db_url
 from .core.runtime import runtime_path, write_runtime
 from .ical import schemas as ical_schemas
+from .lab import handlers as lab_handlers
+from .lab import schemas as lab_schemas
+from .ocat import handlers as ocat_handlers
+from .ocat import schemas as ocat_schemas
+from .planner import handlers as planner_handlers
+from .planner import import_schemas as planner_import_schemas
+from .planner import query_schemas as planner_query_schemas
+from .planner import schemas as planner_schemas
 from .staging import handlers as staging_handlers
 from .staging import schemas as staging_schemas
 from .web import openapi
-from .web.base import SERVICES_KEY, NotFoundHandler
+from .web.base import DASHBOARDS_URL_KEY, SERVICES_KEY, NotFoundHandler
 
 # The domain registry: (package with an openapi.json fragment, its handlers, schema modules).
 DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
@@ -39,10 +48,18 @@ DOMAINS: tuple[tuple[ModuleType, ModuleType, tuple[ModuleType, ...]], ...] = (
     (staging, staging_handlers, (staging_schemas,)),
     (calendar, calendar_handlers,
      (calendar_schemas, compat_schemas, lco_schemas, ical_schemas)),
+    (lab, lab_handlers, (lab_schemas,)),
+    (planner, planner_handlers,
+     (planner_schemas, planner_import_schemas, planner_query_schemas)),
+    (ocat, ocat_handlers, (ocat_schemas,)),
 )
 # Config sections the dashboard process must see exactly as the server does.
 SHARED_CONFIG_CLASSES = ("AstroOpsApp", "Wiring", "RequestWorker", "FeedHub", "StagingService",
-                         "CalendarService", "ICalFeeds", "LcoImporter")
+                         "JobStore", "CalendarService", "ICalFeeds", "LcoImporter",
+                         "PlannerService", "PlannerHolidays", "PlannerEmployees", "FileDirectory",
+                         "PlannerImporter", "PlannerFeeds",
+                         "OcatService", "OcatRota", "OcatNotifier", "OcatImporter", "RotaFeed",
+                         "Mailer", "SqlCatalog")
 
 
 class AstroOpsApp(ExtensionApp):
@@ -73,8 +90,19 @@ class AstroOpsApp(ExtensionApp):
     run_background = Bool(
         True, config=True,
         help=(
-            "Run background work (request worker, staging jobs, periodic imports) in this "
-            "server. The live feed always runs."
+            "Run background work (request worker, staging jobs, periodic imports, reminders, "
+            "mail) in this server. The live feed always runs. Under JupyterHub set it to False "
+            "on the user servers and run `jupyter astro-ops worker` as a Hub service, which "
+            "keeps working while idle servers are culled."
+        ),
+    )
+    dashboards_url = Unicode(
+        "", config=True,
+        help=(
+            "Where the dashboards run when not in this server, e.g. /services/astro-ops-dash/ "
+            "(the JupyterHub service `python -m jupyter_astro_ops.dashboards --hub`): the "
+            "launcher links there and <base_url>astro-ops/dash/ redirects there. Empty: a Panel "
+            "process of this server, started by jupyter-server-proxy on first use."
         ),
     )
 
@@ -87,10 +115,12 @@ class AstroOpsApp(ExtensionApp):
             migrate.upgrade(self.db_url)
         self.db = Database(self.db_url)
         root_dir = os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
-        self.services: Services = build_services(self, self.db, roles=self.roles,
-                                                 root_dir=root_dir)
+        self.services: Services = build_services(
+            self, self.db, roles=self.roles, root_dir=root_dir,
+            kernels=self.serverapp.kernel_manager, kernel_events=self.serverapp.event_logger)
         self.settings.update({
             SERVICES_KEY: self.services,
+            DASHBOARDS_URL_KEY: self.dashboards_url,
             "astro_ops_openapi": openapi.build_spec(
                 [pkg.__name__ for pkg, _, _ in DOMAINS],
                 [module for _, _, modules in DOMAINS for module in modules],
@@ -105,6 +135,9 @@ class AstroOpsApp(ExtensionApp):
         for _, handlers, _ in DOMAINS:
             self.handlers.extend(handlers.routes)
         self.handlers.append((r"/astro-ops/api/.*", NotFoundHandler))  # last: JSON 404s
+        if self.dashboards_url:  # before jupyter-server-proxy's route of the same path
+            target = self.dashboards_url.rstrip("/") + "/{0}"
+            self.handlers.append((r"/astro-ops/dash/?(.*)", RedirectHandler, {"url": target}))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.services.start(background=self.run_background)

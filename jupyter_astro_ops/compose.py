@@ -9,7 +9,9 @@ constructs a service. ``parent`` is any traitlets ``Configurable`` carrying the 
 built; ``c.Wiring.*_class`` swaps a part's class (plug-ins, test doubles).
 
 ``Services.start(background=...)`` starts the live feed, and, where background work runs, the
-request worker, the staging runner and the periodic LCO import; ``stop()`` undoes it.
+request worker, the staging runner, the periodic LCO import, the planner's directory
+re-sync and imports (when configured), and Ocat's mail sender, reminders and catalog import;
+``stop()`` undoes it.
 How the parts depend on each other (arrows: "is handed")::
 
     EventLog <- Projects <- Requests <- RequestWorker        FeedHub <- EventPages
@@ -17,6 +19,10 @@ How the parts depend on each other (arrows: "is handed")::
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
     ReservationWriter <- CalendarService <- ICalFeeds, CalendarCompat, LcoImporter
+    EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
+                                                      PlannerSwaps, PlannerFeeds
+    Mailer, OcatRota <- OcatNotifier <- OcatService (+ OcatWriter) <- OcatImporter, RotaFeed
+    kernel manager, server event bus <- KernelTokenStore (Jupyter's parts, handed in)
 """
 
 from __future__ import annotations
@@ -44,6 +50,21 @@ from .calendar.writes import ReservationWriter
 from .core.db import Database
 from .core.identity import RoleMap
 from .ical.tokens import ICalTokens
+from .lab.kernel_tokens import EventBus, KernelRegistry, KernelTokenStore
+from .mail.sender import Mailer
+from .ocat.ical import RotaFeed
+from .ocat.importer import OcatImporter
+from .ocat.notify import OcatNotifier
+from .ocat.rota import OcatRota
+from .ocat.service import OcatService
+from .ocat.writes import OcatWriter
+from .planner.employees import PlannerEmployees
+from .planner.holidays import PlannerHolidays
+from .planner.ical import PlannerFeeds
+from .planner.importers import PlannerImporter
+from .planner.service import PlannerService
+from .planner.swaps import PlannerSwaps
+from .planner.writes import EntryWriter
 from .staging.browse import Browser
 from .staging.jobstore import JobStore
 from .staging.runner import Runner
@@ -96,6 +117,52 @@ class CalendarParts:
 
 
 @dataclass(frozen=True)
+class OcatParts:
+    """Ocat sign-off: the service, its write path, the rota, mail, the catalog importer.
+
+    ``mailer`` is the shared outbox/SMTP sender (``mail``); it lives here until a second
+    domain sends mail.
+    """
+
+    service: OcatService
+    writer: OcatWriter
+    rota: OcatRota
+    rota_feed: RotaFeed
+    notifier: OcatNotifier
+    importer: OcatImporter
+    mailer: Mailer
+
+    async def start(self, background: bool) -> None:
+        """The mail sender, reminders and periodic catalog import (background only)."""
+        if not background:
+            return
+        await asyncio.to_thread(self.rota.ensure_horizon)
+        await self.mailer.loop.start()
+        await self.notifier.loop.start()
+        if self.importer.periodic:
+            await self.importer.loop.start()
+
+    async def stop(self) -> None:
+        await self.importer.loop.stop()
+        await self.notifier.loop.stop()
+        await self.mailer.loop.stop()
+
+
+@dataclass(frozen=True)
+class PlannerParts:
+    """People planner: the service, its one entry write path, employees, holidays, imports,
+    swaps and iCal feeds."""
+
+    service: PlannerService
+    writer: EntryWriter
+    employees: PlannerEmployees
+    holidays: PlannerHolidays
+    importer: PlannerImporter
+    swaps: PlannerSwaps
+    ical: PlannerFeeds
+
+
+@dataclass(frozen=True)
 class Services:
     """Every long-lived part of one process, built by ``build_services``."""
 
@@ -105,10 +172,16 @@ class Services:
     activity: ActivityParts
     staging: StagingParts
     calendar: CalendarParts
+    kernel_tokens: KernelTokenStore
+    planner: PlannerParts
+    ocat: OcatParts
 
-    async def start(self, background: bool = True) -> None:
-        """Start the live feed; with ``background``, also the worker, runner and imports."""
-        await self.activity.feed.start()
+    async def start(self, background: bool = True, feed: bool = True) -> None:
+        """Start the live feed (unless ``feed`` is false: a process without websockets) and
+        the kernel-token revocation; with ``background``, also the worker, runner and imports."""
+        if feed:
+            await self.activity.feed.start()
+        await self.kernel_tokens.start()
         await asyncio.to_thread(self.calendar.service.ensure_sites)
         if not background:
             return
@@ -117,26 +190,44 @@ class Services:
         await self.staging.runner.start()
         if self.calendar.importer.periodic:
             await self.calendar.importer.loop.start()
+        # planner: directory re-sync first (imports need the people), then the imports
+        if self.planner.employees.periodic:
+            await self.planner.employees.loop.start()
+        if self.planner.importer.periodic:
+            await self.planner.importer.loop.start()
+        await self.ocat.start(background)
 
     async def stop(self) -> None:
         """Stop whatever ``start`` started (each loop finishes its current round)."""
+        await self.ocat.stop()
+        await self.planner.importer.loop.stop()
+        await self.planner.employees.loop.stop()
         await self.calendar.importer.loop.stop()
         await self.staging.runner.stop()
         await self.activity.worker.stop()
         await self.activity.feed.stop()
+        await self.kernel_tokens.stop()
 
 
 def build_services(parent: Configurable, db: Database, *,
                    roles: Mapping[str, Any] | RoleMap | None = None,
-                   root_dir: str | None = None) -> Services:
-    """Build every part once; ``root_dir`` is the working directory staging writes into."""
+                   root_dir: str | None = "", kernels: KernelRegistry | None = None,
+                   kernel_events: EventBus | None = None) -> Services:
+    """Build every part once. ``root_dir`` is the working directory staging writes into (""
+    for the current directory); ``None`` for the JupyterHub worker, which runs the jobs of
+    every user's home (``c.JobStore.home_template``). ``kernels`` and ``kernel_events`` are
+    the Jupyter server's kernel manager and event bus (kernel tokens die with their kernel)."""
     wiring = Wiring(parent=parent)
     role_map = roles if isinstance(roles, RoleMap) else RoleMap(dict(roles or {}))
     return Services(
         db=db, roles=role_map, ical_tokens=ICalTokens(db),
         activity=(activity := _activity(parent, wiring, db)),
-        staging=_staging(parent, wiring, db, activity.events, root_dir or os.getcwd()),
+        staging=_staging(parent, wiring, db, activity.events,
+                         None if root_dir is None else root_dir or os.getcwd()),
         calendar=_calendar(parent, wiring, db, activity),
+        kernel_tokens=KernelTokenStore(kernels, kernel_events, parent=parent),
+        planner=_planner(parent, db, activity),
+        ocat=_ocat(parent, db, activity, role_map),
     )
 
 
@@ -152,8 +243,8 @@ def _activity(parent: Configurable, wiring: Wiring, db: Database) -> ActivityPar
 
 
 def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLog,
-             root_dir: str) -> StagingParts:
-    store = JobStore(db, events, root_dir)
+             root_dir: str | None) -> StagingParts:
+    store = JobStore(db, events, root_dir, parent=parent)
     service = wiring.staging_service_class(db, events, store, parent=parent)
     runner = Runner(store, service, events, max_jobs=service.max_concurrent_jobs,
                     max_files=service.max_files_in_flight, poll_interval=service.poll_interval,
@@ -171,5 +262,32 @@ def _calendar(parent: Configurable, wiring: Wiring, db: Database,
                          ical=ICalFeeds(service, parent=parent), compat=CalendarCompat(service))
 
 
-__all__ = ["ActivityParts", "CalendarParts", "Services", "StagingParts", "Wiring",
-           "build_services"]
+def _planner(parent: Configurable, db: Database, activity: ActivityParts) -> PlannerParts:
+    writer = EntryWriter(activity.events)
+    holidays = PlannerHolidays(db, activity.events, parent=parent)
+    service = PlannerService(db, writer, holidays, activity.events, parent=parent)
+    return PlannerParts(
+        service=service, writer=writer, holidays=holidays,
+        employees=PlannerEmployees(db, activity.events, service, parent=parent),
+        importer=PlannerImporter(db, activity.events, service, writer, parent=parent),
+        swaps=PlannerSwaps(db, activity.events, service, writer, parent=parent),
+        ical=PlannerFeeds(service, parent=parent))
+
+
+def _ocat(parent: Configurable, db: Database, activity: ActivityParts,
+          roles: RoleMap) -> OcatParts:
+    mailer = Mailer(db, parent=parent)
+    writer = OcatWriter(activity.events)
+    rota = OcatRota(db, activity.events, parent=parent)
+    # the notifier and importer read the catalog the service loaded (its config traits)
+    notifier = OcatNotifier(db, mailer, roles, rota, catalog=lambda: service.catalog,
+                            parent=parent)
+    service = OcatService(db, activity.events, writer, notifier, parent=parent)
+    importer = OcatImporter(db, activity.events, writer, catalog=lambda: service.catalog,
+                            parent=parent)
+    return OcatParts(service=service, writer=writer, rota=rota, rota_feed=RotaFeed(
+        rota, parent=parent), notifier=notifier, importer=importer, mailer=mailer)
+
+
+__all__ = ["ActivityParts", "CalendarParts", "OcatParts", "PlannerParts", "Services",
+           "StagingParts", "Wiring", "build_services"]

@@ -83,9 +83,10 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 def make_services(db: Database, config: dict[str, Any] | None = None,
-                  root_dir: str | None = None) -> Services:
+                  root_dir: str | None = "") -> Services:
     """The parts of one process on ``db``, built by the composition root with ``config``
-    (``{"StagingService": {"roots": ...}}``) and the test role map."""
+    (``{"StagingService": {"roots": ...}}``) and the test role map. ``root_dir=None`` builds
+    the JupyterHub worker's parts (``c.JobStore.home_template``)."""
     return build_services(Configurable(config=Config(config or {})), db, roles=ROLES,
                           root_dir=root_dir)
 

@@ -27,11 +27,15 @@ import jupyter_astro_ops
 
 PACKAGE = "jupyter_astro_ops"
 ROOT = Path(jupyter_astro_ops.__file__).parent
-DOMAINS = ("activity", "staging", "calendar")
+DOMAINS = ("activity", "staging", "calendar", "planner", "ocat", "mail")
 FRAMEWORKS = ("tornado", "jupyter_server", "panel", "bokeh")
 PARTS = ("EventLog", "Projects", "Requests", "RequestWorker", "FeedHub", "EventPages",
          "JobStore", "StagingService", "Runner", "ReservationWriter", "CalendarService",
-         "LcoImporter", "ICalFeeds", "ICalTokens", "CalendarCompat")
+         "LcoImporter", "ICalFeeds", "ICalTokens", "CalendarCompat", "EntryWriter",
+         "PlannerService", "PlannerHolidays", "PlannerEmployees", "PlannerImporter",
+         "PlannerSwaps", "PlannerFeeds",
+         "OcatService", "OcatWriter", "OcatRota", "RotaFeed", "OcatNotifier", "OcatImporter",
+         "Mailer", "KernelTokenStore")
 COMPOSITION_ROOT = f"{PACKAGE}.compose"
 
 

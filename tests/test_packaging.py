@@ -1,5 +1,6 @@
-"""The wheel carries what a plain ``pip install`` needs: the server-extension switch and the
-Alembic migration scripts (an editable install hides both omissions, so build a real wheel)."""
+"""The wheel carries what a plain ``pip install`` needs: the server-extension switch, the
+Alembic migration scripts and the prebuilt JupyterLab extension (an editable install hides
+these omissions, so build a real wheel, and install it where there is no node)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER_SWITCH = "data/etc/jupyter/jupyter_server_config.d/jupyter_astro_ops.json"
+LABEXT = "data/share/jupyter/labextensions/jupyter-astro-ops"
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy: setuptools writes build/ and *.egg-info into the source tree.
     src = tmp_path_factory.mktemp("src") / "jupyter_astro_ops"
     shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
@@ -31,7 +33,12 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     )
     wheels = list(out.glob("jupyter_astro_ops-*.whl"))
     assert len(wheels) == 1, wheels
-    with zipfile.ZipFile(wheels[0]) as zf:
+    return wheels[0]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
         return zf.namelist()
 
 
@@ -74,3 +81,39 @@ def test_installed_environment_enables_the_extension(tmp_path: Path):
     ours = section[1].split("Config dir:", 1)[0]
     assert re.search(r"jupyter_astro_ops\s+enabled", ours), text
     assert re.search(r"jupyter_astro_ops [\w.]+\s+OK", ours), text
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_labextension(wheel_names: list[str]):
+    data = [n.split(".data/", 1)[1] for n in wheel_names
+            if n.startswith("jupyter_astro_ops-") and ".data/" in n]
+    ours = {n[len(LABEXT) + 1:] for n in data if n.startswith(LABEXT + "/")}
+    assert {"package.json", "install.json", "static/style.js",
+            "schemas/jupyter-astro-ops/plugin.json"} <= ours, sorted(ours)
+    assert any(re.fullmatch(r"static/remoteEntry\.[0-9a-f]+\.js", n) for n in ours), ours
+    assert not any("node_modules" in n or n.endswith(".ts") for n in wheel_names)
+
+
+@pytest.mark.slow
+def test_wheel_installs_a_working_labextension_without_node(wheel: Path, tmp_path: Path):
+    """A fresh venv, nothing but its own bin/ on PATH (no node, no npm): the extension from
+    the wheel is listed by JupyterLab as enabled and OK."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bindir = venv / "bin"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "PYTHON"))}
+    env.update(PATH=str(bindir), NO_COLOR="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"))
+    assert shutil.which("node", path=env["PATH"]) is None
+    assert shutil.which("npm", path=env["PATH"]) is None
+    # --no-compile: byte-compiling the ~120 dependencies is half the time and not under test
+    subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", "--no-compile",
+                    str(wheel)],
+                   check=True, env=env, timeout=600)
+    done = subprocess.run([str(bindir / "jupyter"), "labextension", "list"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    assert re.search(r"jupyter-astro-ops v[\w.]+ enabled OK \(python, jupyter_astro_ops\)",
+                     text), text
+    assert f"{venv}/share/jupyter/labextensions" in text, text

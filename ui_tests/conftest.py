@@ -14,7 +14,8 @@ Every test that uses ``ui`` fails when, during the test,
 * the page sent a request anywhere but the local server (no CDN, no fonts from outside).
 
 ``ui.shot(name)`` saves a screenshot to ``ui_tests/artifacts/<name>.png`` (git-ignored) for a
-reviewer to look at without running anything.
+reviewer to look at without running anything. JupyterLab with the labextension has its own
+server (``lab_support``: ``lab``, ``lab_page``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
+from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog
 from tests.live import LiveServer
+
+from .lab_support import lab, lab_page  # noqa: F401 - fixtures of test_labextension.py
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update",
@@ -43,7 +47,8 @@ USERS = {
     "bob": ("ui-tok-bob-000002", ["arcops"]),
     "carol": ("ui-tok-carol-0003", []),
 }
-ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"]}
+ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"],
+         "arcops": ["group:arcops"], "usint": ["carol"]}  # test_ocat.py
 SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
          "mrc": {"name": "Mars Hill", "timezone": "America/Phoenix"}}
 # What a server log line reporting a problem looks like: Jupyter's "[E ..." and "[C ...",
@@ -133,7 +138,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
                         "CalendarService": {"sites": SITES},
                         "StagingService": {"roots": roots, "progress_interval": 0.2},
                         "FeedHub": {"poll_interval": 0.3},
-                        "RequestWorker": {"poll_interval": 0.5}})
+                        "RequestWorker": {"poll_interval": 0.5},
+                        # test_ocat.py: a small synthetic catalog, imported at start-up
+                        "OcatImporter": {"source": write_catalog(
+                            synthetic_catalog(40), (root / "ocat.json").as_uri())}})
     live.start()
     try:
         yield live

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
-from .conftest import Server
+from .conftest import UiServer as Server
 
 
 def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
@@ -16,7 +16,7 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
     requested: list[str] = []
     page.on("request", lambda req: requested.append(req.url))
     seeded = server.api("bob", "POST", "activity",
-                        {"kind": "project.create", "name": "Seed Survey"})
+                        json={"kind": "project.create", "name": "Seed Survey"})
     assert seeded.status_code == 201, seeded.text
 
     started = time.monotonic()
@@ -32,7 +32,7 @@ def test_new_event_appears_without_reload(server: Server, page: Page) -> None:
 
     posted = time.monotonic()
     created = server.api("carol", "POST", "activity",
-                         {"kind": "project.create", "name": "Live Feed Survey"})
+                         json={"kind": "project.create", "name": "Live Feed Survey"})
     assert created.status_code == 201, created.text
     expect(page.locator(".tabulator-cell", has_text="carol").first).to_be_visible(timeout=20_000)
     print(f"REST POST -> row visible in the browser: {time.monotonic() - posted:.2f} s")

@@ -10,7 +10,11 @@ SUBCOMMANDS = {
     "calendar": ("jupyter_astro_ops.cli.calendar.CalendarCommand", "Telescope calendar tools."),
     "db": ("jupyter_astro_ops.cli.db.DbCommand", "Database schema management."),
     "demo": ("jupyter_astro_ops.demo.cli.DemoCommand", "Write the demo config and seed demo data."),
+    "ocat": ("jupyter_astro_ops.cli.ocat.OcatCommand", "Ocat sign-off tools."),
+    "planner": ("jupyter_astro_ops.cli.planner.PlannerCommand", "People planner imports and sync."),
     "stage": ("jupyter_astro_ops.cli.stage.StageCommand", "Stage data into the working directory."),
+    "worker": ("jupyter_astro_ops.cli.worker.WorkerCommand",
+               "Run the background work of a shared deployment (a JupyterHub service)."),
 }
 
 

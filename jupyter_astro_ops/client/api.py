@@ -24,6 +24,8 @@ from .discovery import ServerInfo, find_server
 from .errors import ConnectionFailed, PermissionDenied, ProtocolError, error_from_response
 from .jobs import Job
 from .live import LiveFeed
+from .ocat import OcatClient
+from .planner import PlannerClient
 
 API = "astro-ops/api/v1/"
 
@@ -77,6 +79,8 @@ class AstroOps:
         self.session.headers["Accept"] = "application/json"
         if self.server.token:
             self.session.headers["Authorization"] = f"token {self.server.token}"
+        self.planner = PlannerClient(self)
+        self.ocat = OcatClient(self, checked)  # Ocat sign-off (client/ocat.py)
 
     def __repr__(self) -> str:
         return f"AstroOps(url={self.url!r}, via {self.server.source})"

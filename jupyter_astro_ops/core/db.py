@@ -9,11 +9,15 @@
   PostgreSQL a write is an ordinary transaction and invariants are backed by constraints and
   row locks in the services.
 
+``serialize(session, name)`` makes one kind of background work (an import, the reminders) run
+in one process at a time however many workers share the database.
+
 All methods are synchronous; async callers run them through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -84,6 +88,16 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("astro_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def serialize(session: Session, name: str) -> None:
+    """Hold the lock ``name`` until ``session``'s write transaction ends: the next writer asking
+    for it waits, then sees everything this one committed. PostgreSQL: a transaction-scoped
+    advisory lock; SQLite: nothing to do (``BEGIN IMMEDIATE`` serializes every writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 class Database:

@@ -5,9 +5,12 @@ never reaches the database (where it would be a 500):
 
 * **strings** (``Name``, ``Title``, ``Note``, or ``Annotated[str, Field(max_length=n),
   STORABLE]``): valid Unicode (no lone surrogates), no NUL, bounded length;
+* **days** (``Day``): an ISO ``YYYY-MM-DD`` string (never a number: lax parsing would take
+  ``0`` as 1970-01-01) in the same years;
 * **instants** (``Instant``): timezone-aware, written with a year from 1900 to 2199 (in its own
   offset: wide enough for archives and schedules, far from the ends where converting an offset
   to UTC overflows; the JSON schema says so with a pattern), returned in UTC;
+* **flags** (``Flag``): ``true`` or ``false`` only (lax parsing would take ``0`` or ``"no"``);
 * **integers**: ``Id`` (a database id: 1 .. 2**31 - 1), ``Count`` (0 .. 2**31 - 1), ``Cursor``
   (a feed cursor: 0 .. 2**53, exact in JavaScript too).
 
@@ -16,15 +19,16 @@ Framework-free (pydantic only), so the Python client can import the schemas that
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict, WithJsonSchema
 
 from .timeutil import FIRST_YEAR, LAST_YEAR
 
 INSTANT_PATTERN = r"^(19|20|21)[0-9]{2}-"  # the year range, as a JSON-schema string pattern
+DAY_PATTERN = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 INT32_MAX = 2**31 - 1
 CURSOR_MAX = 2**53
 
@@ -45,6 +49,22 @@ def check_instant(value: datetime) -> datetime:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValueError(f"must be in the years {FIRST_YEAR}..{LAST_YEAR}")
     return value.astimezone(timezone.utc)
+
+
+def check_day(value: date) -> date:
+    """A calendar day with a year in ``FIRST_YEAR..LAST_YEAR``."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR}..{LAST_YEAR}")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    """Days are ``YYYY-MM-DD`` strings (or dates from Python callers), never numbers."""
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) != 10):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be a date written YYYY-MM-DD, not a number")
+    return value
 
 
 def _iso_or_datetime(value: object) -> object:
@@ -71,12 +91,15 @@ Note = Annotated[str, Field(max_length=4000), STORABLE]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_or_datetime), AfterValidator(check_instant),
                     WithJsonSchema({"type": "string", "format": "date-time",
                                     "pattern": INSTANT_PATTERN})]
+Flag = Annotated[bool, Strict()]  # body fields; query flags stay lax (?all=true is a string)
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(check_day),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 # (annotated-types bounds, then the digit guard: in this order the JSON schema shows
 # minimum/maximum, and the guard still runs before the string is parsed)
 Id = Annotated[int, Ge(1), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
 Count = Annotated[int, Ge(0), Le(INT32_MAX), BeforeValidator(_no_huge_digits)]
 Cursor = Annotated[int, Ge(0), Le(CURSOR_MAX), BeforeValidator(_no_huge_digits)]
 
-__all__ = ["CURSOR_MAX", "FIRST_YEAR", "INSTANT_PATTERN", "INT32_MAX", "LAST_YEAR", "STORABLE",
-           "Count", "Cursor", "Id", "Instant", "Name", "Note", "Title", "check_instant",
-           "check_text"]
+__all__ = ["CURSOR_MAX", "DAY_PATTERN", "FIRST_YEAR", "INSTANT_PATTERN", "INT32_MAX",
+           "LAST_YEAR", "STORABLE", "Count", "Cursor", "Day", "Flag", "Id", "Instant", "Name",
+           "Note", "Title", "check_day", "check_instant", "check_text"]

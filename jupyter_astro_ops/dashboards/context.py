@@ -9,10 +9,16 @@ environment and the Jupyter config files:
   ``jupyter_server_config.{json,py}`` on the Jupyter config path, else the default SQLite file);
 * ``ASTRO_OPS_ROLES``: JSON ``{"role": ["user", "group:name"]}`` (else ``c.AstroOpsApp.roles``).
 
+As the JupyterHub service of every user (``python -m jupyter_astro_ops.dashboards --hub``,
+``$ASTRO_OPS_DASH_HUB`` set) the config is the standalone one, identity comes from the Hub
+(``hub_auth``), and each user's staging jobs target that user's home
+(``c.JobStore.home_template``), where the worker service runs them.
+
 One ``Context`` per process holds one ``Database`` and the ``Services`` built from it by the
 composition root (``compose.build_services``), exactly as the Jupyter server builds its own.
 The live feed starts on the panel server's event loop at first use (``ctx.feed()``); the
-staging runner starts here only when no Jupyter server runs the jobs (standalone).
+staging runner starts here only when no Jupyter server and no worker runs the jobs
+(standalone).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from ..core.runtime import read_runtime
 log = logging.getLogger(__name__)
 DB_ENV = "ASTRO_OPS_DB_URL"
 ROLES_ENV = "ASTRO_OPS_ROLES"
+HUB_ENV = "ASTRO_OPS_DASH_HUB"
 
 
 def load_jupyter_config() -> Config:
@@ -71,11 +78,12 @@ class Context:
     """Database and services shared by every session of this process."""
 
     def __init__(self, config: Config, *, server_url: str | None = None,
-                 base_url: str = "/", root_dir: str | None = None) -> None:
+                 base_url: str = "/", root_dir: str | None = None, hub: bool = False) -> None:
         self.config = config
         self.server_url = server_url
         self.base_url = base_url
-        self.root_dir = root_dir or os.getcwd()
+        self.hub = hub
+        self.root_dir = None if hub else root_dir or os.getcwd()
         app = config.AstroOpsApp
         self.db = Database(str(app.db_url))
         self.services: Services = build_services(
@@ -92,9 +100,16 @@ class Context:
         """True when started by the Jupyter server (identity comes from its ``/api/me``)."""
         return self.server_url is not None
 
+    @property
+    def runs_jobs(self) -> bool:
+        """True when no Jupyter server and no worker service runs this process's jobs."""
+        return not self.behind_jupyter and not self.hub
+
     @classmethod
     def from_environment(cls) -> Context:
         """Build from the runtime file if there is one, else standalone config."""
+        if os.environ.get(HUB_ENV):
+            return cls(standalone_config(), hub=True)
         info = read_runtime()
         if info is None:
             return cls(standalone_config())
@@ -112,7 +127,7 @@ class Context:
             feed = self.services.activity.feed
             if not feed.running:
                 await feed.start()
-                if not self.behind_jupyter:
+                if self.runs_jobs:
                     log.info("dashboards: no Jupyter server, running staging jobs here")
                     await self.services.staging.runner.start()
         return feed

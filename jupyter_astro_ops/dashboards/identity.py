@@ -6,6 +6,9 @@ it carried (cookie, ``Authorization`` header or ``?token=``). We ask the Jupyter
 Jupyter's login cookie is named after it) and resolve roles with the shared ``RoleMap``. The
 server's owner is never assumed: several users may share one server.
 
+As the JupyterHub service, the user is the Hub user of the session's OAuth cookie, with the
+Hub's groups (``hub_auth.session_identity``).
+
 Standalone, the user is Panel's authenticated user (``--oauth-provider`` / ``--basic-auth``);
 with no login at all there is no user and the dashboards show a "please log in" message.
 """
@@ -80,6 +83,12 @@ async def session_user(ctx: Context, state: Any) -> User | None:
                                     state.session_args or {})
         identity = await whoami(str(ctx.server_url), ctx.base_url, headers)
         return None if identity is None else user_from_identity(ctx.role_map, identity)
+    if ctx.hub:
+        from .hub_auth import session_identity  # needs jupyterhub, present in a Hub service
+
+        model = await session_identity(state.cookies or {})
+        return None if model is None else user_from_identity(
+            ctx.role_map, {"username": model["name"], "groups": model.get("groups") or ()})
     if state.user:
         info = state.user_info or {}
         return ctx.role_map.resolve(str(state.user), str(info.get("name") or ""),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,16 @@ from ..core.identity import User
 from .context import Context, get_context
 from .identity import session_user
 from .index_source import card_for
+from .proxy import STATIC_ROUTE
 from .registry import INDEX_APP, AppInfo, app_info, dashboards
 from .text import escape_md
 
 log = logging.getLogger(__name__)
 Builder = Callable[[Context, User], Any]
 PRODUCT = "Astro Ops"
-ICON = Path(__file__).parent / "icon.svg"
+#: below the panel prefix (``proxy.panel_command`` serves ``static/`` there): bokeh serves
+#: its own ``/favicon.ico`` only outside ``--prefix``, so every page points at ours
+FAVICON = f"./{STATIC_ROUTE}/icon.svg"
 SIDEBAR_WIDTH = 230
 THEME: dict[str, Any] = {
     "palette": {"primary": {"main": "#1a3d6d"}, "secondary": {"main": "#b5651d"},
@@ -76,6 +80,10 @@ def signed_in(user: User | None) -> str:
 
 def login_message(ctx: Context) -> str:
     """What to show a visitor who is not logged in."""
+    if ctx.hub:
+        hub = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/") + "/hub/home"
+        return (f"Your JupyterHub login did not reach this page. Open [JupyterHub]({hub}), "
+                "log in, and come back.")
     if ctx.behind_jupyter:
         login = f"{ctx.base_url.rstrip('/')}/login"
         return (f"Open [the Jupyter login page]({login}) and come back to this page; the "
@@ -95,7 +103,7 @@ class Chrome:
                                          margin=(0, 10))
         self.page = pmui.Page(
             title=PRODUCT, site_url="./", theme_toggle=False, theme_config=THEME,
-            favicon=str(ICON), sidebar_width=SIDEBAR_WIDTH, busy_indicator="linear",
+            favicon=FAVICON, sidebar_width=SIDEBAR_WIDTH, busy_indicator="linear",
             meta_description=info.description,
             header=[pmui.Typography(f"· {escape_md(title)}", variant="h6", name="page-title",
                                     styles={"color": "white", "white-space": "nowrap"},
@@ -121,6 +129,8 @@ def serve_page(name: str, build: Builder) -> pmui.Page:
     ctx = get_context()
     jupyter = f"{ctx.base_url.rstrip('/')}/lab" if ctx.behind_jupyter else None
     chrome = Chrome(info, jupyter)
+    if pn.state.curdoc is not None:  # the template's <link rel="icon">, below the prefix
+        pn.state.curdoc.template_variables["app_favicon"] = FAVICON
 
     async def load() -> None:
         try:

@@ -23,14 +23,18 @@ from ..core.runtime import ENV_VAR, runtime_path
 from .registry import INDEX_APP, app_files
 
 PROXY_NAME = "astro-ops/dash"
-ICON = Path(__file__).parent / "icon.svg"
+STATIC_DIR = Path(__file__).parent / "static"
+ICON = STATIC_DIR / "icon.svg"
+#: where ``panel serve`` serves ``STATIC_DIR`` (below its prefix): the pages' favicon
+STATIC_ROUTE = "astro-ops-static"
 
 
 def panel_command(*extra: str) -> list[str]:
     """``panel serve`` over every app script, with ``index`` at the root, plus ``extra``."""
     return [
         sys.executable, "-m", "panel", "serve", *(str(p) for p in app_files()),
-        "--index", INDEX_APP, "--num-procs", "1", *extra,
+        "--index", INDEX_APP, "--num-procs", "1",
+        "--static-dirs", f"{STATIC_ROUTE}={STATIC_DIR}", *extra,
     ]
 
 
@@ -63,7 +67,8 @@ def proxy_entry() -> dict[str, Any]:
         "absolute_url": True,
         "timeout": 60,
         "launcher_entry": {
-            "enabled": True,
+            # hidden: the JupyterLab extension adds one "Astro Ops" tile per dashboard instead
+            "enabled": False,
             "title": "Astro Ops dashboards",
             "path_info": f"{PROXY_NAME}/",
             "icon_path": str(ICON),

@@ -22,9 +22,9 @@ from ..staging.schemas import (
     CreateFileOut,
     JobCreate,
     JobLog,
+    JobLogEntry,
     JobOut,
     JobQuery,
-    LogEntry,
     LsEntry,
     LsOut,
     RootOut,
@@ -109,7 +109,7 @@ def listing_row(entry: LsEntry) -> dict[str, Any]:
             "size": human_bytes(entry.size), "path": entry.path}
 
 
-def log_lines(entries: list[LogEntry] | list[Any]) -> str:
+def log_lines(entries: list[JobLogEntry] | list[Any]) -> str:
     """A job's log as plain text lines (``time level message``)."""
     out = []
     for e in entries:

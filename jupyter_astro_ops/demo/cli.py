@@ -14,11 +14,13 @@ from jupyter_core.application import JupyterApp
 from traitlets import Int, Unicode
 
 from .._version import __version__
-from . import files
+from . import files, ocat
 from .seed import seed
 
 CONFIG_NAME = "jupyter_server_config.json"
-ROLE_LABELS = {"admin": "admin", "stager": "stager", "calendar_admin": "calendar admin"}
+ROLE_LABELS = {"admin": "admin", "stager": "stager", "calendar_admin": "calendar admin",
+               "planner_admin": "planner admin",
+               "usint": "POC (usint)", "mp": "mission planning"}
 
 
 class DemoCommand(JupyterApp):
@@ -67,6 +69,7 @@ class DemoCommand(JupyterApp):
                             "roles": spec["roles"]},
             "StagingService": {"roots": files.make_storage(base / "storage")},
             "CalendarService": {"sites": spec["sites"]},
+            **ocat.demo_config(base, spec),
         }
 
     def _copy_notebooks(self, work: Path) -> None:

@@ -22,6 +22,8 @@ from ..core.db import Database
 from ..core.errors import Conflict
 from ..core.identity import RoleMap, User
 from ..core.timeutil import utcnow
+from .ocat import OCAT_CONFIG, seed_ocat
+from .planner import seed_planner
 
 
 def demo_users(spec: dict[str, Any]) -> dict[str, User]:
@@ -36,13 +38,16 @@ def seed(db_url: str, spec: dict[str, Any]) -> list[str]:
     migrate.upgrade(db_url)
     db = Database(db_url)
     try:
-        config = Configurable(config=Config({"CalendarService": {"sites": spec["sites"]}}))
+        config = Configurable(config=Config({"CalendarService": {"sites": spec["sites"]},
+                                             **spec.get(OCAT_CONFIG, {})}))
         services = build_services(config, db, roles=spec["roles"])
         projects, cal = services.activity.projects, services.calendar.service
         users = demo_users(spec)
         done = _projects(projects, users, spec["projects"])
         done += _requests(services.activity.requests, projects, users, spec["requests"])
         done += _reservations(projects, cal, users, spec["reservations"])
+        done += seed_planner(services, users)
+        done += seed_ocat(services, users, spec)
         return done
     finally:
         db.dispose()

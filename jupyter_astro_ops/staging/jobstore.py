@@ -2,23 +2,35 @@
 
 Every status change of a job and of its activity event happens in one transaction. Event
 statuses: WAITING (queued) -> RUNNING -> SUCCESS (all files verified) or ERROR (some failed,
-or cancelled: the log says "cancelled by <user>"). A job found running at start-up goes
-RUNNING -> WAITING ("resuming after a server restart") and is claimed again.
+or cancelled: the log says "cancelled by <user>").
+
+Several runners may share one database (servers, JupyterHub worker services). A runner claims
+a queued job of its scope (``scopes``) with compare-and-set, naming itself and a lease; each
+progress write renews the lease and checks that the job is still its own, so a runner whose
+lease was taken over (it hung, or lost the database) stops without writing anything more.
+A job whose lease ran out goes back to the queue (``requeue_expired``) and any runner of its
+scope resumes it. A server starting up also requeues the jobs of its own directory that its
+previous life left running (only that server works there).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
+from traitlets import Float, Unicode
+from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import EventRecorder
 from ..activity.states import FINAL
 from ..core.db import Database
 from ..core.timeutil import utcnow
 from .models import StagingFile, StagingJob
+from .scopes import OwnDirectory, Scope, UserHomes
 
 MAX_LOGGED_ERRORS = 20
 OBJECT_TYPE = "STAGING_JOB"  # the activity object type of a staging job
@@ -27,53 +39,115 @@ OBJECT_TYPE = "STAGING_JOB"  # the activity object type of a staging job
 JobEvents = EventRecorder  # what staging asks of the activity log
 
 
-class JobStore:
-    """Transactions used by the runner and the worker threads.
+class LostClaim(Exception):
+    """The job is no longer this runner's (its lease ran out and another runner took it)."""
 
-    ``root_dir`` is the server's working directory (resolved): every target lies inside it,
-    and this store only claims the jobs queued for it.
+
+class JobStore(LoggingConfigurable):
+    """Transactions used by the runner and the worker threads (``c.JobStore.*``).
+
+    The scope: a process with a working directory (``root_dir``: a Jupyter server) runs the
+    jobs queued for it; without one (``root_dir=None``: ``jupyter astro-ops worker`` under
+    JupyterHub) it runs every user's jobs in ``home_template``.
     """
 
-    def __init__(self, db: Database, events: JobEvents, root_dir: str) -> None:
+    home_template = Unicode("", config=True, help=(
+        "For the JupyterHub worker service: each user's working directory, e.g. "
+        "/home/{username} (as the spawner sets it). The worker runs a queued job only when the "
+        "job's working directory is exactly its user's, so no job can make it write into "
+        "another user's home."))
+    lease_seconds = Float(60.0, config=True, help=(
+        "Seconds a runner holds a running job without a progress write before another runner "
+        "may take it over (its lease is renewed with every progress write)."))
+
+    def __init__(self, db: Database, events: JobEvents, root_dir: str | None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.db = db
         self.act = events
-        self.root_dir = os.path.realpath(root_dir)
+        self.scope: Scope = (OwnDirectory(root_dir) if root_dir is not None
+                             else UserHomes(self.home_template))
+        self.root_dir = self.scope.root_dir
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def _lease(self, now: datetime | None = None) -> datetime:
+        return (now or utcnow()) + timedelta(seconds=self.lease_seconds)
+
+    def _scoped(self, stmt: Any) -> Any:
+        where = self.scope.where()
+        return stmt if where is None else stmt.where(where)
 
     def event(self, session: Session, job: StagingJob) -> Any:
         """The job's activity event row (``None`` for a job without one)."""
         return self.act.find(session, job.event_id)
 
     def requeue_interrupted(self) -> list[str]:
-        """Jobs of this server left ``running`` by a dead process go back to the queue."""
+        """Jobs of this server's own directory left ``running`` by its previous life go back
+        to the queue at start-up (only this server works in that directory)."""
+        if not isinstance(self.scope, OwnDirectory):
+            return []  # shared scopes wait for the lease to run out (requeue_expired)
+        return self._requeue(StagingJob.root_dir == self.root_dir,
+                             "server restarted: the job will resume")
+
+    def requeue_expired(self, now: datetime | None = None) -> list[str]:
+        """Running jobs of this scope whose runner's lease ran out go back to the queue."""
+        return self._requeue(StagingJob.lease_until < (now or utcnow()),
+                             "its runner stopped answering: the job will resume")
+
+    def release(self, job_ids: list[str]) -> list[str]:
+        """Jobs this runner still holds go back to the queue now (a clean stop), so another
+        runner of the scope resumes them at once instead of waiting for the lease."""
+        if not job_ids:
+            return []
+        return self._requeue(StagingJob.id.in_(job_ids) & (StagingJob.claimed_by == self.owner),
+                             "its runner stopped: the job will resume")
+
+    def _requeue(self, condition: Any, message: str) -> list[str]:
         with self.db.write() as session:
-            jobs = session.scalars(select(StagingJob).where(
-                StagingJob.status == "running", StagingJob.root_dir == self.root_dir)).all()
+            stmt = self._scoped(select(StagingJob).where(StagingJob.status == "running",
+                                                          condition))
+            jobs = [j for j in session.scalars(stmt).all() if self.scope.serves(j)]
             for job in jobs:
-                job.status = "queued"
+                job.status, job.claimed_by, job.lease_until = "queued", None, None
                 ev = self.event(session, job)
                 if ev is not None and ev.status == "RUNNING":
-                    self.act.transition(session, ev, "WAITING",
-                                        message="server restarted: the job will resume")
+                    self.act.transition(session, ev, "WAITING", message=message)
             return [j.id for j in jobs]
 
     def claim(self, limit: int) -> list[str]:
-        """Move up to ``limit`` queued jobs of this server to ``running``."""
+        """Move up to ``limit`` queued jobs of this scope to ``running``, leased to us."""
         with self.db.write() as session:
-            stmt = (select(StagingJob)
-                    .where(StagingJob.status == "queued", StagingJob.root_dir == self.root_dir)
-                    .order_by(StagingJob.created).limit(limit))
+            stmt = self._scoped(select(StagingJob).where(StagingJob.status == "queued")
+                                .order_by(StagingJob.created).limit(limit * 4))
             if self.db.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            jobs = session.scalars(stmt).all()
+            jobs = [j for j in session.scalars(stmt).all() if self.scope.serves(j)][:limit]
             for job in jobs:
                 resumed = job.started is not None
                 job.status = "running"
                 job.started = job.started or utcnow()
+                job.claimed_by, job.lease_until = self.owner, self._lease()
                 ev = self.event(session, job)
                 if ev is not None and ev.status in ("NEW", "WAITING"):
                     self.act.transition(session, ev, "RUNNING", message=(
                         "resumed" if resumed else "started"))
             return [j.id for j in jobs]
+
+    def renew(self, job_ids: list[str]) -> None:
+        """Extend the leases of jobs this runner holds (its heartbeat, each runner round)."""
+        with self.db.write() as session:
+            session.execute(update(StagingJob)
+                            .where(StagingJob.id.in_(job_ids), StagingJob.claimed_by == self.owner,
+                                   StagingJob.status == "running")
+                            .values(lease_until=self._lease())
+                            .execution_options(synchronize_session=False))
+
+    def _own(self, session: Session, job_id: str) -> StagingJob:
+        """The job if it is still ours (claimed by this store and running), else LostClaim."""
+        job = session.get_one(StagingJob, job_id)
+        if job.claimed_by != self.owner or job.status != "running":
+            raise LostClaim(job_id)
+        return job
 
     def load_job(self, job_id: str) -> StagingJob | None:
         with self.db.read() as session:
@@ -85,9 +159,9 @@ class JobStore:
                   skipped: list[str]) -> None:
         with self.db.write() as session:
             session.execute(delete(StagingFile).where(StagingFile.job_id == job_id))
+            job = self._own(session, job_id)
             for start in range(0, len(rows), 5000):
                 session.execute(insert(StagingFile), rows[start:start + 5000])
-            job = session.get_one(StagingJob, job_id)
             job.planned = True
             job.files_total = len(rows)
             job.bytes_total = total_bytes
@@ -110,9 +184,10 @@ class JobStore:
         """Store file states and counters; answer who asked to cancel (if anyone)."""
         c = run.counts
         with self.db.write() as session:
+            job = self._own(session, run.job.id)
+            job.lease_until = self._lease()
             if batch:
                 session.execute(update(StagingFile), batch)
-            job = session.get_one(StagingJob, run.job.id)
             job.files_done = c["copied"] + c["skipped"] + c["failed"]
             job.files_skipped, job.files_failed = c["skipped"], c["failed"]
             job.bytes_done = max(c["bytes"], 0)
@@ -127,10 +202,14 @@ class JobStore:
             return job.cancel_requested_by
 
     def finish(self, job_id: str, status: str, message: str, errors: list[str]) -> None:
-        """Final status of the job and its event (``succeeded``/``failed``/``cancelled``)."""
+        """Final status of the job and its event (``succeeded``/``failed``/``cancelled``);
+        nothing if the job is no longer ours."""
         with self.db.write() as session:
-            job = session.get_one(StagingJob, job_id)
-            job.status = status
+            try:
+                job = self._own(session, job_id)
+            except LostClaim:
+                return
+            job.status, job.claimed_by, job.lease_until = status, None, None
             job.finished = utcnow()
             if status != "succeeded":
                 job.error = message

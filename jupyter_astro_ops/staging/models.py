@@ -14,10 +14,14 @@ from ..core.timeutil import utcnow
 class StagingJob(Base):
     """One staging request. ``status``: queued, running, succeeded, failed, cancelled.
 
-    ``root_dir`` is the working directory of the server that runs the job (its runner only
-    claims jobs for its own directory). ``planned`` is set once every file has a
-    ``StagingFile`` row, so a resumed job does not list its source again. ``version`` is a
-    compare-and-set counter against lost updates between the runner and a cancelling user.
+    ``root_dir`` is the working directory of the server that queued the job: every target
+    lies inside it, and a runner only claims jobs whose directory it serves (its own, or every
+    user's home for the JupyterHub worker). ``claimed_by``/``lease_until`` name the runner that
+    holds a running job and until when: it renews the lease with each progress write, and a
+    job whose lease ran out (its runner died) is queued again by any runner. ``planned`` is set
+    once every file has a ``StagingFile`` row, so a resumed job does not list its source again.
+    ``version`` is a compare-and-set counter against lost updates between the runner and a
+    cancelling user.
     """
 
     __tablename__ = "staging_jobs"
@@ -43,9 +47,12 @@ class StagingJob(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_staging_jobs_status_lease", "status", "lease_until"),)
 
 
 class StagingFile(Base):

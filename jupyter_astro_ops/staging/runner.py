@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Protocol
 
@@ -58,6 +59,7 @@ class Runner:
         self._shutdown = threading.Event()
         self._tasks: dict[str, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_sweep = float("-inf")
         self.loop = BackgroundLoop("astro-staging-runner", self._claim_round,
                                    interval=poll_interval, log=log)
 
@@ -83,6 +85,16 @@ class Runner:
         self.loop.wake()
 
     async def _claim_round(self) -> None:
+        """Renew the leases of the jobs running here, requeue jobs whose runner died, then
+        claim what fits."""
+        if self._tasks:
+            await asyncio.to_thread(self.store.renew, list(self._tasks))
+        if time.monotonic() - self._last_sweep >= self.store.lease_seconds / 4:
+            self._last_sweep = time.monotonic()
+            requeued = await asyncio.to_thread(self.store.requeue_expired)
+            if requeued:
+                self.log.warning("staging: %d job(s) lost their runner; queued again",
+                                 len(requeued))
         free = self.max_jobs - len(self._tasks)
         if free > 0 and not self._shutdown.is_set():
             for job_id in await asyncio.to_thread(self.store.claim, free):
@@ -104,11 +116,18 @@ class Runner:
         fut.add_done_callback(done)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; running jobs stop between chunks and stay ``running`` for resume."""
+        """Stop claiming; running jobs stop between chunks and go back to the queue, where the
+        next runner of their scope resumes them (a job whose thread did not stop in
+        ``timeout`` keeps its claim until its lease runs out)."""
         self.events.remove_listener(self.wake)
         self._shutdown.set()
         await self.loop.stop()
+        held = list(self._tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=timeout)
+        stopped = [job_id for job_id in held if job_id not in self._tasks]
+        released = await asyncio.to_thread(self.store.release, stopped)
+        if released:
+            self.log.info("staging: %d job(s) handed back to the queue", len(released))
         self._jobs_pool.shutdown(wait=False, cancel_futures=True)
         self.files_pool.shutdown(wait=False, cancel_futures=True)

@@ -73,7 +73,7 @@ class JobQuery(BaseModel):
     limit: int = Field(default=200, ge=1, le=1000, description="Page size.")
 
 
-class LogEntry(BaseModel):
+class JobLogEntry(BaseModel):
     time: str
     level: str
     message: str
@@ -89,7 +89,7 @@ class JobLog(BaseModel):
 
     job_id: str
     status: JobStatus
-    entries: list[LogEntry]
+    entries: list[JobLogEntry]
     failed_files: list[FailedFile]
 
 

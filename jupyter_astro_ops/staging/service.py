@@ -31,7 +31,7 @@ from ..core.timeutil import utcnow
 from .browse import Download, open_download
 from .fserrors import fs_errors
 from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
-from .jobstore import OBJECT_TYPE, JobEvents, JobStore
+from .jobstore import OBJECT_TYPE, JobEvents, JobStore, LostClaim
 from .models import StagingFile, StagingJob
 from .paths import clean_relpath, confine_local, is_within, join_rel
 from .plan import check_links_confined
@@ -41,9 +41,9 @@ from .schemas import (
     FailedFile,
     JobCreate,
     JobLog,
+    JobLogEntry,
     JobOut,
     JobQuery,
-    LogEntry,
     SourceRef,
 )
 from .transfer import Cancelled
@@ -121,7 +121,6 @@ class StagingService(LoggingConfigurable):
         self.store = store
         events.register_object_type(OBJECT_TYPE)
         self.storage = Roots(build_roots(dict(self.roots)), self.compat_root)
-        self.root_dir = store.root_dir  # the working directory every target lies in
 
     # -- roots -------------------------------------------------------------------------------
     def root(self, user: User, name: str, method: str | None = None) -> Root:
@@ -131,6 +130,11 @@ class StagingService(LoggingConfigurable):
     # -- jobs --------------------------------------------------------------------------------
     def create_job(self, user: User, req: JobCreate, owner: str | None = None) -> JobOut:
         """Validate and queue a job (202); nothing is written to disk here."""
+        username = owner or user.username
+        workdir = self.store.scope.directory_for(username)
+        if not workdir:
+            raise Conflict("this process has no working directory for your jobs; queue them "
+                           "through your Jupyter server")
         root = self.root(user, req.source.root, req.method)
         src = clean_relpath(req.source.path, "source.path")
         with fs_errors("source"):
@@ -139,15 +143,15 @@ class StagingService(LoggingConfigurable):
         if info.get("type") not in ("file", "directory"):
             raise ValidationError("source: only files and directories can be staged")
         with fs_errors("target"):
-            target = self._final_target(req.target, src, root, is_dir)
+            target = self._final_target(workdir, req.target, src, root, is_dir)
         if req.method == "symlink":
             if not target:
                 raise ValidationError("target: a symlink needs a name")
             with fs_errors("source"):
                 check_links_confined(root, src)  # users will follow every link below it
         job = StagingJob(
-            id=uuid.uuid4().hex, username=owner or user.username, root=root.name, source=src,
-            target=target, method=req.method, status="queued", root_dir=self.root_dir,
+            id=uuid.uuid4().hex, username=username, root=root.name, source=src,
+            target=target, method=req.method, status="queued", root_dir=workdir,
             planned=False, files_total=0, files_done=0, files_skipped=0, files_failed=0,
             bytes_total=0 if is_dir else int(info.get("size") or 0), bytes_done=0,
             created=utcnow())
@@ -162,10 +166,9 @@ class StagingService(LoggingConfigurable):
             job.event_id = ev.id
         return to_out(job)
 
-    def _final_target(self, raw: str, src: str, root: Root, is_dir: bool) -> str:
+    def _final_target(self, base: str, raw: str, src: str, root: Root, is_dir: bool) -> str:
         target = clean_relpath(raw, "target")
         name = os.path.basename(src) or root.name
-        base = self.root_dir
         if not is_dir and (not target or raw.endswith("/") or os.path.isdir(
                 confine_local(base, target, "target"))):
             target = join_rel(target, name)
@@ -226,7 +229,7 @@ class StagingService(LoggingConfigurable):
             ).order_by(StagingFile.seq).limit(1000))
             return JobLog(
                 job_id=job.id, status=job.status,  # type: ignore[arg-type]
-                entries=[LogEntry(time=e.get("time", ""), level=e.get("level", "info"),
+                entries=[JobLogEntry(time=e.get("time", ""), level=e.get("level", "info"),
                                   message=e.get("message", "")) for e in (ev.log if ev else [])],
                 failed_files=[FailedFile(path=f.relpath or os.path.basename(job.source),
                                          error=f.error or "") for f in failed])
@@ -283,7 +286,7 @@ class StagingService(LoggingConfigurable):
         job_id = run.job.id
         try:
             run.run()
-        except Shutdown:
+        except (Shutdown, LostClaim):  # stopping, or another runner holds the job now
             return
         except Cancelled:
             self.store.finish(job_id, "cancelled", f"cancelled by {flags.cancelled_by or '?'}",

@@ -37,6 +37,7 @@ P = ParamSpec("P")
 
 API_PREFIX = "/astro-ops/api/v1"
 SERVICES_KEY = "astro_ops_services"
+DASHBOARDS_URL_KEY = "astro_ops_dashboards_url"
 
 
 def api_path(path: str) -> str:
@@ -52,13 +53,22 @@ def services_of(settings: dict[str, Any]) -> Services:
 
 
 def user_from_jupyter(jupyter_user: Any, roles: RoleMap) -> User:
-    """Turn Jupyter's ``current_user`` into our ``User`` with roles (groups if the IdP has them)."""
+    """Turn Jupyter's ``current_user`` into our ``User`` with roles.
+
+    Groups come from the identity provider only: ``groups`` of our ``TokenMapIdentityProvider``
+    users, or, under JupyterHub, the Hub's own user model (``hub_user["groups"]``, which the
+    single-user server fetched from the Hub with the login's token).
+    """
     if jupyter_user is None:
         raise Unauthenticated("not logged in")
+    groups = getattr(jupyter_user, "groups", None)
+    if groups is None:
+        hub_user = getattr(jupyter_user, "hub_user", None)
+        groups = hub_user.get("groups") if isinstance(hub_user, dict) else None
     return roles.resolve(
         jupyter_user.username,
         getattr(jupyter_user, "display_name", "") or getattr(jupyter_user, "name", ""),
-        getattr(jupyter_user, "groups", ()) or (),
+        [g for g in groups or () if isinstance(g, str)],
     )
 
 

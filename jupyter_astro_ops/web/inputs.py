@@ -98,7 +98,7 @@ def query_data(arguments: Mapping[str, Sequence[bytes]], lists: Sequence[str] = 
         raise ValidationError(f"more than {MAX_QUERY_ARGS} query arguments")
     data: dict[str, Any] = {}
     for name, values in arguments.items():
-        if name in IGNORED_QUERY:
+        if name in IGNORED_QUERY or _cache_buster(name, values):
             continue
         check_string(name, f"{name} (query name)")
         decoded = [v.decode("utf-8", "replace") for v in values]
@@ -109,6 +109,12 @@ def query_data(arguments: Mapping[str, Sequence[bytes]], lists: Sequence[str] = 
         else:
             data[name] = decoded[-1]
     return data
+
+
+def _cache_buster(name: str, values: Sequence[bytes]) -> bool:
+    """JupyterLab's ``ServerConnection`` appends ``?<milliseconds>`` (no value) to GETs made
+    with ``cache: 'no-store'``; such an argument carries no meaning and is skipped."""
+    return name.isascii() and name.isdigit() and len(name) <= 16 and not any(values)
 
 
 def header_number(raw: str | None, name: str) -> int | None:

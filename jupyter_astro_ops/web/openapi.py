@@ -37,11 +37,25 @@ def _load(package: str, name: str) -> dict[str, Any]:
 
 
 def schema_models(module: ModuleType) -> list[type[pydantic.BaseModel]]:
-    """Every pydantic model defined in ``module``."""
+    """Every public pydantic model defined in ``module`` (``_Base`` helpers are not wire
+    types)."""
     return [
-        obj for _, obj in inspect.getmembers(module, inspect.isclass)
+        obj for name, obj in inspect.getmembers(module, inspect.isclass)
         if issubclass(obj, pydantic.BaseModel) and obj.__module__ == module.__name__
+        and not name.startswith("_")
     ]
+
+
+def unique_models(modules: Iterable[ModuleType]) -> list[type[pydantic.BaseModel]]:
+    """The models of ``modules``; two models of one name would make one ``$ref`` mean two
+    shapes (pydantic then renames both after their modules), so that is an error."""
+    models = [m for module in modules for m in schema_models(module)]
+    names: dict[str, str] = {}
+    for m in models:
+        other = names.setdefault(m.__name__, m.__module__)
+        if other != m.__module__:
+            raise ValueError(f"schema name {m.__name__} is defined in {other} and {m.__module__}")
+    return models
 
 
 def build_spec(domain_packages: list[str], schema_modules: list[ModuleType],
@@ -52,7 +66,7 @@ def build_spec(domain_packages: list[str], schema_modules: list[ModuleType],
         fragment = _load(package, "openapi.json")
         spec["paths"].update(fragment.get("paths", {}))
         spec["components"]["schemas"].update(fragment.get("schemas", {}))
-    models = [m for module in schema_modules for m in schema_models(module)]
+    models = unique_models(schema_modules)
     if models:
         _, defs = models_json_schema(
             [(m, "serialization") for m in models], ref_template=REF_TEMPLATE

@@ -44,7 +44,8 @@ def test_demo_writes_config_and_seeds_once(tmp_path: Path, capsys):
     tokens = config["TokenMapIdentityProvider"]["tokens"]
     TokenMapIdentityProvider(tokens=tokens)  # the provider accepts the generated map
     names = {info["username"] for info in tokens.values()}
-    assert names == {"alice", "obs1", "obs2", "sched"}
+    assert names == {"alice", "obs1", "obs2", "sched", "pocone", "poctwo", "arcone", "acisone",
+                     "hrcone", "mpone"}
     for token in tokens:
         assert f"?token={token}" in out
     assert config["ServerApp"]["root_dir"] == str(base / "work")
@@ -58,10 +59,32 @@ def test_demo_writes_config_and_seeds_once(tmp_path: Path, capsys):
     assert len(pending) == 2  # obs2's join request and obs1's project request
     assert len(events) >= 7
 
+    assert config["Mailer"]["enabled"] is False and config["Mailer"]["test_mode"] is True
+    ocat_state = _ocat_state(db_url)
+    assert ocat_state["observations"] == 200
+    assert {"general", "acis", "acis_si", "hrc_si", "usint_verification"} <= ocat_state["pending"]
+    assert ocat_state["duty"] == "pocone"
+
     config2, out2 = _run(base, capsys)
     assert config2["TokenMapIdentityProvider"]["tokens"] == tokens  # tokens survive re-runs
     assert "seeded:" not in out2
     assert _state(db_url) == (projects, events, pending)
+    assert _ocat_state(db_url) == ocat_state
+
+
+def _ocat_state(db_url: str) -> dict:
+    db = Database(db_url)
+    try:
+        ocat = make_services(db).ocat
+        admin = demo_users(files.load_spec())["alice"]
+        board = ocat.service.board(admin)
+        return {"observations": len(ocat.service.list_observations(admin)),
+                "board": [r.label for r in board],
+                "pending": {c for r in board for c, s in r.signoffs.items()
+                            if s["status"] == "pending"},
+                "duty": ocat.rota.current(admin).poc}
+    finally:
+        db.dispose()
 
 
 def test_demo_storage_is_binary_fits_and_has_a_writable_root(tmp_path: Path):

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog
+
 from ..client.conftest import make_tree
 from ..conftest import ROLES, USERS
 
@@ -66,6 +68,9 @@ def server_config(tmp: Path, root_dir: Path, archive: Path, port: int) -> dict[s
         "StagingService": {"roots": {"archive": {"url": archive.as_uri()}}},
         "CalendarService": {"sites": {"saf": {"name": "Santa Fe",
                                               "timezone": "America/Denver"}}},
+        # ocat.ipynb: a synthetic catalog, imported when the server starts
+        "OcatImporter": {"source": write_catalog(synthetic_catalog(30),
+                                                 (tmp / "ocat.json").as_uri())},
     }
 
 

@@ -84,3 +84,18 @@ def test_calendar_notebook(live_server: LiveServer) -> None:
     assert text.rstrip().endswith("0 reservation(s)"), text
     # the notebook cleans up after itself, so a second run works the same way
     assert "conflict: 409" in execute("calendar.ipynb", live_server)[1]
+
+
+def test_ocat_notebook(live_server: LiveServer) -> None:
+    _, text = execute("ocat.ipynb", live_server, user="alice")
+    assert "working as alice" in text
+    assert "warning: ACIS needs exactly one of frame_time and most_efficient = Y" in text
+    assert "would need: general, acis, acis_si, usint_verification" in text
+    assert "warnings: 0" in text
+    assert "roll_obsr :" in text and "-> 120.5" in text
+    assert "refused: 409 verify only when nothing else is pending" in text
+    assert "closed - approved: True" in text
+    assert "approvable" in text or "already approved" in text
+    assert "on duty:" in text
+    # revisions are never deleted: a second run makes the next revision and works the same
+    assert "closed - approved: True" in execute("ocat.ipynb", live_server, user="alice")[1]

@@ -134,3 +134,18 @@ async def test_jupyters_own_refusals_use_the_error_shape(jp_fetch: Any) -> None:
                                         headers=auth)
     assert status == 405 and is_error(body, "method_not_allowed")
     assert set(headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_jupyterlabs_cache_buster_is_ignored_but_unknown_names_are_not(
+        jp_fetch: Any) -> None:
+    """JupyterLab's ``ServerConnection`` appends ``?<milliseconds>`` to GETs."""
+    from tornado.httpclient import HTTPClientError
+
+    auth = {"Authorization": f"token {USERS['bob'][0]}"}
+    resp = await jp_fetch("astro-ops", "api", "v1", "activity", params={"1764607051234": ""},
+                          headers=auth)
+    assert resp.code == 200
+    for params in ({"1764607051234": "1"}, {"soon": ""}):
+        with pytest.raises(HTTPClientError) as err:
+            await jp_fetch("astro-ops", "api", "v1", "activity", params=params, headers=auth)
+        assert err.value.code == 400

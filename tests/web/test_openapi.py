@@ -57,3 +57,41 @@ def _overrides(handler: type, verb: str) -> bool:
 )
 def test_route_to_openapi_path(pattern, expected):
     assert route_to_openapi_path(pattern) == expected
+
+
+async def test_component_names_are_the_models_own(api):
+    """Two models of one name would make one ``$ref`` mean two shapes: every component is
+    named after exactly one model (pydantic's module-qualified fallbacks never appear)."""
+    _, spec = await api("carol", "GET", "openapi.json")
+    qualified = [n for n in spec["components"]["schemas"] if "__" in n or n.startswith("_")]
+    assert qualified == []
+
+
+def test_two_models_of_one_name_are_an_error():
+    import types
+
+    import pydantic
+
+    from jupyter_astro_ops.web.openapi import unique_models
+
+    def module(name):
+        mod = types.ModuleType(name)
+        mod.Thing = type("Thing", (pydantic.BaseModel,), {"__module__": name})
+        return mod
+
+    with pytest.raises(ValueError, match="Thing is defined in one and two"):
+        unique_models([module("one"), module("two")])
+
+
+def test_query_parameters_come_from_the_handlers_models():
+    """Planner and Ocat queries are documented from the models their handlers parse, so the
+    bounds (a day's year range, a non-empty department, ``closed_hours >= 0``) are the same."""
+    from jupyter_astro_ops.ocat.schemas import BoardQuery
+    from jupyter_astro_ops.planner.query_schemas import GridQuery
+    from jupyter_astro_ops.web.openapi import query_parameters
+
+    grid = {p["name"]: p for p in query_parameters(GridQuery)}
+    assert grid["start"]["required"] and grid["start"]["schema"]["pattern"].startswith("^(19")
+    assert grid["department"]["schema"]["minLength"] == 1
+    board = {p["name"]: p for p in query_parameters(BoardQuery)}
+    assert board["closed_hours"]["schema"]["minimum"] == 0

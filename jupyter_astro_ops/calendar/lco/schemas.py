@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ...core.wire import Flag
+
 
 class Clash(BaseModel):
     """An observation that was not imported because bookings are in its way."""
@@ -64,5 +66,5 @@ class ImportRunIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dry_run: bool = False
-    force: bool = False
+    dry_run: Flag = False
+    force: Flag = False
