@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import ConsoleMessage, Page, Request, Response
 
 from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog
@@ -144,6 +145,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
                             synthetic_catalog(40), (root / "ocat.json").as_uri())}})
     live.start()
     try:
+        # the first request spawns panel serve behind the proxy (slow on a loaded 2-core box):
+        # pay it once here, not inside the first test's page load
+        requests.get(live.dash_url("", "alice"), timeout=180)
         yield live
     finally:
         live.stop()
@@ -194,6 +198,7 @@ def ui(server: UiServer, page: Page) -> Iterator[Ui]:
     """The page, watched; fails the test on any problem seen while it ran."""
     split = urlsplit(server.url)
     checked = Ui(page, server, f"{split.scheme}://{split.netloc}")
+    page.set_default_navigation_timeout(90_000)
     page.on("console", checked.on_console)
     page.on("pageerror", checked.on_page_error)
     page.on("request", checked.on_request)

@@ -2,7 +2,7 @@
 
 Reservations are ``hbar`` glyphs (``left=start``, ``right=end``) on a categorical y axis of
 site names (``Santa Fe (saf)``), coloured by project (realtime bookings share one colour) with
-a legend, labelled with their title and booker where the bar is wide enough, and with hover
+a legend, labelled with their title and booker (the title alone on a narrow bar), and with hover
 tooltips (UTC and site time, booker, type, project, note). The user's own bookings have a dark
 outline; the candidate booking of the form is a dashed outline, green when it fits and red
 when it clashes, so the conflict is visible before anything is booked; a red line marks now.
@@ -35,7 +35,8 @@ CLASHES = "#d1343b"
 MINE_LINE = "#0d2440"
 OTHERS_LINE = "#ffffff"
 ROW_PX = 46
-LABEL_MIN_FRACTION = 0.045  # bars narrower than this share of the window get no text
+LABEL_MIN_FRACTION = 0.045  # bars narrower than this share of the window: title only
+SHORT_LABEL = 16  # characters of a narrow bar's title (it runs past the bar's end)
 TOOLTIPS = [("", "@title"), ("site", "@site"), ("UTC", "@when"), ("at the site", "@local"),
             ("booked by", "@who"), ("type", "@kind"), ("project", "@project"),
             ("note", "@note")]
@@ -46,6 +47,10 @@ COLUMNS = ("id", "site", "left", "right", "mid", "title", "label", "who", "kind"
 def _naive(t: datetime) -> datetime:
     """Bokeh datetime axes take naive UTC instants."""
     return t.replace(tzinfo=None)
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= SHORT_LABEL else title[:SHORT_LABEL - 1] + "…"
 
 
 def group_of(row: dict[str, Any]) -> str:
@@ -77,8 +82,9 @@ class Timeline:
                         line_width="width", legend_field="group",
                         nonselection_fill_alpha=0.95, nonselection_fill_color="color",
                         selection_fill_color=SELECTED)
-        fig.text(x="mid", y="site", text="label", source=self.bookings, text_align="center",
-                 text_baseline="middle", text_font_size="11px", text_color="#1b1b1b")
+        fig.text(x="left", y="site", text="label", source=self.bookings, text_align="left",
+                 text_baseline="middle", text_font_size="11px", text_color="#1b1b1b",
+                 x_offset=3)
         fig.hbar(y="site", left="left", right="right", height=0.85, source=self.proposal,
                  fill_alpha=0.12, fill_color="color", line_color="color", line_width=2,
                  line_dash="dashed")
@@ -93,10 +99,7 @@ class Timeline:
         legend.orientation = "horizontal"
         legend.label_text_font_size = "11px"
         legend.click_policy = "none"
-        import os
-        import panel as pn
-        if "nolegend" not in os.environ.get("DBG", "") + (pn.state.session_args.get("dbg", [b""])[0].decode()):
-            fig.add_layout(legend, "above")
+        fig.add_layout(legend, "above")
         fig.xgrid.grid_line_alpha = 0.4
         fig.ygrid.grid_line_color = None
         fig.yaxis.major_label_text_font_size = "12px"
@@ -125,7 +128,8 @@ class Timeline:
             values = {"id": rid, "site": row["site"], "left": _naive(left),
                       "right": _naive(right), "mid": _naive(left + (right - left) / 2),
                       "title": row["title"], "who": row["who"], "kind": row["kind"],
-                      "label": f"{row['title']} · {row['who']}" if wide else "",
+                      "label": f"{row['title']} · {row['who']}" if wide else
+                      _short(str(row["title"])),
                       "project": row["project"], "group": group, "note": row["note"],
                       "when": row["when"], "local": row["local"],
                       "color": SELECTED if rid == selected else self.color_of(group, row["kind"]),

@@ -52,7 +52,7 @@ from .calendar_timeline import Timeline
 from .calendar_widgets import CalendarWidgets, readonly_text
 from .tasks import follow_while_open, run_blocking, served, session_document, with_document
 from .text import escape_md, short_span
-from .widgets import Notice
+from .widgets import KINDS, Notice
 
 log = logging.getLogger(__name__)
 NO_PROJECT = "(no project)"
@@ -79,8 +79,8 @@ class CalendarDashboard(Notice, pn.viewable.Viewer):
     note = param.String(default="", label="Note")
     conflicts = param.List(default=[], doc="Reservations in the way of the form's slot.")
     check = param.String(default="", doc="The preview of the form's slot, in words.")
-    check_kind: param.Selector = param.Selector(default="info", objects=["info", "success", "warning", "error"],
-                                doc="How the preview reads (``success`` only when it fits).")
+    check_kind: param.Selector = param.Selector(default="info", objects=KINDS,
+        doc="How the preview reads (``success`` only when it fits).")
 
     def __init__(self, source: CalendarSource, **params: Any) -> None:
         params.setdefault("day", utcnow().date())
@@ -328,17 +328,13 @@ async def build(ctx: Any, user: User) -> CalendarDashboard:
     dash = CalendarDashboard(source=CalendarSource(services.calendar.service,
                                                    services.activity.projects, user))
     assert served(), "build() runs in a served session"
-    dbg = pn.state.session_args.get("dbg", [b""])[0].decode()
-    if "nodata" in dbg:
-        return dash
     try:
         dash.set_data(*await asyncio.to_thread(dash.fetch))
     except Exception:
         log.exception("calendar dashboard: initial load failed")
         dash.say("Could not load the calendar; reload the page to retry.", "error")
         return dash
-    if "nofollow" not in dbg:
-        follow_while_open(dash.follow(await ctx.feed()))
+    follow_while_open(dash.follow(await ctx.feed()))
     return dash
 
 

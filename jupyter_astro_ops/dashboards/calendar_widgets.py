@@ -60,7 +60,7 @@ class CalendarWidgets:
     def __init__(self, dash: CalendarDashboard) -> None:
         self.dash = dash
         p = dash.param
-        nav = [pmui.Button(label=label, variant="outlined", width=80, name=f"nav-{label}")
+        nav = [pmui.Button(label=label, variant="outlined", width=80)
                for label in ("◀", "Today", "▶")]
         for button, direction in zip(nav, (-1, 0, 1), strict=True):
             button.on_click(partial(_clicked, partial(dash.navigate, direction)))
@@ -155,23 +155,7 @@ class CalendarWidgets:
             pn.bind(self.details, p.selected, p.conflicts, p.check, p.check_kind, p.notice,
                     p.notice_kind),
             width=FORM_WIDTH + 10)
-        import os
-        dbg = os.environ.get("DBG", "") + (pn.state.session_args.get("dbg", [b""])[0].decode())
         timeline = pn.pane.Bokeh(self.dash.timeline.figure, sizing_mode="stretch_width")
-        if "nofig" in dbg:
-            timeline = pn.pane.Markdown("no fig")
-        if "fixedw" in dbg:
-            self.dash.timeline.figure.sizing_mode = "fixed"
-            self.dash.timeline.figure.width = 900
-            timeline = pn.pane.Bokeh(self.dash.timeline.figure)
-        if "fixh" in dbg:
-            timeline = pn.pane.Bokeh(self.dash.timeline.figure, sizing_mode="stretch_width", height=300)
-        if "wrap" in dbg:
-            timeline = pn.Column(timeline, height=320, sizing_mode="stretch_width")
-        if "onlyfig" in dbg:
-            return pn.Column(timeline, sizing_mode="stretch_width")
-        if "plainrow" in dbg:
-            return pn.Row(pn.Column(self.nav, timeline, self.table, self.empty, sizing_mode="stretch_width"), side, sizing_mode="stretch_width")
         main = pmui.Column(
             self.nav, timeline,
             pmui.Typography(LEGEND, variant="caption", margin=(0, 10)),

@@ -84,7 +84,7 @@ class IndexDashboard(pn.viewable.Viewer):
         elif not self.loaded:
             parts.append(pmui.Typography("Loading...", variant="caption"))
         parts.append(pmui.Button(label=f"Open {info.title}", href=info.name, variant="contained",
-                                 icon=card_for(info.name).icon, name=f"open-{info.name}"))
+                                 icon=card_for(info.name).icon))
         return pmui.Card(*parts, title=info.title, collapsible=False, width=CARD_WIDTH,
                          margin=10, elevation=2, name=f"card-{info.name}")
 

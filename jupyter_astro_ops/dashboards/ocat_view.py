@@ -218,7 +218,7 @@ class BoardView(pn.viewable.Viewer):
                                   alert_type="warning")] if d.warnings else []
         values = values_frame(d)
         table = (pn.widgets.Tabulator(values, show_index=False, disabled=True,
-                                      sizing_mode="stretch_width", name="ocat-values")
+                                      sizing_mode="stretch_width")
                  if len(values) else pn.pane.Markdown("*No parameter changes.*"))
         self._actions[:] = [pn.pane.Markdown(head), *warnings, table,
                             pn.widgets.TextInput.from_param(self.param.note),

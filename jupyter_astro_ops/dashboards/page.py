@@ -101,6 +101,12 @@ class Chrome:
         self.user_text = pmui.Typography(signed_in(None), variant="body2", name="signed-in",
                                          styles={"color": "white", "white-space": "nowrap"},
                                          margin=(0, 10))
+        # the main area stays one Column whose objects are swapped: a Bokeh figure put into a
+        # pmui.Page by replacing ``page.main`` fails in the browser ("reading 'top_panel'")
+        self.body = pn.Column(
+            pmui.Row(pmui.CircularProgress(value=0, variant="indeterminate", size=40),
+                     pmui.Typography("Loading...", variant="body1")),
+            sizing_mode="stretch_width")
         self.page = pmui.Page(
             title=PRODUCT, site_url="./", theme_toggle=False, theme_config=THEME,
             favicon=FAVICON, sidebar_width=SIDEBAR_WIDTH, busy_indicator="linear",
@@ -112,15 +118,14 @@ class Chrome:
             sidebar=[pmui.MenuList(items=nav_items(info.name, jupyter_url),
                                    active=nav_index(info.name), name="dashboards",
                                    sizing_mode="stretch_width")],
-            main=[pmui.Row(pmui.CircularProgress(value=0, variant="indeterminate", size=40),
-                           pmui.Typography("Loading...", variant="body1"))],
+            main=[self.body],
         )
 
     def show(self, user: User | None, content: Any) -> None:
         """Replace the loading state with who is signed in and the content."""
         self.user_text.object = "Not signed in" if user is None else \
             f"Signed in as {signed_in(user)}"
-        self.page.main = [content]
+        self.body[:] = [content]
 
 
 def serve_page(name: str, build: Builder) -> pmui.Page:

@@ -30,6 +30,7 @@ from ..staging.schemas import (
     RootOut,
     SourceRef,
 )
+from .text import human_bytes, human_duration, plural
 
 log = logging.getLogger(__name__)
 FINAL = ("succeeded", "failed", "cancelled")
@@ -75,18 +76,6 @@ class StagingSource:
         return self.browser.create_file(self.user, body)
 
 
-def human_bytes(n: int | None) -> str:
-    """``1.5 MiB``-style sizes for people."""
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def job_row(job: JobOut) -> dict[str, Any]:
     """One row of the jobs table (two progress columns in percent: files and bytes)."""
     files_pct = 100.0 * job.files_done / job.files_total if job.files_total else (
@@ -99,14 +88,36 @@ def job_row(job: JobOut) -> dict[str, Any]:
         "bytes": f"{human_bytes(job.bytes_done)} / {human_bytes(job.bytes_total)}",
         "bytes_pct": round(100.0 * job.progress, 1),
         "rate": f"{human_bytes(int(job.rate_bytes_per_s))}/s" if job.rate_bytes_per_s else "",
+        "eta": human_duration(job.eta_seconds) if job.status == "running" else "",
         "error": job.error or "",
     }
 
 
+def job_title(job: JobOut) -> str:
+    """``archive:night1 → night1 (copy)``: a job as people name it (no id)."""
+    return f"{job.source.root}:{job.source.path or '/'} → {job.target or '.'} ({job.method})"
+
+
+def dir_summary(out: LsOut) -> str:
+    """``3 files (6.0 MiB), 1 folder``: what a directory holds at its top level."""
+    files = [e for e in out.entries if e.type == "file"]
+    dirs = sum(1 for e in out.entries if e.type == "directory")
+    if not out.entries:
+        return "empty"
+    parts = []
+    if files:
+        total = sum(e.size or 0 for e in files)
+        parts.append(f"{plural(len(files), 'file')} ({human_bytes(total)})")
+    if dirs:
+        parts.append(plural(dirs, "folder"))
+    return ", ".join(parts)
+
+
 def listing_row(entry: LsEntry) -> dict[str, Any]:
-    suffix = "/" if entry.type == "directory" else ""
-    return {"name": entry.name + suffix, "type": entry.type,
-            "size": human_bytes(entry.size), "path": entry.path}
+    """One row of the listing; a folder reads "folder" until selected (then its summary)."""
+    folder = entry.type == "directory"
+    return {"name": entry.name + ("/" if folder else ""), "type": entry.type,
+            "size": "folder" if folder else human_bytes(entry.size), "path": entry.path}
 
 
 def log_lines(entries: list[JobLogEntry] | list[Any]) -> str:
