@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import ConsoleMessage, Page, Request, Response
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
 
 from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog
 from tests.live import LiveServer
@@ -165,14 +165,37 @@ class Ui:
     origin: str
     problems: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    others: list[Page] = field(default_factory=list)
 
     def open(self, path: str = "", user: str = "alice") -> None:
         self.page.goto(self.server.dash_url(path, user))
 
-    def shot(self, name: str) -> Path:
+    def another(self, path: str, user: str) -> Page:
+        """A second browser (its own cookies) as ``user`` on ``path``, checked the same way."""
+        browser = self.page.context.browser
+        assert browser is not None
+        other = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+        other.set_default_navigation_timeout(90_000)
+        self.watch(other)
+        self.others.append(other)
+        other.goto(self.server.dash_url(path, user))
+        return other
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self.on_console)
+        page.on("pageerror", self.on_page_error)
+        page.on("request", self.on_request)
+        page.on("response", self.on_response)
+
+    def signed_in(self, label: str, page: Page | None = None) -> None:
+        """Wait until the page's app bar names ``label`` (``Alice (alice)``)."""
+        expect((page or self.page).get_by_text(f"Signed in as {label}")).to_be_visible(
+            timeout=60_000)
+
+    def shot(self, name: str, page: Page | None = None) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         target = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(target), full_page=True)
+        (page or self.page).screenshot(path=str(target), full_page=True)
         return target
 
     # -- listeners ---------------------------------------------------------------------------
@@ -193,18 +216,28 @@ class Ui:
             self.problems.append(f"HTTP {resp.status} for {resp.url}")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so ``ui`` can tell that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def ui(server: UiServer, page: Page) -> Iterator[Ui]:
+def ui(server: UiServer, page: Page, request: pytest.FixtureRequest) -> Iterator[Ui]:
     """The page, watched; fails the test on any problem seen while it ran."""
     split = urlsplit(server.url)
     checked = Ui(page, server, f"{split.scheme}://{split.netloc}")
     page.set_default_navigation_timeout(90_000)
-    page.on("console", checked.on_console)
-    page.on("pageerror", checked.on_page_error)
-    page.on("request", checked.on_request)
-    page.on("response", checked.on_response)
+    checked.watch(page)
     offset = server.log_size()
     yield checked
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:  # what the page showed when the test failed
+        checked.shot(f"failed-{request.node.name}")
+    for other in checked.others:
+        other.context.close()
     page.close()  # end the Panel session inside the test, so its teardown is checked too
     time.sleep(0.5)  # let the server log what the closed session's teardown does
     log = server.log_since(offset)

@@ -20,7 +20,7 @@ COLUMNS = ["seq", "updated", "user", "what", "status", "project", "last_message"
 HIDDEN = ["seq", "object_type"]
 TITLES = {"updated": "Updated (UTC)", "user": "Who", "what": "What", "status": "Status",
           "project": "Project", "last_message": "Last log line"}
-WIDTHS = {"updated": 130, "user": 90, "what": 290, "status": 100, "project": 140}
+WIDTHS = {"updated": 145, "user": 115, "what": 280, "status": 100, "project": 130}
 ACTION_WORDS = {"ADD": "Added", "DEL": "Removed", "MOD": "Changed", "REQ": "Request:"}
 REQUEST_WORDS = {"project.create": "create project", "project.join": "join project"}
 # the request worker's bookkeeping (``activity.worker``): internal, not for users
@@ -58,7 +58,7 @@ def event_row(ev: EventOut, names: dict[int, str]) -> dict[str, Any]:
     """One table row of an event (``COLUMNS``); strings where people read."""
     lines = user_log(ev)
     return {
-        "seq": ev.seq, "updated": f"{ev.updated:%a %d %b %H:%M:%S}", "user": ev.user,
+        "seq": ev.seq, "updated": f"{ev.updated:%d %b %H:%M:%S}", "user": ev.user,
         "what": describe(ev), "status": ev.status.value,
         "project": project_label(ev.project_id, names),
         "last_message": lines[-1].message if lines else "", "object_type": ev.object.type,

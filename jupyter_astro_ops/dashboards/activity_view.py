@@ -41,7 +41,7 @@ from .activity_text import (
 )
 from .tasks import follow_while_open, run_blocking, served
 from .text import escape_md
-from .widgets import Notice, alert, empty_state
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
 log = logging.getLogger(__name__)
 FILTER_WIDTH = 230
@@ -161,8 +161,7 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
         self.frame = frame
         if hasattr(self, "_table"):  # keep the highlight on the selected event, not its row
             self._table.selection = [ids.index(self.selected)] if self.selected in ids else []
-            self._table.visible = bool(ids)
-            self._empty.visible = not ids
+            self._view.show(bool(ids))
 
     def _matches(self, ev: EventOut) -> bool:
         return ((not self.status or ev.status.value in self.status)
@@ -211,13 +210,12 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, selectable=1, disabled=True,
-            pagination="local", page_size=15, sizing_mode="stretch_width",
+            pagination="local", page_size=10, sizing_mode="stretch_width",
             layout="fit_columns", titles=TITLES, widths=WIDTHS, hidden_columns=HIDDEN,
             formatters={"what": WRAP, "last_message": WRAP}, name="events",
         )
         self._table.param.watch(self._on_selection, "selection")
-        self._empty = empty_state(EMPTY, name="no-events")
-        self._empty.visible = False
+        self._view = TableOrEmpty(self._table, empty_state(EMPTY, name="no-events"))
         self._approve = pmui.Button(label="Approve", color="success", variant="contained")
         self._deny = pmui.Button(label="Deny", color="error", variant="outlined")
         self._approve.on_click(lambda _e: self.decide("approve"))
@@ -250,8 +248,8 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
                                sizing_mode="stretch_width")
         parts += [pn.pane.Markdown(summary(ev, self.project_names), name="summary",
                                    sizing_mode="stretch_width"),
-                  pmui.Row(pn.pane.DataFrame(_log_frame(ev), index=False, justify="left",
-                                             sizing_mode="stretch_width", name="log"),
+                  pmui.Row(pn.pane.Markdown(_log_text(ev), sizing_mode="stretch_width",
+                                            name="log"),
                            pn.pane.JSON(ev.data, depth=2, name="data", width=340),
                            sizing_mode="stretch_width"),
                   pmui.Typography(ids_line(ev), variant="caption", margin=(0, 10))]
@@ -263,14 +261,15 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
         return pmui.Column(*parts, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pmui.Column(self._filters, self._table, self._empty, self.details,
+        return pmui.Column(self._filters, self._view.box, self.details,
                            sizing_mode="stretch_width")
 
 
-def _log_frame(ev: EventOut) -> pd.DataFrame:
-    return pd.DataFrame([{"time (UTC)": f"{e.time:%d %b %H:%M:%S}", "level": e.level,
-                          "message": e.message} for e in user_log(ev)],
-                        columns=["time (UTC)", "level", "message"])
+def _log_text(ev: EventOut) -> str:
+    """The event's log for people, one Markdown line per entry (UTC times)."""
+    lines = [f"- `{e.time:%d %b %H:%M:%S}` {'' if e.level == 'info' else e.level.upper() + ' '}"
+             f"{escape_md(e.message)}" for e in user_log(ev)]
+    return "**Log (UTC)**\n\n" + ("\n".join(lines) or "(no entries)")
 
 
 def build(ctx: Any, user: User) -> ActivityDashboard:

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from ..calendar.schemas import ReservationOut, SiteOut
 from .text import escape_md, span, zone
 
-COLUMNS = ["site", "when", "local", "title", "kind", "who", "project", "note",
+COLUMNS = ["site", "times", "title", "kind", "who", "project", "when", "local", "note",
            "start_utc", "end_utc", "mine", "editable"]
-HIDDEN = ["note", "start_utc", "end_utc", "mine", "editable"]
-TITLES = {"site": "Site", "when": "When (UTC)", "local": "Time at the site", "title": "Title",
+HIDDEN = ["when", "local", "note", "start_utc", "end_utc", "mine", "editable"]
+TITLES = {"site": "Site", "times": "When (UTC / at the site)", "title": "Title",
           "kind": "Type", "who": "Booked by", "project": "Project"}
 TYPE_LABELS = {"realtime": "Realtime", "project": "Project time"}
 NO_PROJECT_TEXT = "-"
@@ -65,8 +65,9 @@ def utc_span(res: ReservationOut) -> str:
 
 def reservation_row(res: ReservationOut, names: Names, editable: bool) -> dict[str, Any]:
     """One table row (``COLUMNS``); strings only where people read, flags hidden."""
-    return {"site": names.site(res.site), "when": utc_span(res),
-            "local": names.local_span(res), "title": res.title,
+    utc, local = utc_span(res), names.local_span(res)
+    return {"site": names.site(res.site), "times": f"{utc} UTC\n{local}" if local else utc,
+            "when": utc, "local": local, "title": res.title,
             "kind": TYPE_LABELS.get(res.type, res.type), "who": names.who(res),
             "project": names.project(res.project_id), "note": res.note, "start_utc": res.start,
             "end_utc": res.end, "mine": res.creator_id == names.me, "editable": editable}

@@ -189,6 +189,7 @@ class CalendarDashboard(Notice, pn.viewable.Viewer):
     def new_booking(self) -> None:
         """Leave the selected reservation: the form books a new slot again."""
         self.selected = None
+        self.widgets.table.selection = []  # no row stays highlighted
         self._reset_form()
 
     @property

@@ -21,13 +21,13 @@ from ..calendar.schemas import ReservationOut
 from .calendar_source import form_utc, window_for
 from .calendar_text import HIDDEN, TITLES, Names, conflict_list, selected_ids, selected_summary
 from .text import escape_md, span
-from .widgets import IsoDatetimeInput, alert, empty_state
+from .widgets import IsoDatetimeInput, TableOrEmpty, alert, empty_state
 
 if TYPE_CHECKING:  # the Viewer owns its widgets; this module only builds them
     from .calendar_view import CalendarDashboard
 
 FORM_WIDTH = 330
-WIDTHS = {"site": 140, "when": 150, "local": 170, "kind": 100, "who": 120, "project": 140}
+WIDTHS = {"site": 125, "times": 195, "kind": 95, "who": 110, "project": 105}
 WRAP = {"type": "textarea"}
 LEGEND = ("Bars are coloured by project; yours have a dark outline, the selected one is "
           "orange. The dashed outline is the slot in the form (green: free, red: something is "
@@ -64,18 +64,19 @@ class CalendarWidgets:
                for label in ("◀", "Today", "▶")]
         for button, direction in zip(nav, (-1, 0, 1), strict=True):
             button.on_click(partial(_clicked, partial(dash.navigate, direction)))
-        self.nav = pmui.Row(
-            *nav, pmui.RadioButtonGroup.from_param(p.view, width=240),
-            pmui.DatePicker.from_param(p.day, width=170),
+        self.nav = pmui.Column(
+            pmui.Row(*nav, pmui.RadioButtonGroup.from_param(p.view, width=240),
+                     pmui.DatePicker.from_param(p.day, width=170)),
             pn.bind(window_label, p.view, p.day), sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator.from_param(
             p.frame, show_index=False, selectable=1, disabled=True, hidden_columns=HIDDEN,
             titles=TITLES, pagination="local", page_size=12, sizing_mode="stretch_width",
             layout="fit_columns", widths=WIDTHS,
-            formatters={"when": WRAP, "local": WRAP, "title": WRAP, "project": WRAP},
+            formatters={"times": WRAP, "title": WRAP, "project": WRAP},
             name="reservations")
         self.table.param.watch(self._on_table_selection, "selection")
         self.empty = empty_state(empty_text(dash.view, dash.day), name="no-reservations")
+        self.table_view = TableOrEmpty(self.table, self.empty)
         self.book = pmui.Button(label="Book", color="primary", variant="contained")
         self.save = pmui.Button(label="Save changes", color="success", variant="contained")
         self.delete = pmui.Button(label="Delete", color="error", variant="outlined")
@@ -101,9 +102,8 @@ class CalendarWidgets:
 
     # -- state -> widgets ------------------------------------------------------------------------
     def show_table(self, has_rows: bool) -> None:
-        self.table.visible = has_rows
         self.empty.object = empty_text(self.dash.view, self.dash.day)
-        self.empty.visible = not has_rows
+        self.table_view.show(has_rows)
 
     def update_buttons(self) -> None:
         dash = self.dash
@@ -159,7 +159,7 @@ class CalendarWidgets:
         main = pmui.Column(
             self.nav, timeline,
             pmui.Typography(LEGEND, variant="caption", margin=(0, 10)),
-            self.table, self.empty, sizing_mode="stretch_width")
+            self.table_view.box, sizing_mode="stretch_width")
         return pmui.Row(main, side, sizing_mode="stretch_width")
 
 

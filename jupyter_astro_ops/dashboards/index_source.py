@@ -72,16 +72,44 @@ def bookings_this_week(services: Services, user: User) -> Figure:
         first = min(upcoming, key=lambda r: r.start)
         soon = first.start - now
         when = "now" if soon <= timedelta(0) else f"{first.start:%a %H:%M} UTC"
-        detail = f"Next: {first.title} at {first.site}, {when}."
+        names = {site.code: site.name for site in services.calendar.service.list_sites(user)}
+        detail = f"Next: {first.title} at {names.get(first.site, first.site)}, {when}."
     else:
         detail = "Nothing booked ahead this week."
     label = "bookings of yours this week" if len(mine) != 1 else "booking of yours this week"
     return Figure(len(mine), label, detail)
 
 
+def signoffs_for_you(services: Services, user: User) -> Figure:
+    """Open Ocat revisions with a pending sign-off in a column the user may sign."""
+    ocat = services.ocat.service
+    rows = [r for r in ocat.board(user) if r.state == "open"]
+    mine = [r for r in rows if any(s["status"] == "pending" and ocat.may_sign(user, column)
+                                   for column, s in r.signoffs.items())]
+    detail = f"Oldest: {mine[-1].label} ({mine[-1].target_name})." if mine else \
+        f"{len(rows)} open revision(s), none waiting for you."
+    label = "revision waiting for your sign-off" if len(mine) == 1 else \
+        "revisions waiting for your sign-off"
+    return Figure(len(mine), label, detail)
+
+
+def gaps_this_week(services: Services, user: User) -> Figure:
+    """Uncovered shifts (rule x day short of people) from today to the end of the week."""
+    today = utcnow().date()
+    end = window_for("week", today)[1].date()
+    cover = services.planner.service.coverage(user, today, end - timedelta(days=1))
+    short = [c for c in cover.cells if c.gap > 0]
+    detail = f"First: {short[0].rule} on {short[0].day:%a %d %b}." if short else \
+        "Every shift is covered."
+    label = "uncovered shift this week" if len(short) == 1 else "uncovered shifts this week"
+    return Figure(len(short), label, detail)
+
+
 CARDS: dict[str, Card] = {
     "activity": Card("timeline", waiting_requests),
     "calendar": Card("event", bookings_this_week),
+    "ocat": Card("fact_check", signoffs_for_you),
+    "planner": Card("groups", gaps_this_week),
     "staging": Card("cloud_download", running_jobs),
 }
 DEFAULT = Card()

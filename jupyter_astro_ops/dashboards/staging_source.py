@@ -35,7 +35,7 @@ from .text import human_bytes, human_duration, plural
 log = logging.getLogger(__name__)
 FINAL = ("succeeded", "failed", "cancelled")
 JOB_METHODS = ("copy", "symlink")  # "download" is a browser download, not a job
-TIME_FMT = "%Y-%m-%d %H:%M:%S"
+TIME_FMT = "%d %b %H:%M:%S"
 
 
 class StagingSource:
@@ -81,7 +81,8 @@ def job_row(job: JobOut) -> dict[str, Any]:
     files_pct = 100.0 * job.files_done / job.files_total if job.files_total else (
         100.0 if job.status == "succeeded" else 0.0)
     return {
-        "created": job.created.strftime(TIME_FMT), "status": job.status,
+        "created": job.created.strftime(TIME_FMT), "what": job_title(job, method=False),
+        "status": job.status,
         "source": f"{job.source.root}:{job.source.path or '/'}", "target": job.target,
         "method": job.method, "files": f"{job.files_done}/{job.files_total}",
         "files_pct": round(files_pct, 1),
@@ -93,9 +94,10 @@ def job_row(job: JobOut) -> dict[str, Any]:
     }
 
 
-def job_title(job: JobOut) -> str:
+def job_title(job: JobOut, method: bool = True) -> str:
     """``archive:night1 → night1 (copy)``: a job as people name it (no id)."""
-    return f"{job.source.root}:{job.source.path or '/'} → {job.target or '.'} ({job.method})"
+    what = f"{job.source.root}:{job.source.path or '/'} → {job.target or '.'}"
+    return f"{what} ({job.method})" if method else what
 
 
 def dir_summary(out: LsOut) -> str:

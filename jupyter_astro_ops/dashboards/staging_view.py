@@ -42,16 +42,16 @@ from .staging_source import (
 )
 from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served
 from .text import escape_md
-from .widgets import Notice, alert, empty_state
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
-JOB_COLUMNS = ["created", "status", "source", "target", "method", "files", "files_pct",
-               "bytes", "bytes_pct", "rate", "eta", "error"]
-JOB_TITLES = {"created": "Created (UTC)", "status": "Status", "source": "Source",
-              "target": "Target", "method": "Method", "files": "Files",
-              "files_pct": "Files %", "bytes": "Bytes", "bytes_pct": "Bytes %", "rate": "Rate",
-              "eta": "Time left", "error": "Error"}
-JOB_WIDTHS = {"created": 150, "status": 95, "method": 75, "files": 70, "files_pct": 110,
-              "bytes": 160, "bytes_pct": 110, "rate": 95, "eta": 90}
+JOB_COLUMNS = ["created", "what", "status", "method", "files", "files_pct", "bytes",
+               "bytes_pct", "rate", "eta", "source", "target", "error"]
+JOB_HIDDEN = ["source", "target", "error"]  # in "what"; the error in the job's details
+JOB_TITLES = {"created": "Created (UTC)", "what": "What", "status": "Status",
+              "method": "Method", "files": "Files", "files_pct": "Files %", "bytes": "Bytes",
+              "bytes_pct": "Bytes %", "rate": "Rate", "eta": "Time left"}
+JOB_WIDTHS = {"created": 130, "status": 95, "method": 75, "files": 60, "files_pct": 90,
+              "bytes": 150, "bytes_pct": 90, "rate": 90, "eta": 85}
 NO_JOBS = "No jobs yet: pick a folder on the left and press **Start staging**."
 EMPTY_DIR = "This folder is empty. Go **Up**, or pick another storage root."
 NO_ROOTS = ("No storage root is open to you. Ask an administrator for the *stager* role or "
@@ -124,8 +124,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         rows = sorted(self.job_map.values(), key=lambda j: j.created, reverse=True)
         self.jobs = pd.DataFrame([job_row(j) for j in rows], columns=JOB_COLUMNS,
                                  index=pd.Index([j.id for j in rows], name="id"))
-        self._jobs_table.visible = bool(rows)
-        self._no_jobs.visible = not rows
+        self._jobs_view.show(bool(rows))
         self._update_buttons()
 
     # -- browsing ----------------------------------------------------------------------------------
@@ -150,8 +149,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         self.path = out.path
         self.listing = pd.DataFrame([listing_row(e) for e in out.entries], columns=LS_COLUMNS)
         self._ls_table.selection = []  # a row index of the previous directory means nothing
-        self._ls_table.visible = bool(out.entries)
-        self._empty_dir.visible = not out.entries
+        self._ls_view.show(bool(out.entries))
         self.source_path = out.path
         self.picked = f"/{out.path}: {dir_summary(out)}" if out.path else dir_summary(out)
 
@@ -292,15 +290,16 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
             height=300, sizing_mode="stretch_width", layout="fit_columns",
             widths={"size": 110}, name="listing")
         self._ls_table.param.watch(self._on_listing_selection, "selection")
-        self._empty_dir = empty_state(EMPTY_DIR, name="empty-folder")
-        self._empty_dir.visible = False
+        self._ls_view = TableOrEmpty(self._ls_table,
+                                     empty_state(EMPTY_DIR, name="empty-folder"))
         self._jobs_table = pn.widgets.Tabulator.from_param(
             self.param.jobs, show_index=False, selectable=1, disabled=True,
-            titles=JOB_TITLES, formatters={"files_pct": BAR, "bytes_pct": BAR},
+            titles=JOB_TITLES, hidden_columns=JOB_HIDDEN,
+            formatters={"files_pct": BAR, "bytes_pct": BAR, "what": {"type": "textarea"}},
             pagination="local", page_size=10, sizing_mode="stretch_width",
             layout="fit_columns", widths=JOB_WIDTHS, name="jobs")
         self._jobs_table.param.watch(self._on_job_selection, "selection")
-        self._no_jobs = empty_state(NO_JOBS, name="no-jobs")
+        self._jobs_view = TableOrEmpty(self._jobs_table, empty_state(NO_JOBS, name="no-jobs"))
         self._buttons: dict[str, pmui.Button] = {}
         for label, action, color, variant in (
                 ("Open", self.open_selected, "primary", "outlined"),
@@ -370,17 +369,18 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         browser = pmui.Column(
             pmui.Row(pmui.Select.from_param(self.param.root, width=220),
                      pn.bind(path_label, self.param.path)),
-            self._root_text, pmui.Row(b["Up"], b["Open"]), self._ls_table, self._empty_dir,
+            self._root_text, pmui.Row(b["Up"], b["Open"]), self._ls_view.box,
             sizing_mode="stretch_width")
         form = pmui.Column(
             pmui.Typography("Stage into your working directory", variant="subtitle1"),
-            pmui.TextInput.from_param(self.param.source_path, width=SIDE_WIDTH - 20),
+            pmui.TextInput.from_param(self.param.source_path, width=SIDE_WIDTH - 20,
+                                      placeholder="(empty: the whole root)"),
             pmui.TextInput.from_param(self.param.target, placeholder="(default: same name)",
                                       width=SIDE_WIDTH - 20),
             pmui.RadioButtonGroup.from_param(self.param.method),
             b["Start staging"], self._create_box, width=SIDE_WIDTH)
-        jobs = pmui.Column(pmui.Typography("Your jobs", variant="h6"), self._jobs_table,
-                           self._no_jobs, pmui.Row(b["Cancel job"]), self._log_view,
+        jobs = pmui.Column(pmui.Typography("Your jobs", variant="h6"), self._jobs_view.box,
+                           pmui.Row(b["Cancel job"]), self._log_view,
                            sizing_mode="stretch_width")
         return pmui.Column(pmui.Row(browser, form, self._side, sizing_mode="stretch_width"),
                            jobs, sizing_mode="stretch_width")
@@ -400,6 +400,7 @@ def job_progress(job: JobOut) -> list[Any]:
         pmui.Typography(f"Bytes {row['bytes']}{rate}{eta}", variant="caption", margin=(0, 10)),
         pmui.LinearProgress(value=int(100 * job.progress), variant="determinate",
                             width=SIDE_WIDTH - 20, name="bytes"),
+        *([alert(f"Failed: {escape_md(job.error)}", "error")] if job.error else []),
     ]
 
 

@@ -6,7 +6,8 @@
 * ``Notice``: the outcome of the last action (``notice`` text and its ``notice_kind``), a
   param mixin every Viewer uses, so a refusal always reads as an error and a notice can be
   cleared when what it talks about is gone.
-* ``empty_state``: what an empty table shows instead of a bare header (what to do next).
+* ``empty_state``: what an empty table shows instead of a bare header (what to do next);
+  ``TableOrEmpty`` swaps a table and its empty state in one container.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import panel as pn
 import panel_material_ui as pmui
 import param
 
@@ -77,5 +79,26 @@ def empty_state(text: str, name: str = "empty") -> pmui.Alert:
     return alert(text, "info", name=name, variant="outlined")
 
 
-__all__ = ["KINDS", "IsoDatetimeInput", "Notice", "alert", "empty_state",
+class TableOrEmpty:
+    """A table, or its empty state when it has no rows, in one container (``box``).
+
+    The two are swapped in and out of ``box`` instead of toggling ``visible``: a Tabulator
+    that gets its first rows while hidden fails in the browser ("reading 'rowManager'").
+    """
+
+    def __init__(self, table: pn.widgets.Tabulator, empty: pmui.Alert) -> None:
+        self.table, self.empty = table, empty
+        self.box = pn.Column(empty, sizing_mode="stretch_width", margin=0)
+
+    @property
+    def showing_table(self) -> bool:
+        return self.box.objects == [self.table]
+
+    def show(self, has_rows: bool) -> None:
+        wanted = self.table if has_rows else self.empty
+        if self.box.objects != [wanted]:
+            self.box.objects = [wanted]
+
+
+__all__ = ["KINDS", "IsoDatetimeInput", "Notice", "TableOrEmpty", "alert", "empty_state",
            "parse_typed_instant"]

@@ -232,5 +232,7 @@ def test_a_filter_that_hides_the_selected_event_clears_the_details(act, users, s
 def test_an_empty_view_says_what_to_do(act, users, seeded) -> None:
     dash = dashboard(act, users["alice"])
     dash.action = ["DEL"]
-    assert dash.frame.empty and not dash._table.visible and dash._empty.visible
-    assert "Clear a filter" in dash._empty.object
+    assert dash.frame.empty and not dash._view.showing_table
+    assert "Clear a filter" in dash._view.empty.object
+    dash.action = []
+    assert dash._view.showing_table

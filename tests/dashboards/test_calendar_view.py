@@ -207,7 +207,7 @@ def test_a_stale_notice_goes_when_the_window_changes(cal, act, users, carols) ->
 def test_an_empty_window_says_what_to_do(cal, act, users) -> None:
     dash = dashboard(cal, act, users["bob"])
     assert dash.frame.empty
-    assert not dash.widgets.table.visible and dash.widgets.empty.visible
+    assert not dash.widgets.table_view.showing_table
     assert "press **Book**" in dash.widgets.empty.object
 
 

@@ -223,15 +223,15 @@ def job_id_not_in(text: str, dash: StagingDashboard) -> bool:
 
 def test_empty_states_say_what_to_do(staging, users, tmp_path) -> None:
     dash = dashboard(staging, users["carol"])
-    assert dash.jobs.empty and dash._no_jobs.visible and not dash._jobs_table.visible
-    assert "press **Start staging**" in dash._no_jobs.object
+    assert dash.jobs.empty and not dash._jobs_view.showing_table
+    assert "press **Start staging**" in dash._jobs_view.empty.object
     dash.root = "drop"  # an empty writable root
-    assert dash.listing.empty and dash._empty_dir.visible and not dash._ls_table.visible
-    assert "This folder is empty" in dash._empty_dir.object
+    assert dash.listing.empty and not dash._ls_view.showing_table
+    assert "This folder is empty" in dash._ls_view.empty.object
     dash.source_path = "single.fits"
     dash.root = "archive"
     dash.start_job()
-    assert not dash._no_jobs.visible and dash._jobs_table.visible
+    assert dash._jobs_view.showing_table
 
 
 def _text(view: object) -> str:
