@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import panel as pn
 import panel_material_ui as pmui
@@ -23,8 +23,34 @@ from .calendar_text import HIDDEN, TITLES, Names, conflict_list, selected_ids, s
 from .text import escape_md, span
 from .widgets import IsoDatetimeInput, TableOrEmpty, alert, empty_state
 
-if TYPE_CHECKING:  # the Viewer owns its widgets; this module only builds them
-    from .calendar_view import CalendarDashboard
+
+class BookingState(Protocol):
+    """What the widgets need of the Calendar Viewer (``calendar_view.CalendarDashboard``):
+    its Parameters and actions. A protocol, so this module does not import the Viewer."""
+
+    param: Any
+    view: str
+    day: date | None
+    frame: Any
+    selected: str | None
+    check: str
+    check_kind: str
+    conflicts: list[ReservationOut]
+    notice: str
+    notice_kind: str
+    names: Names
+    reservations: dict[str, ReservationOut]
+    timeline: Any
+
+    @property
+    def editing(self) -> ReservationOut | None: ...
+    @property
+    def fits(self) -> bool: ...
+    def navigate(self, direction: int) -> None: ...
+    def book(self) -> None: ...
+    def save(self) -> None: ...
+    def delete(self) -> None: ...
+    def new_booking(self) -> None: ...
 
 FORM_WIDTH = 330
 WIDTHS = {"site": 125, "times": 195, "kind": 95, "who": 110, "project": 105}
@@ -57,7 +83,7 @@ def empty_text(view: str, day: date | None) -> str:
 class CalendarWidgets:
     """Builds the Viewer's widgets from its Parameters and lays them out."""
 
-    def __init__(self, dash: CalendarDashboard) -> None:
+    def __init__(self, dash: BookingState) -> None:
         self.dash = dash
         p = dash.param
         nav = [pmui.Button(label=label, variant="outlined", width=80)

@@ -28,10 +28,17 @@ from ..activity.schemas import EventFilter, EventOut
 from ..core.identity import User
 from ..staging.schemas import CreateFileOut, JobLog, JobOut, LsOut, RootOut
 from ..staging.service import OBJECT_TYPE
-from .staging_source import (
-    FINAL,
-    JOB_METHODS,
-    StagingSource,
+from .staging_source import FINAL, JOB_METHODS, StagingSource
+from .staging_text import (
+    BAR,
+    EMPTY_DIR,
+    JOB_COLUMNS,
+    JOB_HIDDEN,
+    JOB_TITLES,
+    JOB_WIDTHS,
+    LS_COLUMNS,
+    NO_JOBS,
+    NO_ROOTS,
     dir_summary,
     job_row,
     job_title,
@@ -40,24 +47,10 @@ from .staging_source import (
     parent,
     path_label,
 )
-from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served
+from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served, with_document
 from .text import escape_md
 from .widgets import Notice, TableOrEmpty, alert, empty_state
 
-JOB_COLUMNS = ["created", "what", "status", "method", "files", "files_pct", "bytes",
-               "bytes_pct", "rate", "eta", "source", "target", "error"]
-JOB_HIDDEN = ["source", "target", "error"]  # in "what"; the error in the job's details
-JOB_TITLES = {"created": "Created (UTC)", "what": "What", "status": "Status",
-              "method": "Method", "files": "Files", "files_pct": "Files %", "bytes": "Bytes",
-              "bytes_pct": "Bytes %", "rate": "Rate", "eta": "Time left"}
-JOB_WIDTHS = {"created": 130, "status": 95, "method": 75, "files": 60, "files_pct": 90,
-              "bytes": 150, "bytes_pct": 90, "rate": 90, "eta": 85}
-NO_JOBS = "No jobs yet: pick a folder on the left and press **Start staging**."
-EMPTY_DIR = "This folder is empty. Go **Up**, or pick another storage root."
-NO_ROOTS = ("No storage root is open to you. Ask an administrator for the *stager* role or "
-            "for a root of your group.")
-BAR = {"type": "progress", "max": 100, "legend": True, "color": "#2b7bb9"}
-LS_COLUMNS = ["name", "type", "size", "path"]
 SIDE_WIDTH = 340
 
 
@@ -245,7 +238,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         refreshing: asyncio.Future[None] | None = None
         try:
             async for ev in subscription:
-                self._push(doc, partial(self._event_log, ev))
+                with_document(doc, partial(self._event_log, ev))
                 if ev.object.id:
                     self._stale.add(ev.object.id)
                 if refreshing is None or refreshing.done():
@@ -260,7 +253,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         while self._stale:
             ids, self._stale = self._stale, set()
             jobs = await asyncio.to_thread(self._read_jobs, ids)
-            self._push(doc, partial(self.apply_jobs, jobs))
+            with_document(doc, partial(self.apply_jobs, jobs))
 
     def _read_jobs(self, ids: set[str]) -> list[JobOut]:
         out = []
@@ -274,13 +267,6 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
     def _event_log(self, ev: EventOut) -> None:
         if ev.object.id and ev.object.id == self.selected_job:
             self.log_text = log_lines(ev.log)
-
-    @staticmethod
-    def _push(doc: Any, callback: Callable[[], None]) -> None:
-        if doc is not None:
-            doc.add_next_tick_callback(callback)
-        else:
-            callback()
 
     # -- views -------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:

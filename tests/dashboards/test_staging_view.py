@@ -10,7 +10,8 @@ import pytest
 from jupyter_astro_ops.compose import Services, StagingParts
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.staging_source import StagingSource, human_bytes, parent
+from jupyter_astro_ops.dashboards.staging_source import StagingSource
+from jupyter_astro_ops.dashboards.staging_text import human_bytes, parent
 from jupyter_astro_ops.dashboards.staging_view import StagingDashboard
 from jupyter_astro_ops.staging.schemas import JobCreate, JobQuery, SourceRef
 
