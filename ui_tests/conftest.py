@@ -231,6 +231,7 @@ def ui(server: UiServer, page: Page, request: pytest.FixtureRequest) -> Iterator
     checked = Ui(page, server, f"{split.scheme}://{split.netloc}")
     page.set_default_navigation_timeout(90_000)
     checked.watch(page)
+    (ARTIFACTS / f"failed-{request.node.name}.png").unlink(missing_ok=True)  # a past failure
     offset = server.log_size()
     yield checked
     call = getattr(request.node, "report_call", None)

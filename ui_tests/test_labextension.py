@@ -37,7 +37,7 @@ def _record_status_texts(page) -> None:
 def test_launcher_opens_each_dashboard_in_a_restored_tab(lab: Lab, lab_page: LabPage) -> None:
     page = lab_page.open("obs1")
     listed = lab.api("obs1", "GET", "dashboards").json()
-    assert [d["name"] for d in listed] == ["activity", "calendar", "staging"]
+    assert [d["name"] for d in listed] == ["activity", "calendar", "ocat", "planner", "staging"]
     section = page.locator(ASTRO_SECTION)
     expect(section).to_be_visible(timeout=30_000)
     for dashboard in listed:  # one tile per dashboard the server lists, each with its icon
@@ -64,7 +64,7 @@ def test_launcher_opens_each_dashboard_in_a_restored_tab(lab: Lab, lab_page: Lab
         # launching replaces the launcher: open a new one for the next tile
         page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
 
-    # after a reload the layout restorer brings the three tabs back, rendered
+    # after a reload the layout restorer brings every tab back, rendered
     page.reload()
     page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
     for dashboard in listed:

@@ -280,7 +280,7 @@ class PlannerDashboard(pn.viewable.Viewer):
                                                                        swap.target))) + ")"
             row: list[Any] = [pn.pane.Markdown(text, width=FORM_WIDTH - 10)]
             for label, decision in buttons:
-                button = pn.widgets.Button(label=label, width=80)
+                button = pmui.Button(label=label, width=80)
                 button.on_click(partial(clicked, partial(self.decide, swap.id, decision)))
                 row.append(button)
             items.append(pn.Column(*row))
