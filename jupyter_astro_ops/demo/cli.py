@@ -73,9 +73,13 @@ class DemoCommand(JupyterApp):
         }
 
     def _copy_notebooks(self, work: Path) -> None:
-        source = Path(__file__).resolve().parents[2] / "notebooks"
-        if not source.is_dir():
-            return  # installed from a wheel: the examples are not shipped
+        # installed (a wheel): the package's copy (setup.py); a source checkout: notebooks/
+        here = Path(__file__).resolve().parent
+        source = next((d for d in (here / "notebooks", here.parents[1] / "notebooks")
+                       if any(d.glob("*.ipynb"))), None)
+        if source is None:
+            print("  no example notebooks found (neither in the package nor in the checkout)")
+            return
         for nb in sorted(source.glob("*.ipynb")):
             if not (work / nb.name).exists():
                 shutil.copy2(nb, work / nb.name)

@@ -109,3 +109,25 @@ def test_pick_port_falls_back_when_taken():
         busy.listen()
         taken = busy.getsockname()[1]
         assert files.pick_port(taken) != taken
+
+
+def test_demo_copies_the_example_notebooks_from_the_package_first(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """A wheel has them at jupyter_astro_ops/demo/notebooks (setup.py), not next to it."""
+    import jupyter_astro_ops.demo.cli as cli
+
+    package = tmp_path / "site" / "jupyter_astro_ops" / "demo"
+    (package / "notebooks").mkdir(parents=True)
+    (package / "notebooks" / "shipped.ipynb").write_text("{}")
+    monkeypatch.setattr(cli, "__file__", str(package / "cli.py"))  # as installed
+    work = tmp_path / "work"
+    work.mkdir()
+    DemoCommand(dir=str(tmp_path), port=0)._copy_notebooks(work)
+    assert [p.name for p in work.iterdir()] == ["shipped.ipynb"]
+
+
+def test_demo_copies_the_notebooks_of_a_checkout(tmp_path: Path) -> None:
+    DemoCommand(dir=str(tmp_path), port=0)._copy_notebooks(tmp_path)
+    checkout = Path(__file__).resolve().parents[2] / "notebooks"
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == sorted(
+        p.name for p in checkout.glob("*.ipynb")) != []
