@@ -33,8 +33,13 @@ class DemoCommand(JupyterApp):
     dir = Unicode(".demo", config=True, help="Directory that holds everything of the demo.")
     port = Int(8888, config=True, help="Preferred port; a free one is picked if it is taken.")
     ip = Unicode("127.0.0.1", config=True, help="Address JupyterLab listens on.")
+    large_file_mib = Int(300, config=True, help=(
+        "Size in MiB of the large mosaic written once into the demo archive "
+        "(archive/survey/mosaic.fits) so that a staging job's progress can be watched; "
+        "0 leaves it out."))
 
-    aliases = {"dir": "DemoCommand.dir", "port": "DemoCommand.port", "ip": "DemoCommand.ip"}
+    aliases = {"dir": "DemoCommand.dir", "port": "DemoCommand.port", "ip": "DemoCommand.ip",
+               "large-file-mib": "DemoCommand.large_file_mib"}
 
     def start(self) -> None:
         base = Path(self.dir).expanduser().resolve()
@@ -67,7 +72,8 @@ class DemoCommand(JupyterApp):
             "TokenMapIdentityProvider": {"tokens": files.user_tokens(spec, old_tokens)},
             "AstroOpsApp": {"db_url": f"sqlite:///{base / 'astro_ops.db'}",
                             "roles": spec["roles"]},
-            "StagingService": {"roots": files.make_storage(base / "storage")},
+            "StagingService": {"roots": files.make_storage(base / "storage",
+                                                           self.large_file_mib)},
             "CalendarService": {"sites": spec["sites"]},
             **ocat.demo_config(base, spec),
         }

@@ -17,7 +17,7 @@ from ..conftest import make_services
 
 
 def _run(base: Path, capsys) -> tuple[dict, str]:
-    app = DemoCommand(dir=str(base), port=0)
+    app = DemoCommand(dir=str(base), port=0, large_file_mib=1)
     app.start()
     out = capsys.readouterr().out
     return json.loads((base / "config" / "jupyter_server_config.json").read_text()), out
@@ -131,3 +131,16 @@ def test_demo_copies_the_notebooks_of_a_checkout(tmp_path: Path) -> None:
     checkout = Path(__file__).resolve().parents[2] / "notebooks"
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == sorted(
         p.name for p in checkout.glob("*.ipynb")) != []
+
+
+def test_demo_archive_has_a_large_file_written_once(tmp_path: Path) -> None:
+    roots = files.make_storage(tmp_path / "storage", large_mib=3)
+    mosaic = Path(roots["archive"]["url"].removeprefix("file://")) / files.LARGE_FILE
+    assert mosaic.stat().st_size == files.large_fits_size(3) > 3 << 20
+    with mosaic.open("rb") as fh:
+        head = fh.read(files.FITS_BLOCK + 4096)
+    assert head.startswith(b"SIMPLE  =") and b"NAXIS1  =                 4096" in head
+    assert len(set(head[files.FITS_BLOCK:])) > 200  # varied bytes, not a sparse file of NULs
+    stamp = mosaic.stat().st_mtime_ns
+    files.make_storage(tmp_path / "storage", large_mib=3)
+    assert mosaic.stat().st_mtime_ns == stamp  # kept, not rewritten
