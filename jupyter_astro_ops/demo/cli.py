@@ -6,6 +6,7 @@ keeps the tokens and the data, and only adds what is missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -102,5 +103,7 @@ class DemoCommand(JupyterApp):
                     if name in members or any(f"group:{g}" in members for g in groups)]
             label = f"{name} ({', '.join(held) or 'no role'})"
             print(f"  {label:32s} {url}?token={token}")
-        print(f"\nStart it: JUPYTER_CONFIG_DIR={base / 'config'} jupyter lab"
-              "   (make demo does this)\n")
+        root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+        print(f"\nStart it (make demo does this):\n  JUPYTER_CONFIG_DIR={base / 'config'} "
+              f"JUPYTER_DATA_DIR={base / 'data'} JUPYTER_RUNTIME_DIR={base / 'runtime'} "
+              f"jupyter lab --no-browser{root}\n")

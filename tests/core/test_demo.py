@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def test_demo_writes_config_and_seeds_once(tmp_path: Path, capsys):
                      "hrcone", "mpone"}
     for token in tokens:
         assert f"?token={token}" in out
+    # the hint to start it by hand names every directory the Makefile sets (and root's flag)
+    hint = out.split("Start it", 1)[1]
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime")):
+        assert f"{var}={base / sub}" in hint
+    assert ("--allow-root" in hint) == (os.geteuid() == 0)
     assert config["ServerApp"]["root_dir"] == str(base / "work")
     db_url = config["AstroOpsApp"]["db_url"]
     assert db_url == f"sqlite:///{base / 'astro_ops.db'}"
