@@ -84,9 +84,14 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["jupyter_astro_ops", "jupyter_astro_ops.*"]),
+    # the example notebooks live in notebooks/ (the tests execute them there) and ship as
+    # jupyter_astro_ops/demo/notebooks, which `jupyter astro-ops demo` copies from a wheel
+    packages=[*find_packages(include=["jupyter_astro_ops", "jupyter_astro_ops.*"]),
+              "jupyter_astro_ops.demo.notebooks"],
+    package_dir={"jupyter_astro_ops.demo.notebooks": "notebooks"},
     include_package_data=True,
     package_data={
+        "jupyter_astro_ops.demo.notebooks": ["*.ipynb"],
         "jupyter_astro_ops": [
             "core/migrations/script.py.mako",
             "*/openapi.json",

@@ -61,6 +61,14 @@ def test_wheel_ships_every_migration_script(wheel_names: list[str]):
 
 
 @pytest.mark.slow
+def test_wheel_ships_the_example_notebooks(wheel_names: list[str]):
+    """``jupyter astro-ops demo`` copies them from the package after a plain pip install."""
+    shipped = {n.rsplit("/", 1)[-1] for n in wheel_names
+               if n.startswith("jupyter_astro_ops/demo/notebooks/") and n.endswith(".ipynb")}
+    expected = {p.name for p in (REPO / "notebooks").glob("*.ipynb")}
+    assert expected and shipped == expected, (sorted(expected), sorted(shipped))
+
+
 def test_wheel_ships_openapi_fragments(wheel_names: list[str]):
     assert "jupyter_astro_ops/web/openapi_base.json" in wheel_names
     for domain in ("activity", "staging", "calendar"):

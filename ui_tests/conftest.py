@@ -1,41 +1,48 @@
-"""Browser-test fixtures: real ``jupyter server`` / ``jupyter lab`` subprocesses and Debian's
-headless Chromium.
+"""Browser-test fixtures: one real ``jupyter server`` (``tests.live.LiveServer``) with the
+dashboards behind jupyter-server-proxy, and Debian's headless Chromium at 1400x900.
 
 Kept apart from ``tests/`` on purpose: pytest-playwright and pytest-jupyter's event loops clash
 in one session, so this directory has its own ``pytest.ini`` (rootdir) and never loads
 ``pytest_jupyter``. Never run ``playwright install``: the system Chromium is used.
 
-* ``server``: ``jupyter server`` at ``/astro/`` for the dashboards alone.
-* ``lab``: ``jupyter lab`` at ``/user/obs1/`` (a JupyterHub-like base URL) with the
-  labextension, ``TokenMapIdentityProvider`` users, an ``archive`` staging root of binary
-  files and JupyterLab's news check off; ``lab_page`` opens it as one user, saves numbered
-  screenshots under ``ui_tests/artifacts/<test>/`` and fails the test on any console error or
-  any request that leaves the local server.
+Every test that uses ``ui`` fails when, during the test,
+
+* the Jupyter server's log (where the proxied ``panel serve`` writes too) gained an error or a
+  traceback,
+* the page logged a console error or an uncaught exception, or got a 4xx/5xx answer
+  (``favicon.ico`` included),
+* the page sent a request anywhere but the local server (no CDN, no fonts from outside).
+
+``ui.shot(name)`` saves a screenshot to ``ui_tests/artifacts/<name>.png`` (git-ignored) for a
+reviewer to look at without running anything. JupyterLab with the labextension has its own
+server (``lab_support``: ``lab``, ``lab_page``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psutil
 import pytest
 import requests
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
+
+from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog
+from tests.live import LiveServer
+
+from .lab_support import lab, lab_page  # noqa: F401 - fixtures of test_labextension.py
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update",
                  "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 900}
+ARTIFACTS = Path(__file__).parent / "artifacts"
 USERS = {
     "alice": ("ui-tok-alice-0001", ["ops-leads"]),
     "bob": ("ui-tok-bob-000002", ["arcops"]),
@@ -43,23 +50,68 @@ USERS = {
 }
 ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"],
          "arcops": ["group:arcops"], "usint": ["carol"]}  # test_ocat.py
-BASE_URL = "/astro/"
+SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
+         "mrc": {"name": "Mars Hill", "timezone": "America/Phoenix"}}
+# What a server log line reporting a problem looks like: Jupyter's "[E ..." and "[C ...",
+# Python's tracebacks and logging "ERROR"/"CRITICAL", asyncio's "Task was destroyed".
+LOG_PROBLEM = re.compile(r"^\[[EC] |Traceback \(most recent call last\)|\bERROR\b|\bCRITICAL\b"
+                         r"|Task was destroyed|Exception in callback|RuntimeError", re.M)
+# Known upstream noise, not ours: when a page is left while panel still sends, the proxy's
+# message_cb writes to the browser's closed websocket and tornado logs WebSocketClosedError
+# (jupyter-server-proxy's handlers.py; see jupyterhub/jupyter-server-proxy and
+# rapidsai/jupyterlab-nvdashboard#28). Only exactly these two tracebacks are forgiven.
+PROXY_CLOSED = [
+    re.compile(r"^\[E [^\]]*\] Uncaught exception\n(?:    .*\n)*?"
+               r"(?=(?:    .*\n)*?    .*jupyter_server_proxy/handlers\.py)(?:    .*\n)*?"
+               r"    tornado\.websocket\.WebSocketClosedError\n", re.M),
+    re.compile(r"^.*Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+               r"coro=<WebSocketProtocol13\.write_message\.<locals>\.wrapper\(\).*"
+               r"exception=WebSocketClosedError\(\)>\n(?:.*\n)*?"
+               r"tornado\.websocket\.WebSocketClosedError\n", re.M),
+]
 
 
-@dataclass
-class Server:
-    """A running Jupyter server with the extension."""
+def log_problems(text: str) -> list[str]:
+    """Lines of ``text`` (a stretch of the server log) that report a problem."""
+    for benign in PROXY_CLOSED:
+        text = benign.sub("", text)
+    return [line for line in text.splitlines() if LOG_PROBLEM.search(line)]
 
-    url: str  # http://127.0.0.1:<port>/astro/
-    log: Path | None = None  # the server's (and its panel child's) output
 
-    def token(self, user: str) -> str:
-        return USERS[user][0]
+class UiServer(LiveServer):
+    """``LiveServer`` that registers the proxy entry by config when setup.py does not."""
 
-    def api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(method, f"{self.url}astro-ops/api/v1/{path}", json=body,
-                                headers={"Authorization": f"token {self.token(user)}"},
-                                timeout=30)
+    def write_config(self) -> Path:
+        cfg_dir = super().write_config()
+        from jupyter_astro_ops.dashboards.proxy import PROXY_NAME
+
+        if PROXY_NAME not in {ep.name for ep in entry_points(group="jupyter_serverproxy_servers")}:
+            with (cfg_dir / "jupyter_server_config.py").open("a") as cfg:
+                cfg.write("from jupyter_astro_ops.dashboards.proxy import proxy_entry\n"
+                          f"c.ServerProxy.servers = {{{PROXY_NAME!r}: proxy_entry()}}\n")
+        return cfg_dir
+
+    def dash_url(self, path: str = "", user: str | None = None) -> str:
+        """``<base>astro-ops/dash/<path>``, logged in as ``user`` through ``?token=``."""
+        url = f"{self.url}astro-ops/dash/{path}"
+        return f"{url}?token={self.token(user)}" if user else url
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
+
+
+def make_archive(top: Path) -> None:
+    """The staging root of the tests: a directory of three frames and a single file."""
+    for name, size in (("frame001.fits", 3 << 20), ("frame002.fits", 3 << 20),
+                       ("obslog.txt", 120)):
+        (top / "night1").mkdir(parents=True, exist_ok=True)
+        (top / "night1" / name).write_bytes(bytes(range(256)) * (size // 256) or b"x" * size)
+    (top / "README.txt").write_text("UI-test archive.\n")
 
 
 @pytest.fixture(scope="session")
@@ -68,264 +120,131 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "args": CHROMIUM_ARGS}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _write_config(root: Path) -> Path:
-    from jupyter_astro_ops.dashboards.proxy import PROXY_NAME
-
-    cfg_dir = root / "config"
-    cfg_dir.mkdir()
-    tokens = {tok: {"username": u, "display_name": u.title(), "groups": g}
-              for u, (tok, g) in USERS.items()}
-    lines = [
-        "c.ServerApp.identity_provider_class = "
-        "'jupyter_astro_ops.auth.TokenMapIdentityProvider'",
-        f"c.TokenMapIdentityProvider.tokens = {json.dumps(tokens)}",
-        f"c.AstroOpsApp.db_url = 'sqlite:///{root}/astro.db'",
-        f"c.AstroOpsApp.roles = {json.dumps(ROLES)}",
-        "c.ServerApp.jpserver_extensions = {'jupyter_astro_ops': True, "
-        "'jupyter_server_proxy': True}",
-        # test_ocat.py: a small synthetic catalog, imported at start-up
-        "from jupyter_astro_ops.ocat.synthetic import synthetic_catalog, write_catalog",
-        f"c.OcatImporter.source = write_catalog(synthetic_catalog(40), "
-        f"{(root / 'ocat.json').as_uri()!r})",
-    ]
-    if PROXY_NAME not in {ep.name for ep in entry_points(group="jupyter_serverproxy_servers")}:
-        # setup.py still names the entry point otherwise: register the same entry by config.
-        lines += ["from jupyter_astro_ops.dashboards.proxy import proxy_entry",
-                  f"c.ServerProxy.servers = {{{PROXY_NAME!r}: proxy_entry()}}"]
-    (cfg_dir / "jupyter_server_config.py").write_text("\n".join(lines) + "\n")
-    return cfg_dir
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], token: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter server exited with {proc.returncode}")
-        try:
-            if requests.get(f"{url}api/status", timeout=2,
-                            headers={"Authorization": f"token {token}"}).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("jupyter server did not start in 60 s")
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": VIEWPORT}
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     root = tmp_path_factory.mktemp("jupyter")
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(_write_config(root)),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data")}
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-         f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.base_url={BASE_URL}",
-         f"--ServerApp.root_dir={root}", "--ServerApp.token=ui-owner-token-0000"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}{BASE_URL}"
+    make_archive(root / "archive")
+    (root / "scratch").mkdir()
+    roots = {"archive": {"url": (root / "archive").as_uri(), "roles": ["stager"],
+                         "description": "Raw frames of the UI-test nights."},
+             "scratch": {"url": (root / "scratch").as_uri(), "writable": True,
+                         "roles": ["stager"], "description": "Writable scratch space."}}
+    live = UiServer(root=root, users=USERS, roles=ROLES, db_url=f"sqlite:///{root}/astro.db",
+                    proxy=True, config={
+                        "CalendarService": {"sites": SITES},
+                        "StagingService": {"roots": roots, "progress_interval": 0.2},
+                        "FeedHub": {"poll_interval": 0.3},
+                        "RequestWorker": {"poll_interval": 0.5},
+                        # test_ocat.py: a small synthetic catalog, imported at start-up
+                        "OcatImporter": {"source": write_catalog(
+                            synthetic_catalog(40), (root / "ocat.json").as_uri())}})
+    live.start()
     try:
-        _wait_ready(url, proc, USERS["alice"][0])
-        yield Server(url, root / "server.log")
+        # the first request spawns panel serve behind the proxy (slow on a loaded 2-core box):
+        # pay it once here, not inside the first test's page load
+        requests.get(live.dash_url("", "alice"), timeout=180)
+        yield live
     finally:
-        _stop(proc)
-        log.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server and whatever it spawned (panel serve) by pid."""
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        child.kill()
-
-
-# -- JupyterLab with the labextension ---------------------------------------------------------
-LAB_BASE_URL = "/user/obs1/"
-LAB_USERS = {
-    "obs1": ("ui-lab-obs1-000001", "Observer One", ["arcops"]),
-    "obs2": ("ui-lab-obs2-000002", "Observer Two", ["arcops"]),
-    "alice": ("ui-lab-alice-00003", "Alice", ["ops-leads"]),
-}
-LAB_ROLES = {"admin": ["group:ops-leads"], "stager": ["obs1", "obs2"]}
-ARTIFACTS = Path(__file__).parent / "artifacts"
-WHOAMI_CELL = ("from jupyter_astro_ops.client import AstroOps\n"
-               "print('ME', AstroOps().me()['identity']['username'])")
+        live.stop()
+    # what the server said while shutting down (the proxied panel included) counts too
+    shutdown = live.log_path.read_text(errors="replace").rsplit("Received signal", 1)[-1]
+    assert not log_problems(shutdown), f"problems at shutdown:\n{shutdown[-6000:]}"
 
 
 @dataclass
-class Lab:
-    """A running JupyterLab with the extension; ``work`` is its root directory."""
+class Ui:
+    """A checked browser page on the live server (see the module docstring)."""
 
-    url: str  # http://127.0.0.1:<port>/user/obs1/
-    work: Path
-    archive: Path
-    log: Path
+    page: Page
+    server: UiServer
+    origin: str
+    problems: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    others: list[Page] = field(default_factory=list)
 
-    def token(self, user: str) -> str:
-        return LAB_USERS[user][0]
+    def open(self, path: str = "", user: str = "alice") -> None:
+        self.page.goto(self.server.dash_url(path, user))
 
-    def api(self, user: str, method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(method, f"{self.url}astro-ops/api/v1/{path}", json=body,
-                                headers={"Authorization": f"token {self.token(user)}"},
-                                timeout=30)
+    def another(self, path: str, user: str) -> Page:
+        """A second browser (its own cookies) as ``user`` on ``path``, checked the same way."""
+        browser = self.page.context.browser
+        assert browser is not None
+        other = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+        other.set_default_navigation_timeout(90_000)
+        self.watch(other)
+        self.others.append(other)
+        other.goto(self.server.dash_url(path, user))
+        return other
 
-    def log_tail(self, lines: int = 80) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+    def watch(self, page: Page) -> None:
+        page.on("console", self.on_console)
+        page.on("pageerror", self.on_page_error)
+        page.on("request", self.on_request)
+        page.on("response", self.on_response)
 
+    def signed_in(self, label: str, page: Page | None = None) -> None:
+        """Wait until the page's app bar names ``label`` (``Alice (alice)``)."""
+        expect((page or self.page).get_by_text(f"Signed in as {label}")).to_be_visible(
+            timeout=60_000)
 
-def _archive(top: Path) -> None:
-    """``night1/``: a few binary frames and a ``raw/`` of many small reads (a job of ~1 s)."""
-    night = top / "night1"
-    (night / "raw").mkdir(parents=True)
-    for i in range(3):
-        (night / f"frame{i:03d}.fits").write_bytes(
-            b"SIMPLE  =                    T" + bytes(range(256)) * (400 + i) + b"\x00\r\n")
-    for i in range(1200):
-        (night / "raw" / f"read{i:04d}.dat").write_bytes(os.urandom(8192))
+    def shot(self, name: str, page: Page | None = None) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / f"{name}.png"
+        (page or self.page).screenshot(path=str(target), full_page=True)
+        return target
 
+    # -- listeners ---------------------------------------------------------------------------
+    def on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.problems.append(f"console error: {msg.text} ({msg.location.get('url')})")
 
-def _whoami_notebook(path: Path) -> None:
-    path.write_text(json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "whoami",
-                   "metadata": {}, "outputs": [], "source": WHOAMI_CELL}],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
-                                    "language": "python", "name": "python3"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }))
+    def on_page_error(self, exc: Any) -> None:
+        self.problems.append(f"uncaught page exception on {self.page.url}: {exc}\n"
+                             f"{getattr(exc, 'stack', '')}")
 
+    def on_request(self, req: Request) -> None:
+        if not req.url.startswith((self.origin, "data:", "blob:")):
+            self.outside.append(req.url)
 
-def _lab_config(root: Path, archive: Path) -> Path:
-    cfg_dir = root / "config"
-    cfg_dir.mkdir()
-    tokens = {tok: {"username": u, "display_name": name, "groups": groups}
-              for u, (tok, name, groups) in LAB_USERS.items()}
-    lines = [
-        "c.ServerApp.identity_provider_class = "
-        "'jupyter_astro_ops.auth.TokenMapIdentityProvider'",
-        f"c.TokenMapIdentityProvider.tokens = {json.dumps(tokens)}",
-        f"c.AstroOpsApp.db_url = 'sqlite:///{root}/astro.db'",
-        f"c.AstroOpsApp.roles = {json.dumps(LAB_ROLES)}",
-        f"c.StagingService.roots = {{'archive': {{'url': {archive.as_uri()!r}, "
-        "'description': 'raw nights'}}",
-        "c.ServerApp.jpserver_extensions = {'jupyterlab': True, 'jupyter_astro_ops': True, "
-        "'jupyter_server_proxy': True}",
-    ]
-    (cfg_dir / "jupyter_server_config.py").write_text("\n".join(lines) + "\n")
-    # JupyterLab's news toast and update check stay off (they would also call the internet)
-    news = root / "settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    return cfg_dir
+    def on_response(self, resp: Response) -> None:
+        if resp.status >= 400:
+            self.problems.append(f"HTTP {resp.status} for {resp.url}")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    root = tmp_path_factory.mktemp("lab")
-    work, archive = root / "work", root / "archive"
-    (work / "data").mkdir(parents=True)
-    (root / "outside").mkdir()
-    (work / "elsewhere").symlink_to(root / "outside")  # a folder that leaves the root
-    _whoami_notebook(work / "whoami.ipynb")
-    _archive(archive)
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(_lab_config(root, archive)),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data"),
-           "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
-    for var in ("JUPYTER_TOKEN", "ASTRO_OPS_URL", "ASTRO_OPS_TOKEN"):
-        env.pop(var, None)
-    log_path = root / "lab.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
-         f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.base_url={LAB_BASE_URL}",
-         # no owner token, as in the demo: JupyterLab puts the server's own token into every
-         # page, so with one set every user of the shared server would act as its owner
-         f"--ServerApp.root_dir={work}", "--IdentityProvider.token="],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}{LAB_BASE_URL}"
-    try:
-        _wait_ready(url, proc, LAB_USERS["obs1"][0])
-        yield Lab(url, work, archive, log_path)
-    finally:
-        _stop(proc)
-        log.close()
-
-
-class LabPage:
-    """One user's JupyterLab tab, with numbered screenshots and a record of what went wrong."""
-
-    def __init__(self, lab: Lab, page: Any, shots: Path, workspace: str) -> None:
-        self.lab, self.page, self.shots, self.workspace = lab, page, shots, workspace
-        self.errors: list[str] = []
-        self.expected: list[re.Pattern[str]] = []
-        self.outside: list[str] = []
-        self._n = 0
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(lab.url))
-        page.on("console", lambda m: m.type == "error" and self.errors.append(
-            f"console: {m.text} @ {m.location.get('url', '')}"))
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.on("request", lambda r: r.url.startswith((origin, "data:", "blob:", "about:"))
-                or self.outside.append(r.url))
-
-    def open(self, user: str) -> Any:
-        """Log in with the user's token (Jupyter then keeps a cookie) and wait for the UI.
-
-        Each test gets a fresh JupyterLab workspace of its own (the layout is stored on the
-        server, shared by every user of it), so no test sees another's tabs.
-        """
-        self.page.set_viewport_size({"width": 1400, "height": 900})
-        self.page.goto(f"{self.lab.url}lab/workspaces/{self.workspace}"
-                       f"?reset&token={self.lab.token(user)}")
-        self.page.locator(".jp-Launcher").first.wait_for(timeout=60_000)
-        return self.page
-
-    def expect_error(self, pattern: str) -> None:
-        """A console error this test provokes on purpose (it must then occur)."""
-        self.expected.append(re.compile(pattern))
-
-    def unexpected_errors(self) -> list[str]:
-        for pattern in self.expected:
-            assert any(pattern.search(e) for e in self.errors), \
-                f"the expected console error {pattern.pattern!r} did not occur"
-        return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
-
-    def shot(self, name: str) -> Path:
-        self._n += 1
-        path = self.shots / f"{self._n:02d}-{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so ``ui`` can tell that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture
-def lab_page(lab: Lab, page: Any, request: pytest.FixtureRequest) -> Iterator[LabPage]:
-    shots = ARTIFACTS / request.node.name
-    if shots.exists():
-        for old in shots.glob("*.png"):
-            old.unlink()
-    shots.mkdir(parents=True, exist_ok=True)
-    workspace = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
-    helper = LabPage(lab, page, shots, workspace)
-    yield helper
-    helper.shot("end")
-    assert helper.outside == [], f"requests left the local server: {helper.outside}"
-    errors = helper.unexpected_errors()
-    assert errors == [], "console errors:\n" + "\n".join(errors)
+def ui(server: UiServer, page: Page, request: pytest.FixtureRequest) -> Iterator[Ui]:
+    """The page, watched; fails the test on any problem seen while it ran."""
+    split = urlsplit(server.url)
+    checked = Ui(page, server, f"{split.scheme}://{split.netloc}")
+    page.set_default_navigation_timeout(90_000)
+    checked.watch(page)
+    (ARTIFACTS / f"failed-{request.node.name}.png").unlink(missing_ok=True)  # a past failure
+    offset = server.log_size()
+    yield checked
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:  # what the page showed when the test failed
+        checked.shot(f"failed-{request.node.name}")
+    for other in checked.others:
+        other.context.close()
+    page.close()  # end the Panel session inside the test, so its teardown is checked too
+    time.sleep(0.5)  # let the server log what the closed session's teardown does
+    log = server.log_since(offset)
+    failures = [f"request left the local server: {url}" for url in checked.outside]
+    failures += checked.problems
+    if log_problems(log):
+        failures.append("the server logged problems:\n" + "\n".join(log_problems(log))
+                        + "\n--- log of the test ---\n" + log[-8000:])
+    assert not failures, "\n".join(failures)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from jupyter_astro_ops.dashboards.registry import dashboards
 
-from .conftest import LAB_BASE_URL, Lab, LabPage
+from .lab_support import LAB_BASE_URL, Lab, LabPage
 
 ASTRO_SECTION = ".jp-Launcher-section:has(.jp-Launcher-sectionTitle:text-is('Astro Ops'))"
 STATUS = ".jp-AstroOps-status"

@@ -35,6 +35,10 @@ class ActivitySource:
                 return events
             since = page[-1].seq
 
+    def project_names(self, project_ids: set[int]) -> dict[int, str]:
+        """``{id: name}`` of the projects the events mention (for people, not ids)."""
+        return {pid: name for pid, (name, _) in self.activity.projects.names(project_ids).items()}
+
     def pending_ids(self) -> set[str]:
         """Ids of the pending requests this user may decide."""
         return {ev.id for ev in self.activity.requests.pending_requests(self.user)}

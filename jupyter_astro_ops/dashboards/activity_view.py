@@ -20,37 +20,40 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import panel_material_ui as pmui
 import param
 
 from ..activity.feed import FeedHub
 from ..activity.schemas import EventFilter, EventOut
 from ..activity.states import Action, Status
 from ..core.identity import User
-from ..core.timeutil import isoformat
 from .activity_source import ActivitySource
+from .activity_text import (
+    COLUMNS,
+    HIDDEN,
+    TITLES,
+    WIDTHS,
+    describe,
+    event_row,
+    ids_line,
+    summary,
+    user_log,
+)
 from .tasks import follow_while_open, run_blocking, served
+from .text import escape_md
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
 log = logging.getLogger(__name__)
-COLUMNS = ["seq", "updated", "user", "action", "object_type", "object_id", "status",
-           "project_id", "last_message"]
-TITLES = {"seq": "#", "updated": "Updated (UTC)", "user": "User", "action": "Action",
-          "object_type": "Object", "object_id": "Id", "status": "Status",
-          "project_id": "Project", "last_message": "Last log line"}
-FILTER_WIDTH = 220
+FILTER_WIDTH = 230
 FLUSH_MS = 200
+WRAP = {"type": "textarea"}
+EMPTY = ("No events match the filters. Clear a filter above, or wait: new events appear here "
+         "live, without a reload.")
+NOTHING_SELECTED = "Select a row to see the event's details and log; a pending request you " \
+    "may decide shows Approve and Deny here."
 
 
-def event_row(ev: EventOut) -> dict[str, Any]:
-    """One table row of an event."""
-    return {
-        "seq": ev.seq, "updated": ev.updated.strftime("%Y-%m-%d %H:%M:%S"), "user": ev.user,
-        "action": ev.action.value, "object_type": ev.object.type, "object_id": ev.object.id,
-        "status": ev.status.value, "project_id": ev.project_id,
-        "last_message": ev.log[-1].message if ev.log else "",
-    }
-
-
-class ActivityDashboard(pn.viewable.Viewer):
+class ActivityDashboard(Notice, pn.viewable.Viewer):
     """Live activity feed with filters, details and approve/deny for pending requests."""
 
     status = param.ListSelector(default=[], objects=[s.value for s in Status])
@@ -61,23 +64,28 @@ class ActivityDashboard(pn.viewable.Viewer):
     selected = param.String(default=None, allow_None=True, doc="Id of the selected event.")
     pending = param.List(default=[], item_type=str, doc="Requests the user may decide.")
     message = param.String(default="", label="Message to the requester")
-    notice = param.String(default="", doc="Outcome of the last action.")
     cursor = param.Integer(default=0, doc="Feed cursor: the newest sequence number seen.")
 
     def __init__(self, source: ActivitySource, **params: Any) -> None:
         super().__init__(**params)
         self.source = source
         self.events: dict[str, EventOut] = {}
+        self.project_names: dict[int, str] = {}
         self.param.object_type.objects = sorted(source.object_types())
         self._build_widgets()
 
     # -- data (no widgets involved) --------------------------------------------------------------
-    def fetch(self) -> tuple[list[EventOut], set[str]]:
-        """Recent events and pending request ids (blocking; touches no state, thread-safe)."""
-        return self.source.recent(), self.source.pending_ids()
+    def fetch(self) -> tuple[list[EventOut], set[str], dict[int, str]]:
+        """Recent events, pending request ids and the events' project names (blocking;
+        touches no state, thread-safe)."""
+        events = self.source.recent()
+        pids = {ev.project_id for ev in events if ev.project_id is not None}
+        return events, self.source.pending_ids(), self.source.project_names(pids)
 
-    def set_data(self, events: list[EventOut], pending: set[str]) -> None:
+    def set_data(self, events: list[EventOut], pending: set[str],
+                 names: dict[int, str] | None = None) -> None:
         """Replace the state with freshly fetched data."""
+        self.project_names.update(names or {})
         self.events = {ev.id: ev for ev in events}
         self.cursor = max((ev.seq for ev in events), default=0)
         self.pending = sorted(pending)
@@ -102,19 +110,30 @@ class ActivityDashboard(pn.viewable.Viewer):
             self.param.object_type.objects = sorted(known | new_types)
         self._trim()
         self._refilter()
+        unknown = {ev.project_id for ev in self.events.values()
+                   if ev.project_id is not None and ev.project_id not in self.project_names}
+        if unknown:
+            self._background(partial(self.source.project_names, unknown), self._named)
         if touched_pending:
             self._background(self.source.pending_ids, lambda ids: self._set_pending(ids))
+
+    def _named(self, names: dict[int, str]) -> None:
+        self.project_names.update(names)
+        self._refilter()
 
     def decide(self, decision: str) -> None:
         """Approve or deny the selected request with ``message``."""
         if not self.selected:
-            self.notice = "Select a pending request first."
+            self.say("Select a pending request first.", "warning")
             return
         self._background(partial(self.source.decide, self.selected, decision, self.message),
                          partial(self._decided, decision))
 
     def _decided(self, decision: str, ev: EventOut) -> None:
-        self.notice = f"{decision.title()}d request {ev.id[:8]} ({ev.status.value})."
+        # no status in the notice: it would go stale as the worker carries the request out;
+        # the details below show the live status
+        self.say(f"{decision.title()}d the request of {escape_md(ev.user)}: "
+                 f"{escape_md(describe(ev))}.", "success")
         self.message = ""
         self.apply([ev])
 
@@ -127,15 +146,22 @@ class ActivityDashboard(pn.viewable.Viewer):
             self.events = {ev.id: ev for ev in keep}
 
     @param.depends("status", "action", "object_type", "user", watch=True)
+    def _filtered(self) -> None:
+        self.clear_notice()
+        self._refilter()
+
     def _refilter(self) -> None:
         rows = [ev for ev in self.events.values() if self._matches(ev)]
         rows.sort(key=lambda e: e.seq, reverse=True)
-        frame = pd.DataFrame([event_row(ev) for ev in rows], columns=COLUMNS,
-                             index=pd.Index([ev.id for ev in rows], name="id"))
+        frame = pd.DataFrame([event_row(ev, self.project_names) for ev in rows],
+                             columns=COLUMNS, index=pd.Index([ev.id for ev in rows], name="id"))
+        ids = list(frame.index)
+        if self.selected is not None and self.selected not in ids:
+            self.selected = None  # the filter hid it: the details must not keep showing it
         self.frame = frame
         if hasattr(self, "_table"):  # keep the highlight on the selected event, not its row
-            ids = list(frame.index)
             self._table.selection = [ids.index(self.selected)] if self.selected in ids else []
+            self._view.show(bool(ids))
 
     def _matches(self, ev: EventOut) -> bool:
         return ((not self.status or ev.status.value in self.status)
@@ -148,7 +174,7 @@ class ActivityDashboard(pn.viewable.Viewer):
         run_blocking(work, done, self._refused)
 
     def _refused(self, exc: Exception) -> None:
-        self.notice = f"Refused: {exc}"
+        self.refused(exc)
 
     # -- live feed ---------------------------------------------------------------------------------
     async def follow(self, hub: FeedHub) -> None:
@@ -184,63 +210,66 @@ class ActivityDashboard(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, selectable=1, disabled=True,
-            pagination="local", page_size=20, sizing_mode="stretch_width",
-            layout="fit_data_stretch", titles=TITLES, name="events",
+            pagination="local", page_size=10, sizing_mode="stretch_width",
+            layout="fit_columns", titles=TITLES, widths=WIDTHS, hidden_columns=HIDDEN,
+            formatters={"what": WRAP, "last_message": WRAP}, name="events",
         )
         self._table.param.watch(self._on_selection, "selection")
-        self._approve = pn.widgets.Button(name="Approve", button_type="success")
-        self._deny = pn.widgets.Button(name="Deny", button_type="danger")
+        self._view = TableOrEmpty(self._table, empty_state(EMPTY, name="no-events"))
+        self._approve = pmui.Button(label="Approve", color="success", variant="contained")
+        self._deny = pmui.Button(label="Deny", color="error", variant="outlined")
         self._approve.on_click(lambda _e: self.decide("approve"))
         self._deny.on_click(lambda _e: self.decide("deny"))
-        self._filters = pn.Column(
-            pn.widgets.MultiChoice.from_param(self.param.status, width=FILTER_WIDTH),
-            pn.widgets.MultiChoice.from_param(self.param.action, width=FILTER_WIDTH),
-            pn.widgets.MultiChoice.from_param(self.param.object_type, width=FILTER_WIDTH),
-            pn.widgets.TextInput.from_param(self.param.user, placeholder="user name",
-                                            width=FILTER_WIDTH),
-            width=FILTER_WIDTH + 20,
+        self._filters = pmui.Row(
+            pmui.MultiChoice.from_param(self.param.status, width=FILTER_WIDTH),
+            pmui.MultiChoice.from_param(self.param.action, width=FILTER_WIDTH),
+            pmui.MultiChoice.from_param(self.param.object_type, width=FILTER_WIDTH),
+            pmui.TextInput.from_param(self.param.user, placeholder="user name",
+                                      width=FILTER_WIDTH),
+            sizing_mode="stretch_width",
         )
 
     def _on_selection(self, event: param.parameterized.Event) -> None:
         rows = event.new or []
         if rows and rows[0] < len(self.frame):
-            self.selected = str(self.frame.index[rows[0]])
+            chosen = str(self.frame.index[rows[0]])
+            if chosen != self.selected:
+                self.clear_notice()  # the outcome was about another event
+            self.selected = chosen
 
-    @param.depends("selected", "pending", "frame", "notice")
+    @param.depends("selected", "pending", "frame", "notice", "notice_kind")
     def details(self) -> pn.viewable.Viewable:
         """The selected event with its data and log, and the decision form if it applies."""
         ev = self.events.get(self.selected or "")
-        parts: list[Any] = [pn.pane.Alert(self.notice, alert_type="info")] if self.notice else []
+        parts: list[Any] = [alert(self.notice, self.notice_kind)] if self.notice else []
         if ev is None:
-            return pn.Column(*parts, pn.pane.Markdown("Select an event to see its log."))
-        parts += [pn.pane.Markdown(_summary(ev), sizing_mode="stretch_width"),
-                  pn.Row(pn.pane.JSON(ev.data, depth=2, name="data", width=360),
-                         pn.pane.DataFrame(_log_frame(ev), index=False, justify="left",
-                                           sizing_mode="stretch_width"))]
+            return pmui.Column(*parts, pmui.Typography(NOTHING_SELECTED, variant="body2",
+                                                       margin=(5, 10)),
+                               sizing_mode="stretch_width")
+        parts += [pn.pane.Markdown(summary(ev, self.project_names), name="summary",
+                                   sizing_mode="stretch_width"),
+                  pmui.Row(pn.pane.Markdown(_log_text(ev), sizing_mode="stretch_width",
+                                            name="log"),
+                           pn.pane.JSON(ev.data, depth=2, name="data", width=340),
+                           sizing_mode="stretch_width"),
+                  pmui.Typography(ids_line(ev), variant="caption", margin=(0, 10))]
         if ev.id in self.pending:
-            parts.append(pn.Column(
-                "**Decide this request**",
-                pn.widgets.TextAreaInput.from_param(self.param.message, height=70),
-                pn.Row(self._approve, self._deny)))
-        return pn.Column(*parts, sizing_mode="stretch_width")
+            parts.append(pmui.Column(
+                pmui.Typography("Decide this request", variant="subtitle1"),
+                pmui.TextAreaInput.from_param(self.param.message, rows=2, width=500),
+                pmui.Row(self._approve, self._deny)))
+        return pmui.Column(*parts, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        main = pn.Column(self._table, self.details, sizing_mode="stretch_width")
-        return pn.Row(self._filters, main, sizing_mode="stretch_width")
+        return pmui.Column(self._filters, self._view.box, self.details,
+                           sizing_mode="stretch_width")
 
 
-def _summary(ev: EventOut) -> str:
-    previous = f" (was {ev.previous_status.value})" if ev.previous_status else ""
-    return (f"#### {ev.action.value} {ev.object.type} {ev.object.id or ''}\n\n"
-            f"**Status:** {ev.status.value}{previous} · **by** {ev.user} · "
-            f"**project** {ev.project_id if ev.project_id is not None else '-'}  \n"
-            f"**Created** {isoformat(ev.created)} · **updated** {isoformat(ev.updated)} · "
-            f"seq {ev.seq} · id `{ev.id}`")
-
-
-def _log_frame(ev: EventOut) -> pd.DataFrame:
-    return pd.DataFrame([{"time": isoformat(e.time), "level": e.level, "message": e.message}
-                         for e in ev.log], columns=["time", "level", "message"])
+def _log_text(ev: EventOut) -> str:
+    """The event's log for people, one Markdown line per entry (UTC times)."""
+    lines = [f"- `{e.time:%d %b %H:%M:%S}` {'' if e.level == 'info' else e.level.upper() + ' '}"
+             f"{escape_md(e.message)}" for e in user_log(ev)]
+    return "**Log (UTC)**\n\n" + ("\n".join(lines) or "(no entries)")
 
 
 def build(ctx: Any, user: User) -> ActivityDashboard:
@@ -252,7 +281,7 @@ def build(ctx: Any, user: User) -> ActivityDashboard:
             dash.set_data(*await asyncio.to_thread(dash.fetch))
         except Exception:  # say so on the page rather than show an empty table
             log.exception("activity dashboard: initial load failed")
-            dash.notice = "Could not load the activity feed; reload the page to retry."
+            dash.say("Could not load the activity feed; reload the page to retry.", "error")
             return
         follow_while_open(dash.follow(await ctx.feed()))
 

@@ -1,18 +1,18 @@
 """Calendar dashboard, data side: ``CalendarSource``, the time windows, the feed follower.
 
-``CalendarSource`` is the blocking data access for one user through ``CalendarService`` (every
-rule, owner checks included, stays in the service); ``window_for``/``step`` compute the day,
-week and month windows; ``reservation_row``/``conflict_list``/``selected_summary`` format what
-the Viewer shows; ``follow_reservations`` turns ``RESERVATION`` events of the live feed into
-coalesced reloads. The Viewer is ``calendar_view.CalendarDashboard``,
-the Bokeh timeline ``calendar_timeline.Timeline``.
+``CalendarSource`` is the blocking data access for one user through ``CalendarService`` and
+the activity ``Projects`` (every rule, owner checks included, stays in the service);
+``window_for``/``step`` compute the day, week and month windows; ``follow_reservations`` turns
+``RESERVATION`` events of the live feed into coalesced reloads. How rows and summaries read is
+``calendar_text``; the Viewer is ``calendar_view.CalendarDashboard``, the Bokeh timeline
+``calendar_timeline.Timeline``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -28,6 +28,7 @@ from ..calendar.schemas import (
 )
 from ..calendar.service import OBJECT_TYPE, CalendarService
 from ..core.identity import User
+from .tasks import reload_on_events
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ log = logging.getLogger(__name__)
 # only a *signal* to reload the window (read as the session's user), so it is watched with this
 # process-internal identity. Nothing read through it is shown.
 WATCHER = User("astro-ops:calendar-dashboard", "Calendar dashboard", roles=frozenset({"admin"}))
-TIME_FMT = "%Y-%m-%d %H:%M"
-FREE = "The slot is free."
-COLUMNS = ["site", "start", "end", "title", "type", "who", "project", "note", "editable",
-           "start_utc", "end_utc"]
 
 
 def window_for(view: str, day: date) -> tuple[datetime, datetime]:
@@ -66,44 +63,20 @@ def step(view: str, day: date, direction: int) -> date:
     return date(day.year + month // 12, month % 12 + 1, 1)
 
 
-def window_label(view: str, day: date | None) -> str:
-    """``**Mon 02 Mar 2026** to **Sun 08 Mar 2026** (UTC)``: the window in words."""
-    start, end = window_for(view, day or datetime.now(timezone.utc).date())
-    last = end - timedelta(days=1)
-    text = f"**{start:%a %d %b %Y}**" + ("" if view == "day" else f" to **{last:%a %d %b %Y}**")
-    return text + " (UTC)"
-
-
-def reservation_row(r: ReservationOut, projects: dict[int, str],
-                    editable: bool) -> dict[str, Any]:
-    """One table row (``COLUMNS``); ``projects`` labels the user's projects by id."""
-    project = "" if r.project_id is None else projects.get(r.project_id, f"#{r.project_id}")
-    return {"site": r.site, "start": r.start.strftime(TIME_FMT),
-            "end": r.end.strftime(TIME_FMT), "title": r.title, "type": r.type,
-            "who": r.creator_name or r.creator_id, "project": project, "note": r.note,
-            "editable": editable, "start_utc": r.start, "end_utc": r.end}
-
-
-def conflict_list(conflicts: list[ReservationOut]) -> str:
-    """The reservations in the way, as Markdown list items."""
-    return "".join(f"\n- {c.site} {c.start.strftime(TIME_FMT)}..{c.end.strftime(TIME_FMT)} "
-                   f"**{c.title}** ({c.creator_id})" for c in conflicts)
-
-
-def selected_summary(res: ReservationOut, username: str, editable: bool) -> str:
-    """Markdown about the selected reservation: whose, and whether the user may change it."""
-    owner = "yours" if res.creator_id == username else res.creator_id
-    rights = "you may edit it" if editable else "read-only"
-    return (f"**Selected:** {res.title} at {res.site} ({owner}, {rights})  \n"
-            f"{res.start.strftime(TIME_FMT)} .. {res.end.strftime(TIME_FMT)} UTC · {res.type} · "
-            f"version {res.version}")
-
-
 def form_utc(value: date | None) -> datetime | None:
     """Widgets hold naive datetimes; the dashboard means UTC."""
     if not isinstance(value, datetime):
         return None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+@dataclass
+class Catalog:
+    """What the user may pick and what ids are called: sites, their projects, every project."""
+
+    sites: list[SiteOut] = field(default_factory=list)
+    mine: dict[str, int] = field(default_factory=dict)  # the user's projects: name -> id
+    names: dict[int, str] = field(default_factory=dict)  # every project: id -> name
 
 
 class CalendarSource:
@@ -117,11 +90,12 @@ class CalendarSource:
     def sites(self) -> list[SiteOut]:
         return self.service.list_sites(self.user)
 
-    def projects(self) -> dict[str, int]:
-        """``{label: id}`` of the projects the user belongs to (bookable with a project)."""
-        mine = [p for p in self.projects_part.list_projects(self.user)
-                if any(m.username == self.user.username for m in p.members)]
-        return {f"{p.name} (#{p.id})": p.id for p in mine}
+    def catalog(self) -> Catalog:
+        """Sites, the user's projects (bookable with a project) and every project's name."""
+        every = self.projects_part.list_projects(self.user)
+        mine = {p.name: p.id for p in every
+                if any(m.username == self.user.username for m in p.members)}
+        return Catalog(self.sites(), mine, {p.id: p.name for p in every})
 
     def window(self, start: datetime, end: datetime) -> list[ReservationOut]:
         return self.service.list_reservations(self.user, None, start, end)
@@ -143,31 +117,11 @@ class CalendarSource:
         return res.creator_id == self.user.username or self.user.has_role(
             self.service.admin_role)
 
-
+    def is_mine(self, res: ReservationOut) -> bool:
+        return res.creator_id == self.user.username
 
 
 async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
-    """Await ``reload()`` after ``RESERVATION`` changes in the feed, until cancelled.
-
-    A burst of events (an import, several bookings) costs one reload, not one each: events
-    arriving during a reload only mark the data stale, and the loop reloads once more.
-    """
-    stale = asyncio.Event()
-
-    async def reloader() -> None:
-        while True:
-            await stale.wait()
-            stale.clear()
-            try:
-                await reload()
-            except Exception:  # keep following; the next event retries
-                log.exception("calendar dashboard: reloading the window failed")
-
-    task = asyncio.ensure_future(reloader())
-    subscription = hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE]))
-    try:
-        async for _ev in subscription:
-            stale.set()
-    finally:
-        subscription.close()
-        task.cancel()
+    """Await ``reload()`` after ``RESERVATION`` changes in the feed (one per burst)."""
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE])),
+                           reload)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import panel_material_ui as pmui
 import param
 
 from ..ocat.schemas import CatalogOut, ExpressOut, RotaPeriodOut, SubmitIn, SubmitOut
@@ -72,11 +73,11 @@ class SubmitView(_Form):
             iter(sorted(self.params)), None)
         self.current: dict[str, Any] = {}
         self._checks = 0
-        self._add = pn.widgets.Button(label="Add change", color="light")
+        self._add = pmui.Button(label="Add change", color="primary", variant="outlined")
         self._add.on_click(lambda _e: self.add_change())
-        self._clear = pn.widgets.Button(label="Clear changes", color="light")
+        self._clear = pmui.Button(label="Clear changes", color="primary", variant="outlined")
         self._clear.on_click(lambda _e: self.clear_changes())
-        self._submit = pn.widgets.Button(label="Submit revision", color="primary",
+        self._submit = pmui.Button(label="Submit revision", color="primary",
                                          disabled=not source.may_submit())
         self._submit.on_click(lambda _e: self.submit())
 
@@ -209,9 +210,9 @@ class ExpressView(_Form):
                  **params: Any) -> None:
         super().__init__(**params)
         self.source, self.on_done = source, on_done or (lambda: None)
-        self._check = pn.widgets.Button(label="Check", color="primary")
+        self._check = pmui.Button(label="Check", color="primary")
         self._check.on_click(lambda _e: self.run(dry_run=True))
-        self._confirm = pn.widgets.Button(label="Approve the approvable", color="success",
+        self._confirm = pmui.Button(label="Approve the approvable", color="success",
                                           disabled=True)
         self._confirm.on_click(lambda _e: self.run(dry_run=False))
 
@@ -273,9 +274,10 @@ class RotaView(_Form):
         super().__init__(**params)
         self.source = source
         self.periods: dict[int, RotaPeriodOut] = {}
-        self._signup = pn.widgets.Button(label="Sign up", color="primary", disabled=True)
+        self._signup = pmui.Button(label="Sign up", color="primary", disabled=True)
         self._signup.on_click(lambda _e: self.act("signup"))
-        self._unlock = pn.widgets.Button(label="Unlock", color="light", disabled=True)
+        self._unlock = pmui.Button(label="Unlock", color="primary", variant="outlined",
+                                   disabled=True)
         self._unlock.on_click(lambda _e: self.act("unlock"))
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, selectable=1, disabled=True,

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import panel_material_ui as pmui
 import param
 
 from ..core.identity import User
@@ -199,7 +200,8 @@ class BoardView(pn.viewable.Viewer):
         for label, action, column in self.allowed_actions():
             kind = {"sign": "primary", "approve": "success", "discard": "danger"}.get(
                 action, "light")
-            button = pn.widgets.Button(label=label, color=kind)
+            button = pmui.Button(label=label, color="primary" if kind == "light" else kind,
+                                 variant="outlined" if kind == "light" else "contained")
             button.on_click(partial(self._clicked, action, column))
             buttons.append(button)
         if not buttons:
@@ -218,7 +220,7 @@ class BoardView(pn.viewable.Viewer):
                                   alert_type="warning")] if d.warnings else []
         values = values_frame(d)
         table = (pn.widgets.Tabulator(values, show_index=False, disabled=True,
-                                      sizing_mode="stretch_width", name="ocat-values")
+                                      sizing_mode="stretch_width")
                  if len(values) else pn.pane.Markdown("*No parameter changes.*"))
         self._actions[:] = [pn.pane.Markdown(head), *warnings, table,
                             pn.widgets.TextInput.from_param(self.param.note),

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 import panel as pn
+import panel_material_ui as pmui
 import param
 import pydantic
 
@@ -209,10 +210,10 @@ class CellForm(pn.viewable.Viewer):
     # -- views -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         width = FORM_WIDTH
-        self._save = pn.widgets.Button(label="Save", color="primary", width=90)
-        self._delete = pn.widgets.Button(label="Delete entry", color="danger", width=110)
-        self._close = pn.widgets.Button(label="Close", width=80)
-        self._ask = pn.widgets.Button(label="Ask", width=60)
+        self._save = pmui.Button(label="Save", color="primary", width=90)
+        self._delete = pmui.Button(label="Delete entry", color="danger", width=110)
+        self._close = pmui.Button(label="Close", width=80)
+        self._ask = pmui.Button(label="Ask", width=60)
         for button, action in ((self._save, self.save), (self._delete, self.delete),
                                (self._close, self.close), (self._ask, self.offer)):
             button.on_click(partial(clicked, action))

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import panel_material_ui as pmui
 import param
 
 from ..core.identity import User
@@ -60,8 +61,9 @@ log = logging.getLogger(__name__)
 ALL = "(all)"
 DECIDED = {"accept": "Accepted", "decline": "Declined", "approve": "Approved", "deny": "Denied",
            "withdraw": "Withdrawn"}
-WIDTHS = {"day": 420, "week": 152, "month": 40}
-WHO_WIDTHS = {"day": 300, "week": 250, "month": 200}
+# at 1400 px the page (sidebar included) leaves ~1130 px: a week or a month must fit in it
+WIDTHS = {"day": 420, "week": 126, "month": 31}
+WHO_WIDTHS = {"day": 300, "week": 240, "month": 140}
 
 Data = tuple[PlannerSettings, dict[str, str], GridOut, CoverageOut, list[SwapOut]]
 
@@ -76,7 +78,8 @@ class PlannerDashboard(pn.viewable.Viewer):
     location: param.Selector = param.Selector(default=ALL, objects=[ALL], label="Location")
     role: param.Selector = param.Selector(default=ALL, objects=[ALL], label="Role")
     only_me = param.Boolean(default=False, label="Only me")
-    search = param.String(default="", label="Where is ...")
+    # None: Material's autocomplete sends None when cleared
+    search = param.String(default="", allow_None=True, label="Where is ...")
     answer = param.String(default="", doc="The answer to the last 'where is' question.")
     frame = param.DataFrame(default=pd.DataFrame(columns=[WHO, USERNAME, ROW_KIND]),
                             doc="The visible grid.")
@@ -167,7 +170,7 @@ class PlannerDashboard(pn.viewable.Viewer):
     # -- where is --------------------------------------------------------------------------
     @param.depends("search", watch=True)
     def _asked(self) -> None:
-        username = self._username_of(self.search)
+        username = self._username_of(self.search or "")
         if not username:
             self.answer = "" if not self.search else f"Nobody called {self.search!r}."
             return
@@ -219,28 +222,29 @@ class PlannerDashboard(pn.viewable.Viewer):
 
     # -- views -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        nav = [pn.widgets.Button(label=label, width=64) for label in ("◀", "Today", "▶")]
+        nav = [pmui.Button(label=label, variant="outlined", width=80)
+               for label in ("◀", "Today", "▶")]
         for button, direction in zip(nav, (-1, 0, 1), strict=True):
             button.on_click(partial(clicked, partial(self.navigate, direction)))
-        self._search = pn.widgets.AutocompleteInput.from_param(
+        self._search = pmui.AutocompleteInput.from_param(
             self.param.search, options=[], case_sensitive=False, search_strategy="includes",
             placeholder="a name, e.g. Observer One", width=240, restrict=False)
-        self._nav = pn.Row(
-            *nav, pn.widgets.RadioButtonGroup.from_param(self.param.view, width=190),
-            pn.widgets.DatePicker.from_param(self.param.day, width=140),
+        self._nav = pmui.Column(
+            pmui.Row(*nav, pmui.RadioButtonGroup.from_param(self.param.view, width=240),
+                     pmui.DatePicker.from_param(self.param.day, width=170)),
             pn.bind(window_label, self.param.view, self.param.day))
-        self._filters_row = pn.Row(
-            pn.widgets.Select.from_param(self.param.department, width=170),
-            pn.widgets.Select.from_param(self.param.location, width=130),
-            pn.widgets.Select.from_param(self.param.role, width=170),
-            pn.widgets.Checkbox.from_param(self.param.only_me, width=90, margin=(28, 10, 0, 10)),
+        self._filters_row = pmui.Row(
+            pmui.Select.from_param(self.param.department, width=170),
+            pmui.Select.from_param(self.param.location, width=140),
+            pmui.Select.from_param(self.param.role, width=170),
+            pmui.Checkbox.from_param(self.param.only_me, width=110),
             self._search)
         self._table = pn.widgets.Tabulator.from_param(
             self.param.frame, show_index=False, disabled=True, selectable=False,
             sortable=False, hidden_columns=[USERNAME, ROW_KIND], frozen_columns=[WHO],
             titles={WHO: "Who"}, layout="fit_columns", pagination=None,
             sizing_mode="stretch_width", name="planner-grid",
-            configuration={"columnDefaults": {"headerSort": False}})
+            configuration={"columnDefaults": {"headerSort": False, "minWidth": 24}})
         self._table.on_click(self._clicked_cell)
         self._legend = pn.pane.HTML("", sizing_mode="stretch_width")
         self.form = CellForm(self.source, self._cell, self.reload)
@@ -276,7 +280,7 @@ class PlannerDashboard(pn.viewable.Viewer):
                                                                        swap.target))) + ")"
             row: list[Any] = [pn.pane.Markdown(text, width=FORM_WIDTH - 10)]
             for label, decision in buttons:
-                button = pn.widgets.Button(label=label, width=80)
+                button = pmui.Button(label=label, width=80)
                 button.on_click(partial(clicked, partial(self.decide, swap.id, decision)))
                 row.append(button)
             items.append(pn.Column(*row))
@@ -286,7 +290,8 @@ class PlannerDashboard(pn.viewable.Viewer):
     def where(self) -> pn.viewable.Viewable:
         if not self.answer:
             return pn.pane.Markdown("Type a name in **Where is ...** to see where someone is "
-                                    "right now.", sizing_mode="stretch_width")
+                                    "right now; click a cell of your own row to change your "
+                                    "day.", sizing_mode="stretch_width")
         return pn.pane.Alert(html.escape(self.answer), alert_type="light",
                              sizing_mode="stretch_width")
 
@@ -304,9 +309,10 @@ class PlannerDashboard(pn.viewable.Viewer):
         side = pn.Column(self.form, self.swap_panel, width=FORM_WIDTH + 30)
 
         def show_side(*_events: Any) -> None:
-            # a month of 31 columns needs the width: the side column shows when it has
-            # something to say (a cell being edited, an outcome, open swaps)
-            side.visible = (self.view != "month" or self.form.editing is not None
+            # a week of 7 or a month of 31 columns needs the width at 1400 px (the page has a
+            # sidebar too): the side column shows when it has something to say (a cell being
+            # edited, an outcome, open swaps)
+            side.visible = (self.form.editing is not None
                             or bool(self.form.notice or self.form.refusal or self.swaps))
 
         self.param.watch(show_side, ["view", "swaps"])

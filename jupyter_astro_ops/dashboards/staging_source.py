@@ -1,9 +1,9 @@
-"""Staging dashboard, data side: ``StagingSource`` and the formatting of table rows.
+"""Staging dashboard, data side: ``StagingSource``.
 
 ``StagingSource`` is the blocking data access for one user through ``StagingService`` (roots,
 ``ls``, jobs, logs, create-file; every rule, confinement and ownership included, stays in the
-service). ``job_row``/``listing_row`` turn wire models into table rows. The Viewer is
-``staging_view.StagingDashboard`` (it runs these calls through ``tasks.run_blocking``).
+service). How rows read is ``staging_text``. The Viewer is ``staging_view.StagingDashboard``
+(it runs these calls through ``tasks.run_blocking``).
 
 Jobs are executed by the Jupyter server's job runner (it polls the shared database for queued
 jobs). A standalone ``panel serve`` has no such server, so the dashboard process runs the
@@ -13,7 +13,6 @@ runner itself then (``Context.feed`` starts it when ``behind_jupyter`` is false)
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..compose import StagingParts
 from ..core.identity import User
@@ -22,10 +21,8 @@ from ..staging.schemas import (
     CreateFileOut,
     JobCreate,
     JobLog,
-    JobLogEntry,
     JobOut,
     JobQuery,
-    LsEntry,
     LsOut,
     RootOut,
     SourceRef,
@@ -34,7 +31,6 @@ from ..staging.schemas import (
 log = logging.getLogger(__name__)
 FINAL = ("succeeded", "failed", "cancelled")
 JOB_METHODS = ("copy", "symlink")  # "download" is a browser download, not a job
-TIME_FMT = "%Y-%m-%d %H:%M:%S"
 
 
 class StagingSource:
@@ -73,56 +69,3 @@ class StagingSource:
     def create_file(self, root: str, filename: str, content: str) -> CreateFileOut:
         body = CreateFileBody(filename=filename, content=content, root=root)
         return self.browser.create_file(self.user, body)
-
-
-def human_bytes(n: int | None) -> str:
-    """``1.5 MiB``-style sizes for people."""
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def job_row(job: JobOut) -> dict[str, Any]:
-    """One row of the jobs table (two progress columns in percent: files and bytes)."""
-    files_pct = 100.0 * job.files_done / job.files_total if job.files_total else (
-        100.0 if job.status == "succeeded" else 0.0)
-    return {
-        "created": job.created.strftime(TIME_FMT), "status": job.status,
-        "source": f"{job.source.root}:{job.source.path or '/'}", "target": job.target,
-        "method": job.method, "files": f"{job.files_done}/{job.files_total}",
-        "files_pct": round(files_pct, 1),
-        "bytes": f"{human_bytes(job.bytes_done)} / {human_bytes(job.bytes_total)}",
-        "bytes_pct": round(100.0 * job.progress, 1),
-        "rate": f"{human_bytes(int(job.rate_bytes_per_s))}/s" if job.rate_bytes_per_s else "",
-        "error": job.error or "",
-    }
-
-
-def listing_row(entry: LsEntry) -> dict[str, Any]:
-    suffix = "/" if entry.type == "directory" else ""
-    return {"name": entry.name + suffix, "type": entry.type,
-            "size": human_bytes(entry.size), "path": entry.path}
-
-
-def log_lines(entries: list[JobLogEntry] | list[Any]) -> str:
-    """A job's log as plain text lines (``time level message``)."""
-    out = []
-    for e in entries:
-        stamp = str(getattr(e, "time", ""))[:19].replace("T", " ")
-        out.append(f"{stamp}  {getattr(e, 'level', 'info')!s:7} {getattr(e, 'message', '')}")
-    return "\n".join(out)
-
-
-def parent(path: str) -> str:
-    """The parent of a root-relative path (``""`` is the root)."""
-    return path.rsplit("/", 1)[0] if "/" in path else ""
-
-
-def path_label(path: str) -> str:
-    """The directory shown, as Markdown."""
-    return f"**/{path}**"

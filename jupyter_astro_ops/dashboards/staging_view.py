@@ -21,36 +21,40 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+import panel_material_ui as pmui
 import param
 
 from ..activity.schemas import EventFilter, EventOut
 from ..core.identity import User
 from ..staging.schemas import CreateFileOut, JobLog, JobOut, LsOut, RootOut
 from ..staging.service import OBJECT_TYPE
-from .staging_source import (
-    FINAL,
-    JOB_METHODS,
-    StagingSource,
+from .staging_source import FINAL, JOB_METHODS, StagingSource
+from .staging_text import (
+    BAR,
+    EMPTY_DIR,
+    JOB_COLUMNS,
+    JOB_HIDDEN,
+    JOB_TITLES,
+    JOB_WIDTHS,
+    LS_COLUMNS,
+    NO_JOBS,
+    NO_ROOTS,
+    dir_summary,
     job_row,
+    job_title,
     listing_row,
     log_lines,
     parent,
     path_label,
 )
-from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served
+from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served, with_document
+from .text import escape_md
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
-JOB_COLUMNS = ["created", "status", "source", "target", "method", "files", "files_pct",
-               "bytes", "bytes_pct", "rate", "error"]
-JOB_TITLES = {"created": "Created (UTC)", "status": "Status", "source": "Source",
-              "target": "Target", "method": "Method", "files": "Files",
-              "files_pct": "Files %", "bytes": "Bytes", "bytes_pct": "Bytes %", "rate": "Rate",
-              "error": "Error"}
-BAR = {"type": "progress", "max": 100, "legend": True, "color": "#2b7bb9"}
-LS_COLUMNS = ["name", "type", "size", "path"]
 SIDE_WIDTH = 340
 
 
-class StagingDashboard(pn.viewable.Viewer):
+class StagingDashboard(Notice, pn.viewable.Viewer):
     """Pick data in a storage root, stage it into your working directory, watch the jobs."""
 
     root: param.Selector = param.Selector(default=None, objects=[], allow_None=True,
@@ -66,7 +70,7 @@ class StagingDashboard(pn.viewable.Viewer):
     log_text = param.String(default="", doc="The selected job's log.")
     new_file = param.String(default="", label="New file (path in the root)")
     new_content = param.String(default="", label="Content")
-    notice = param.String(default="", doc="Outcome of the last action.")
+    picked = param.String(default="", doc="What the selected listing entry holds, in words.")
 
     def __init__(self, source: StagingSource, **params: Any) -> None:
         super().__init__(**params)
@@ -74,6 +78,7 @@ class StagingDashboard(pn.viewable.Viewer):
         self.roots: dict[str, RootOut] = {}
         self.job_map: dict[str, JobOut] = {}
         self._stale: set[str] = set()
+        self._notice_job: str | None = None  # the job the notice talks about
         self._build_widgets()
 
     # -- data ------------------------------------------------------------------------------------
@@ -101,13 +106,18 @@ class StagingDashboard(pn.viewable.Viewer):
     def apply_jobs(self, jobs: list[JobOut]) -> None:
         """Merge fresh states of some jobs (from the feed or an action)."""
         for job in jobs:
+            old = self.job_map.get(job.id)
             self.job_map[job.id] = job
+            if job.id == self._notice_job and old is not None and old.status != job.status:
+                self._notice_job = None
+                self.clear_notice()  # "Queued ..." is stale: the row shows the status now
         self._rejob()
 
     def _rejob(self) -> None:
         rows = sorted(self.job_map.values(), key=lambda j: j.created, reverse=True)
         self.jobs = pd.DataFrame([job_row(j) for j in rows], columns=JOB_COLUMNS,
                                  index=pd.Index([j.id for j in rows], name="id"))
+        self._jobs_view.show(bool(rows))
         self._update_buttons()
 
     # -- browsing ----------------------------------------------------------------------------------
@@ -119,6 +129,7 @@ class StagingDashboard(pn.viewable.Viewer):
         if self.method not in methods:
             self.method = methods[0]
         self._create_box.visible = bool(root and root.writable)
+        self.clear_notice()  # a refusal about the previous root means nothing here
         self.browse("")
 
     def browse(self, path: str) -> None:
@@ -131,7 +142,9 @@ class StagingDashboard(pn.viewable.Viewer):
         self.path = out.path
         self.listing = pd.DataFrame([listing_row(e) for e in out.entries], columns=LS_COLUMNS)
         self._ls_table.selection = []  # a row index of the previous directory means nothing
+        self._ls_view.show(bool(out.entries))
         self.source_path = out.path
+        self.picked = f"/{out.path}: {dir_summary(out)}" if out.path else dir_summary(out)
 
     def open_selected(self) -> None:
         """Enter the selected directory."""
@@ -151,20 +164,31 @@ class StagingDashboard(pn.viewable.Viewer):
     def _on_listing_selection(self, _event: Any) -> None:
         row = self._listing_row()
         self.source_path = row["path"] if row is not None else self.path
+        if row is not None and row["type"] == "directory" and self.root:
+            self.picked = f"{row['name']}: counting..."
+            run_blocking(partial(self.source_api.ls, self.root, row["path"]), self._counted,
+                         self._refused)
+        elif row is not None:
+            self.picked = f"{row['name']}: {row['size']}"
+
+    def _counted(self, out: LsOut) -> None:
+        if out.path == self.source_path:  # still the selected folder
+            self.picked = f"{out.path.rsplit('/', 1)[-1]}/: {dir_summary(out)}"
 
     # -- actions -----------------------------------------------------------------------------------
     def start_job(self) -> None:
         """Stage ``source`` of the current root into ``target`` with ``method``."""
         if not self.root:
-            self.notice = "Choose a storage root first."
+            self.say("Choose a storage root first.", "warning")
             return
         work = partial(self.source_api.start, self.root, self.source_path, self.target.strip(),
                        self.method)
         run_blocking(work, self._started, self._refused)
 
     def _started(self, job: JobOut) -> None:
-        self.notice = (f"Queued job {job.id[:8]}: {job.source.root}:{job.source.path or '/'} "
-                       f"-> {job.target or '.'}")
+        self.say(f"Queued {escape_md(job_title(job))}; its row below follows it live.",
+                 "success")
+        self._notice_job = job.id
         self.apply_jobs([job])
         self.selected_job = job.id
 
@@ -183,12 +207,13 @@ class StagingDashboard(pn.viewable.Viewer):
         run_blocking(work, self._file_created, self._refused)
 
     def _file_created(self, out: CreateFileOut) -> None:
-        self.notice = f"Wrote {out.size} bytes to {out.root}:{out.path}"
+        self.say(f"Wrote {out.size} bytes to {escape_md(out.root)}:{escape_md(out.path)}.",
+                 "success")
         self.new_content = ""
         self.browse(self.path)
 
     def _refused(self, exc: Exception) -> None:
-        self.notice = f"Refused: {exc}"
+        self.refused(exc)
 
     @param.depends("selected_job", watch=True)
     def _job_selected(self) -> None:
@@ -213,7 +238,7 @@ class StagingDashboard(pn.viewable.Viewer):
         refreshing: asyncio.Future[None] | None = None
         try:
             async for ev in subscription:
-                self._push(doc, partial(self._event_log, ev))
+                with_document(doc, partial(self._event_log, ev))
                 if ev.object.id:
                     self._stale.add(ev.object.id)
                 if refreshing is None or refreshing.done():
@@ -228,7 +253,7 @@ class StagingDashboard(pn.viewable.Viewer):
         while self._stale:
             ids, self._stale = self._stale, set()
             jobs = await asyncio.to_thread(self._read_jobs, ids)
-            self._push(doc, partial(self.apply_jobs, jobs))
+            with_document(doc, partial(self.apply_jobs, jobs))
 
     def _read_jobs(self, ids: set[str]) -> list[JobOut]:
         out = []
@@ -243,43 +268,40 @@ class StagingDashboard(pn.viewable.Viewer):
         if ev.object.id and ev.object.id == self.selected_job:
             self.log_text = log_lines(ev.log)
 
-    @staticmethod
-    def _push(doc: Any, callback: Callable[[], None]) -> None:
-        if doc is not None:
-            doc.add_next_tick_callback(callback)
-        else:
-            callback()
-
     # -- views -------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self._ls_table = pn.widgets.Tabulator.from_param(
             self.param.listing, show_index=False, selectable=1, disabled=True,
             hidden_columns=["path", "type"], titles={"name": "Name", "size": "Size"},
-            height=300, sizing_mode="stretch_width",
-            layout="fit_data_stretch", name="listing")
+            height=300, sizing_mode="stretch_width", layout="fit_columns",
+            widths={"size": 110}, name="listing")
         self._ls_table.param.watch(self._on_listing_selection, "selection")
+        self._ls_view = TableOrEmpty(self._ls_table,
+                                     empty_state(EMPTY_DIR, name="empty-folder"))
         self._jobs_table = pn.widgets.Tabulator.from_param(
             self.param.jobs, show_index=False, selectable=1, disabled=True,
-            titles=JOB_TITLES, formatters={"files_pct": BAR, "bytes_pct": BAR},
+            titles=JOB_TITLES, hidden_columns=JOB_HIDDEN,
+            formatters={"files_pct": BAR, "bytes_pct": BAR, "what": {"type": "textarea"}},
             pagination="local", page_size=10, sizing_mode="stretch_width",
-            layout="fit_data_stretch", name="jobs")
+            layout="fit_columns", widths=JOB_WIDTHS, name="jobs")
         self._jobs_table.param.watch(self._on_job_selection, "selection")
-        self._buttons: dict[str, pn.widgets.Button] = {}
-        for label, action, color in (("Open", self.open_selected, "default"),
-                                     ("Up", self.up, "default"),
-                                     ("Start staging", self.start_job, "primary"),
-                                     ("Cancel job", self.cancel_job, "danger"),
-                                     ("Create file", self.create_file, "default")):
-            button = pn.widgets.Button(label=label, color=color)
+        self._jobs_view = TableOrEmpty(self._jobs_table, empty_state(NO_JOBS, name="no-jobs"))
+        self._buttons: dict[str, pmui.Button] = {}
+        for label, action, color, variant in (
+                ("Open", self.open_selected, "primary", "outlined"),
+                ("Up", self.up, "primary", "outlined"),
+                ("Start staging", self.start_job, "primary", "contained"),
+                ("Cancel job", self.cancel_job, "error", "outlined"),
+                ("Create file", self.create_file, "primary", "outlined")):
+            button = pmui.Button(label=label, color=color, variant=variant)
             button.on_click(partial(self._clicked, action))
             self._buttons[label] = button
-        self._create_box = pn.Column(
-            "#### Create a file", pn.widgets.TextInput.from_param(self.param.new_file),
-            pn.widgets.TextAreaInput.from_param(self.param.new_content, height=80),
+        self._create_box = pmui.Column(
+            pmui.Typography("Create a file", variant="subtitle1"),
+            pmui.TextInput.from_param(self.param.new_file, width=SIDE_WIDTH - 20),
+            pmui.TextAreaInput.from_param(self.param.new_content, rows=3,
+                                          width=SIDE_WIDTH - 20),
             self._buttons["Create file"], visible=False, width=SIDE_WIDTH)
-        self._log = pn.widgets.TextAreaInput.from_param(
-            self.param.log_text, disabled=True, height=200, sizing_mode="stretch_width",
-            name="Log of the selected job")
 
     @staticmethod
     def _clicked(action: Callable[[], None], _event: Any) -> None:
@@ -294,42 +316,78 @@ class StagingDashboard(pn.viewable.Viewer):
         job = self.job_map.get(self.selected_job or "")
         self._buttons["Cancel job"].disabled = job is None or job.status in FINAL
 
-    @param.depends("notice", "selected_job", "jobs")
+    @param.depends("root")
+    def _root_text(self) -> pn.viewable.Viewable:
+        root = self.roots.get(self.root or "")
+        if not self.roots:
+            return alert(NO_ROOTS, "info", name="no-roots")
+        text = escape_md(root.description) if root and root.description else ""
+        if root is not None:
+            mode = "writable" if root.writable else "read-only"
+            text = f"{text} ({root.protocol}, {mode})" if text else f"{root.protocol}, {mode}"
+        return pmui.Typography(text, variant="body2", name="root-description", margin=(0, 10))
+
+    @param.depends("notice", "notice_kind", "selected_job", "jobs", "picked")
     def _side(self) -> pn.viewable.Viewable:
         parts: list[Any] = []
+        if self.picked:
+            parts.append(pmui.Typography(f"Selected: {escape_md(self.picked)}",
+                                         variant="body2", name="picked", margin=(0, 10)))
         if self.notice:
-            kind = "danger" if self.notice.startswith("Refused") else "info"
-            parts.append(pn.pane.Alert(self.notice, alert_type=kind))
+            parts.append(alert(self.notice, self.notice_kind))
         job = self.job_map.get(self.selected_job or "")
         if job is not None:
-            parts += [
-                pn.pane.Markdown(f"**Job** `{job.id[:8]}` · **{job.status}**  \n"
-                                 f"{job.source.root}:{job.source.path or '/'} → "
-                                 f"{job.target or '.'}"),
-                pn.pane.Markdown(f"Files {job.files_done}/{job.files_total}", margin=(0, 10)),
-                pn.indicators.Progress(value=int(job_row(job)["files_pct"]), max=100,
-                                       width=SIDE_WIDTH - 20, name="files"),
-                pn.pane.Markdown(f"Bytes {job_row(job)['bytes']}", margin=(0, 10)),
-                pn.indicators.Progress(value=int(100 * job.progress), max=100,
-                                       width=SIDE_WIDTH - 20, name="bytes"),
-            ]
-        return pn.Column(*parts, width=SIDE_WIDTH)
+            parts += job_progress(job)
+        return pmui.Column(*parts, width=SIDE_WIDTH)
+
+    @param.depends("log_text", "selected_job")
+    def _log_view(self) -> pn.viewable.Viewable:
+        if not self.selected_job:
+            return pmui.Typography("Select a job to read its log.", variant="body2",
+                                   margin=(5, 10))
+        text = (self.log_text or "(no log lines yet)").replace("```", "'''")
+        return pn.pane.Markdown(f"```text\n{text}\n```", name="job-log",
+                                sizing_mode="stretch_width", max_height=260,
+                                styles={"overflow-y": "auto"})
 
     def __panel__(self) -> pn.viewable.Viewable:
         b = self._buttons
-        browser = pn.Column(
-            pn.Row(pn.widgets.Select.from_param(self.param.root, width=200),
-                   pn.bind(path_label, self.param.path)),
-            pn.Row(b["Up"], b["Open"]), self._ls_table, sizing_mode="stretch_width")
-        form = pn.Column(
-            "#### Stage", pn.widgets.TextInput.from_param(self.param.source_path),
-            pn.widgets.TextInput.from_param(self.param.target, placeholder="(default: same name)"),
-            pn.widgets.RadioButtonGroup.from_param(self.param.method),
+        browser = pmui.Column(
+            pmui.Row(pmui.Select.from_param(self.param.root, width=220),
+                     pn.bind(path_label, self.param.path)),
+            self._root_text, pmui.Row(b["Up"], b["Open"]), self._ls_view.box,
+            sizing_mode="stretch_width")
+        form = pmui.Column(
+            pmui.Typography("Stage into your working directory", variant="subtitle1"),
+            pmui.TextInput.from_param(self.param.source_path, width=SIDE_WIDTH - 20,
+                                      placeholder="(empty: the whole root)"),
+            pmui.TextInput.from_param(self.param.target, placeholder="(default: same name)",
+                                      width=SIDE_WIDTH - 20),
+            pmui.RadioButtonGroup.from_param(self.param.method),
             b["Start staging"], self._create_box, width=SIDE_WIDTH)
-        jobs = pn.Column("#### Your jobs", self._jobs_table, pn.Row(b["Cancel job"]),
-                         self._log, sizing_mode="stretch_width")
-        return pn.Column(pn.Row(browser, form, self._side, sizing_mode="stretch_width"), jobs,
-                         sizing_mode="stretch_width")
+        jobs = pmui.Column(pmui.Typography("Your jobs", variant="h6"), self._jobs_view.box,
+                           pmui.Row(b["Cancel job"]), self._log_view,
+                           sizing_mode="stretch_width")
+        return pmui.Column(pmui.Row(browser, form, self._side, sizing_mode="stretch_width"),
+                           jobs, sizing_mode="stretch_width")
+
+
+def job_progress(job: JobOut) -> list[Any]:
+    """The selected job's progress: what, status, files and bytes bars, rate and time left."""
+    row = job_row(job)
+    rate = f" · {row['rate']}" if row["rate"] else ""
+    eta = f" · {row['eta']} left" if row["eta"] else ""
+    return [
+        pmui.Typography(f"**{escape_md(job_title(job))}** · {job.status}", variant="body2",
+                        margin=(5, 10)),
+        pmui.Typography(f"Files {row['files']}", variant="caption", margin=(0, 10)),
+        pmui.LinearProgress(value=int(row["files_pct"]), variant="determinate",
+                            width=SIDE_WIDTH - 20, name="files"),
+        pmui.Typography(f"Bytes {row['bytes']}{rate}{eta}", variant="caption", margin=(0, 10)),
+        pmui.LinearProgress(value=int(100 * job.progress), variant="determinate",
+                            width=SIDE_WIDTH - 20, name="bytes"),
+        *([alert(f"Failed: {escape_md(job.error)}", "error")] if job.error else []),
+    ]
 
 
 def build(ctx: Any, user: User) -> StagingDashboard:

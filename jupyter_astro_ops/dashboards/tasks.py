@@ -5,13 +5,20 @@ Shared by every Viewer so that each follows the same rules under ``panel serve``
 * ``run_blocking`` runs a (blocking, SQLAlchemy/fsspec) service call in a thread when served and
   inline in a notebook or test; the result or the refusal comes back as a next-tick callback of
   the session's document, i.e. with its lock held, so callbacks may change Bokeh models.
-* ``follow_while_open`` keeps a live-feed follower running for as long as the session lives.
+* ``follow_while_open`` keeps a live-feed follower running for as long as the session lives;
+  ``reload_on_events`` turns a feed subscription into coalesced reloads (one per burst).
+* ``with_document`` applies a change to raw Bokeh models (the calendar's timeline) with the
+  session's document lock held. Panel runs some widget callbacks (a Tabulator click) as plain
+  asyncio tasks outside that lock: Panel's own models cope, but a raw Bokeh model changed
+  there raises ``_pending_writes should be non-None`` on the server and never reaches the
+  browser, so such changes always go through the document's next-tick callback.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -19,6 +26,8 @@ import panel as pn
 import pydantic
 
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+
+log = logging.getLogger(__name__)
 
 # Refusals a user can cause (400/403/404/409): shown on the page, never raised.
 DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError, pydantic.ValidationError)
@@ -28,6 +37,20 @@ def served() -> bool:
     """True inside a ``panel serve`` session (False in a notebook or a test)."""
     doc = pn.state.curdoc
     return bool(doc and doc.session_context)
+
+
+def session_document() -> Any | None:
+    """The served session's Bokeh document (``None`` in a notebook or a test)."""
+    return pn.state.curdoc if served() else None
+
+
+def with_document(doc: Any | None, change: Callable[[], None]) -> None:
+    """Run ``change`` with ``doc``'s lock held: as its next-tick callback when served (from any
+    task or thread), at once when ``doc`` is ``None`` (a notebook or a test)."""
+    if doc is None:
+        change()
+    else:
+        doc.add_next_tick_callback(change)
 
 
 def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
@@ -66,3 +89,31 @@ def follow_while_open(follower: Coroutine[Any, Any, None]) -> None:
         task.cancel()
 
     pn.state.on_session_destroyed(stop)
+
+
+async def reload_on_events(subscription: AsyncIterator[Any],
+                           reload: Callable[[], Awaitable[None]]) -> None:
+    """Await ``reload()`` after events of ``subscription`` until cancelled.
+
+    A burst of events (an import, several bookings, a job's progress) costs one reload, not one
+    each: events arriving during a reload only mark the data stale, and the loop reloads once
+    more. ``subscription`` is closed at the end (it has a ``close()``).
+    """
+    stale = asyncio.Event()
+
+    async def reloader() -> None:
+        while True:
+            await stale.wait()
+            stale.clear()
+            try:
+                await reload()
+            except Exception:  # keep following; the next event retries
+                log.exception("dashboards: reloading after a feed event failed")
+
+    task = asyncio.ensure_future(reloader())
+    try:
+        async for _ev in subscription:
+            stale.set()
+    finally:
+        subscription.close()  # type: ignore[attr-defined]
+        task.cancel()

@@ -6,6 +6,7 @@ keeps the tokens and the data, and only adds what is missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,13 @@ class DemoCommand(JupyterApp):
     dir = Unicode(".demo", config=True, help="Directory that holds everything of the demo.")
     port = Int(8888, config=True, help="Preferred port; a free one is picked if it is taken.")
     ip = Unicode("127.0.0.1", config=True, help="Address JupyterLab listens on.")
+    large_file_mib = Int(300, config=True, help=(
+        "Size in MiB of the large mosaic written once into the demo archive "
+        "(archive/survey/mosaic.fits) so that a staging job's progress can be watched; "
+        "0 leaves it out."))
 
-    aliases = {"dir": "DemoCommand.dir", "port": "DemoCommand.port", "ip": "DemoCommand.ip"}
+    aliases = {"dir": "DemoCommand.dir", "port": "DemoCommand.port", "ip": "DemoCommand.ip",
+               "large-file-mib": "DemoCommand.large_file_mib"}
 
     def start(self) -> None:
         base = Path(self.dir).expanduser().resolve()
@@ -67,15 +73,20 @@ class DemoCommand(JupyterApp):
             "TokenMapIdentityProvider": {"tokens": files.user_tokens(spec, old_tokens)},
             "AstroOpsApp": {"db_url": f"sqlite:///{base / 'astro_ops.db'}",
                             "roles": spec["roles"]},
-            "StagingService": {"roots": files.make_storage(base / "storage")},
+            "StagingService": {"roots": files.make_storage(base / "storage",
+                                                           self.large_file_mib)},
             "CalendarService": {"sites": spec["sites"]},
             **ocat.demo_config(base, spec),
         }
 
     def _copy_notebooks(self, work: Path) -> None:
-        source = Path(__file__).resolve().parents[2] / "notebooks"
-        if not source.is_dir():
-            return  # installed from a wheel: the examples are not shipped
+        # installed (a wheel): the package's copy (setup.py); a source checkout: notebooks/
+        here = Path(__file__).resolve().parent
+        source = next((d for d in (here / "notebooks", here.parents[1] / "notebooks")
+                       if any(d.glob("*.ipynb"))), None)
+        if source is None:
+            print("  no example notebooks found (neither in the package nor in the checkout)")
+            return
         for nb in sorted(source.glob("*.ipynb")):
             if not (work / nb.name).exists():
                 shutil.copy2(nb, work / nb.name)
@@ -92,5 +103,7 @@ class DemoCommand(JupyterApp):
                     if name in members or any(f"group:{g}" in members for g in groups)]
             label = f"{name} ({', '.join(held) or 'no role'})"
             print(f"  {label:32s} {url}?token={token}")
-        print(f"\nStart it: JUPYTER_CONFIG_DIR={base / 'config'} jupyter lab"
-              "   (make demo does this)\n")
+        root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+        print(f"\nStart it (make demo does this):\n  JUPYTER_CONFIG_DIR={base / 'config'} "
+              f"JUPYTER_DATA_DIR={base / 'data'} JUPYTER_RUNTIME_DIR={base / 'runtime'} "
+              f"jupyter lab --no-browser{root}\n")

@@ -1,4 +1,9 @@
-"""Demo files: the Jupyter config, tokens, and a small local storage tree to stage from."""
+"""Demo files: the Jupyter config, tokens, and a local storage tree to stage from.
+
+The tree is small FITS frames plus, unless turned off, one large survey mosaic (a few hundred
+MiB, written once at demo set-up, never stored in the repository) so that a staging job's
+progress bars, rate and time left can be watched on the Staging dashboard.
+"""
 
 from __future__ import annotations
 
@@ -65,8 +70,38 @@ def fits_bytes(seed: int, rows: int = 64, cols: int = 64) -> bytes:
     return header + data + b"\0" * pad
 
 
-def make_storage(storage: Path) -> dict[str, dict[str, Any]]:
-    """Create the demo storage tree (idempotent) and return ``StagingService.roots``."""
+LARGE_FILE = "survey/mosaic.fits"
+_CHUNK = 1 << 20
+
+
+def large_fits_size(mib: int) -> int:
+    """The size of the ``mib`` MiB mosaic: a header block, the data, padding to a block."""
+    data = mib * _CHUNK
+    return FITS_BLOCK + data + (-data) % FITS_BLOCK
+
+
+def write_large_fits(path: Path, mib: int) -> None:
+    """A ``mib`` MiB FITS image (16-bit, 4096 columns) of varied bytes; kept when present."""
+    size = large_fits_size(mib)
+    if path.exists() and path.stat().st_size == size:
+        return  # written at an earlier set-up
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  writing {path.name} ({mib} MiB, once; a busy disk may take a minute)")
+    cols = 4096
+    header = fits_bytes(9, rows=mib * _CHUNK // (cols * 2), cols=cols)[:FITS_BLOCK]
+    chunk = bytes((i * 31 + i // 4096) % 256 for i in range(_CHUNK))
+    tmp = path.with_suffix(".part")
+    with tmp.open("wb") as out:
+        out.write(header)
+        for _ in range(mib):
+            out.write(chunk)
+        out.write(b"\0" * ((-(mib * _CHUNK)) % FITS_BLOCK))
+    tmp.replace(path)
+
+
+def make_storage(storage: Path, large_mib: int = 0) -> dict[str, dict[str, Any]]:
+    """Create the demo storage tree (idempotent) and return ``StagingService.roots``; with
+    ``large_mib``, also a mosaic of that many MiB (``LARGE_FILE``) to watch a job move."""
     archive = storage / "archive"
     files = {
         archive / "night1" / "frame001.fits": fits_bytes(1),
@@ -81,10 +116,14 @@ def make_storage(storage: Path) -> dict[str, dict[str, Any]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_bytes() != content:
             path.write_bytes(content)
+    if large_mib > 0:
+        write_large_fits(archive / LARGE_FILE, large_mib)
     (storage / "scratch").mkdir(parents=True, exist_ok=True)
     return {
         "archive": {"url": archive.as_uri(), "writable": False, "roles": ["stager"],
-                    "description": "Demo archive: two nights of FITS frames and a bias."},
+                    "description": "Demo archive: two nights of FITS frames and a bias"
+                    + (f", and a {large_mib} MiB survey mosaic to watch a long job."
+                       if large_mib > 0 else ".")},
         "scratch": {"url": (storage / "scratch").as_uri(), "writable": True,
                     "roles": ["stager"], "description": "Writable scratch space."},
     }

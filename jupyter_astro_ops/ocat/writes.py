@@ -145,7 +145,7 @@ class OcatWriter:
                 update(OcatObservation).where(OcatObservation.obsid.in_(chunk))
                 .values(last_rev=OcatObservation.last_rev + 1)
                 .returning(OcatObservation.obsid, OcatObservation.last_rev)
-                .execution_options(synchronize_session=False)).tuples().all())
+                .execution_options(synchronize_session=False)).all())
         values = {o.obsid: o.values or {} for o in observations}
         signed = {c: s == "signed_by_submitter" for c, s in initial.items()}
         status = {c: ("signed" if signed[c] else s) for c, s in initial.items()}

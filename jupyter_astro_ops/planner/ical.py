@@ -95,7 +95,7 @@ class PlannerFeeds(LoggingConfigurable):
             raise NotFound(f"no location {code!r}")
         with self.planner.db.read() as session:
             names = dict(session.execute(select(Employee.username, Employee.display_name))
-                         .tuples().all())
+                         .all())
             return self._feed(session, f"{kind.label} ({code})", names, code, f"{code}.ics",
                               now)
 
@@ -110,7 +110,7 @@ class PlannerFeeds(LoggingConfigurable):
                        Entry.username.in_(sorted(names))))
         if location is not None:
             stmt = stmt.where(Block.location == location)
-        rows = [(e, b) for e, b in session.execute(stmt).tuples()
+        rows = [(e, b) for e, b in session.execute(stmt)
                 if not e.deleted or (e.deleted_at is not None and e.deleted_at >= keep_after)]
         body = render(f"{self.calendar_prefix}: {title}", rows, names, self.planner.types,
                       self.uid_domain, self.refresh_minutes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ..conftest import make_services
 
 
 def _run(base: Path, capsys) -> tuple[dict, str]:
-    app = DemoCommand(dir=str(base), port=0)
+    app = DemoCommand(dir=str(base), port=0, large_file_mib=1)
     app.start()
     out = capsys.readouterr().out
     return json.loads((base / "config" / "jupyter_server_config.json").read_text()), out
@@ -48,6 +49,12 @@ def test_demo_writes_config_and_seeds_once(tmp_path: Path, capsys):
                      "hrcone", "mpone"}
     for token in tokens:
         assert f"?token={token}" in out
+    # the hint to start it by hand names every directory the Makefile sets (and root's flag)
+    hint = out.split("Start it", 1)[1]
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime")):
+        assert f"{var}={base / sub}" in hint
+    assert ("--allow-root" in hint) == (os.geteuid() == 0)
     assert config["ServerApp"]["root_dir"] == str(base / "work")
     db_url = config["AstroOpsApp"]["db_url"]
     assert db_url == f"sqlite:///{base / 'astro_ops.db'}"
@@ -109,3 +116,38 @@ def test_pick_port_falls_back_when_taken():
         busy.listen()
         taken = busy.getsockname()[1]
         assert files.pick_port(taken) != taken
+
+
+def test_demo_copies_the_example_notebooks_from_the_package_first(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """A wheel has them at jupyter_astro_ops/demo/notebooks (setup.py), not next to it."""
+    import jupyter_astro_ops.demo.cli as cli
+
+    package = tmp_path / "site" / "jupyter_astro_ops" / "demo"
+    (package / "notebooks").mkdir(parents=True)
+    (package / "notebooks" / "shipped.ipynb").write_text("{}")
+    monkeypatch.setattr(cli, "__file__", str(package / "cli.py"))  # as installed
+    work = tmp_path / "work"
+    work.mkdir()
+    DemoCommand(dir=str(tmp_path), port=0)._copy_notebooks(work)
+    assert [p.name for p in work.iterdir()] == ["shipped.ipynb"]
+
+
+def test_demo_copies_the_notebooks_of_a_checkout(tmp_path: Path) -> None:
+    DemoCommand(dir=str(tmp_path), port=0)._copy_notebooks(tmp_path)
+    checkout = Path(__file__).resolve().parents[2] / "notebooks"
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == sorted(
+        p.name for p in checkout.glob("*.ipynb")) != []
+
+
+def test_demo_archive_has_a_large_file_written_once(tmp_path: Path) -> None:
+    roots = files.make_storage(tmp_path / "storage", large_mib=3)
+    mosaic = Path(roots["archive"]["url"].removeprefix("file://")) / files.LARGE_FILE
+    assert mosaic.stat().st_size == files.large_fits_size(3) > 3 << 20
+    with mosaic.open("rb") as fh:
+        head = fh.read(files.FITS_BLOCK + 4096)
+    assert head.startswith(b"SIMPLE  =") and b"NAXIS1  =                 4096" in head
+    assert len(set(head[files.FITS_BLOCK:])) > 200  # varied bytes, not a sparse file of NULs
+    stamp = mosaic.stat().st_mtime_ns
+    files.make_storage(tmp_path / "storage", large_mib=3)
+    assert mosaic.stat().st_mtime_ns == stamp  # kept, not rewritten

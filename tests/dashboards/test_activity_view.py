@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
+from jupyter_astro_ops.activity.models import Project, ProjectMember
 from jupyter_astro_ops.activity.schemas import EventFilter, RequestIn
+from jupyter_astro_ops.activity.states import Status
 from jupyter_astro_ops.compose import ActivityParts
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
@@ -78,7 +81,7 @@ def test_details_show_the_log(act, users, seeded) -> None:
     select(dash, seeded["carol"])
     assert dash.selected == seeded["carol"]
     text = _text(dash.details())
-    assert "ADD RESOURCE ccd-7" in text and "added" in text
+    assert r"Added resource ccd\-7" in text and "added" in text  # escaped Markdown
 
 
 def test_approve_button_decides_and_updates_the_table(act, users, seeded) -> None:
@@ -92,14 +95,16 @@ def test_approve_button_decides_and_updates_the_table(act, users, seeded) -> Non
     stored = act.events.get_event(users["alice"], seeded["request"])
     assert stored.status.value == "APPROVED"
     assert stored.log[-1].message == "approved by alice: welcome aboard"
-    assert "Approved request" in dash.notice
+    assert dash.notice_kind == "success"
+    assert dash.notice == "Approved the request of bob: Request: create project Deep Field."
+    assert "APPROVED" not in dash.notice  # the status would go stale; the details show it
 
 
 def test_deny_is_refused_for_a_user_who_may_not_decide(act, users, seeded) -> None:
     dash = dashboard(act, users["bob"])
     select(dash, seeded["request"])
     dash._deny.clicks += 1
-    assert dash.notice.startswith("Refused")
+    assert dash.notice.startswith("Refused") and dash.notice_kind == "error"
     assert act.events.get_event(users["bob"], seeded["request"]).status.value == "PENDING"
     assert dash.frame.loc[seeded["request"], "status"] == "PENDING"
 
@@ -113,6 +118,7 @@ def test_apply_merges_new_and_changed_events(act, users, seeded) -> None:
     new = act.pages.list_events(users["alice"], EventFilter(since=dash.cursor))
     dash.apply(new)
     assert len(dash.frame) == 3 and dash.frame.iloc[0]["object_type"] == "STAGING_JOB"
+    assert dash.frame.iloc[0]["what"] == "Added staging job j1"
     assert "STAGING_JOB" in dash.param.object_type.objects
     dash.apply(new)  # replayed events are not duplicated
     assert len(dash.frame) == 3
@@ -175,3 +181,58 @@ def test_an_overlong_message_is_refused_not_raised(act, users, seeded) -> None:
     dash._approve.clicks += 1
     assert dash.notice.startswith("Refused")
     assert act.events.get_event(users["alice"], seeded["request"]).status.value == "PENDING"
+
+
+def test_rows_read_as_words_not_ids(act, db, users, seeded) -> None:
+    """A join and a create read differently; project names, not ids; no NaN/None/True."""
+    with db.write() as session:
+        row = Project(name="Andromeda", description="", created_by="carol",
+                      created=datetime.now(timezone.utc))
+        session.add(row)
+        session.flush()
+        session.add(ProjectMember(project_id=row.id, username="carol", role="pi",
+                                  added=row.created))
+        pid = row.id
+    join = act.requests.create_request(users["bob"], RequestIn(kind="project.join",
+                                                                project_id=pid))
+    dash = dashboard(act, users["alice"])
+    assert dash.frame.loc[seeded["request"], "what"] == "Request: create project Deep Field"
+    assert dash.frame.loc[join.id, "what"] == "Request: join project Andromeda"
+    assert dash.frame.loc[join.id, "project"] == "Andromeda"
+    assert dash.frame.loc[seeded["carol"], "project"] == "-"
+    shown = dash.frame.drop(columns=["seq"]).astype(str).to_numpy().ravel()
+    assert not {"nan", "NaN", "None", "True", "False"} & set(shown)
+    assert not any(pid == value or join.id == value for value in shown)
+
+
+def test_worker_lines_are_not_shown(act, users, seeded) -> None:
+    with act.events.db.write() as session:
+        row = act.events.record(session, users["carol"], action="MOD", object_type="RESOURCE",
+                                object_id="dome", message="dome closed")
+        act.events.transition(session, row, Status.RUNNING,
+                              message="attempt 1 by worker vm:1234")
+        rid = row.id
+    dash = dashboard(act, users["alice"])
+    assert dash.frame.loc[rid, "last_message"] == "dome closed"
+    select(dash, rid)
+    assert "attempt 1 by worker" not in _text(dash.details())
+
+
+def test_a_filter_that_hides_the_selected_event_clears_the_details(act, users, seeded) -> None:
+    dash = dashboard(act, users["alice"])
+    select(dash, seeded["carol"])
+    dash.decide("deny")  # refused: not a request
+    assert dash.notice_kind == "error"
+    dash.status = ["PENDING"]  # hides carol's event
+    assert dash.selected is None
+    assert "ccd-7" not in _text(dash.details())
+    assert dash.notice == ""  # the refusal was about the hidden event
+
+
+def test_an_empty_view_says_what_to_do(act, users, seeded) -> None:
+    dash = dashboard(act, users["alice"])
+    dash.action = ["DEL"]
+    assert dash.frame.empty and not dash._view.showing_table
+    assert "Clear a filter" in dash._view.empty.object
+    dash.action = []
+    assert dash._view.showing_table

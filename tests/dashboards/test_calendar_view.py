@@ -71,27 +71,37 @@ def fill(dash: CalendarDashboard, site: str, start: float, end: float, **form: A
 
 def test_the_window_shows_every_site_and_booking(cal, act, users, carols) -> None:
     dash = dashboard(cal, act, users["bob"])
-    assert dash.param.site.objects == ["mrc", "saf"]
+    assert sorted(dash.param.site.objects) == ["mrc", "saf"]
+    assert dash.param.site.names == {"Mountain Ranch Camp (mrc)": "mrc", "Santa Fe (saf)": "saf"}
     assert list(dash.frame.index) == [carols]
-    assert dash.frame.loc[carols, "who"] == "Carol"
-    assert dash._table.value is dash.frame
+    row = dash.frame.loc[carols]
+    assert (row["who"], row["site"], row["project"]) == ("Carol", "Santa Fe (saf)", "-")
+    assert row["when"] == "Wed 02 Jan 10:00-12:00" and row["local"] == "Wed 02 Jan 03:00-05:00 MST"
+    assert dash.widgets.table.value is dash.frame
+    assert set(dash.widgets.table.hidden_columns) >= {"mine", "editable", "start_utc"}
     assert list(dash.timeline.bookings.data["id"]) == [carols]
-    assert list(dash.timeline.figure.y_range.factors) == ["saf", "mrc"]  # first on top
+    assert dash.timeline.bookings.data["label"] == ["carol's night"]  # narrow: title only
+    dash.view = "day"
+    assert dash.timeline.bookings.data["label"] == ["carol's night · Carol"]
+    assert list(dash.timeline.figure.y_range.factors) == ["Santa Fe (saf)",
+                                                          "Mountain Ranch Camp (mrc)"]
 
 
 def test_booking_through_the_form_creates_a_reservation(cal, act, users) -> None:
     dash = dashboard(cal, act, users["bob"])
     fill(dash, "mrc", 1, 3, title="M31 mosaic", note="needs flats")
     assert dash.check == "The slot is free." and dash.conflicts == []
-    assert not dash._book.disabled
-    dash._book.clicks += 1
+    assert dash.check_kind == "success"
+    assert not dash.widgets.book.disabled
+    dash.widgets.book.clicks += 1
     stored = cal.list_reservations(users["bob"], "mrc", at(0), at(24))
     assert [(r.title, r.note, r.creator_id, r.start) for r in stored] == [
         ("M31 mosaic", "needs flats", "bob", at(1))]
-    assert dash.notice.startswith("Booked mrc")
+    assert dash.notice.startswith("Booked **M31 mosaic** at Mountain Ranch Camp")
+    assert dash.notice_kind == "success"
     assert dash.selected == stored[0].id and stored[0].id in dash.frame.index
     assert dash.frame.loc[stored[0].id, "editable"]
-    assert not dash._save.disabled and not dash._delete.disabled
+    assert not dash.widgets.save.disabled and not dash.widgets.delete.disabled
 
 
 def test_project_booking_uses_the_users_projects(cal, act, db, users) -> None:
@@ -102,7 +112,7 @@ def test_project_booking_uses_the_users_projects(cal, act, db, users) -> None:
         session.add(ProjectMember(project_id=row.id, username="bob", role="pi", added=at(0)))
         pid = row.id
     dash = dashboard(cal, act, users["bob"])
-    label = f"m31 (#{pid})"
+    label = "m31"  # the name, never "#1"
     assert dash.param.project.objects == [NO_PROJECT, label]
     fill(dash, "saf", 20, 21, kind="project", project=label)
     dash.book()
@@ -116,31 +126,34 @@ def test_a_clash_is_shown_before_booking_and_nothing_is_booked(cal, act, users, 
     fill(dash, "saf", 11, 13)
     assert [c.id for c in dash.conflicts] == [carols]
     assert dash.check.startswith("In the way: 1")
-    assert dash._book.disabled
+    assert dash.widgets.book.disabled and dash.check_kind == "warning"
     assert dash.timeline.proposal.data["color"] == ["#d1343b"]  # outlined as clashing
     dash.book()  # even if called anyway, the service refuses
-    assert dash.notice.startswith("Refused")
+    assert dash.notice.startswith("Refused") and dash.notice_kind == "error"
     assert [r.id for r in cal.list_reservations(users["bob"], "saf", at(0), at(24))] == [carols]
     fill(dash, "saf", 12, 13)  # touching is fine (half-open intervals)
-    assert dash.conflicts == [] and not dash._book.disabled
+    assert dash.conflicts == [] and not dash.widgets.book.disabled
 
 
 def test_an_invalid_slot_is_explained(cal, act, users) -> None:
     dash = dashboard(cal, act, users["bob"])
     fill(dash, "saf", 5, 4)
-    assert dash.check.startswith("Cannot book") and dash._book.disabled
+    assert dash.check.startswith("Cannot book") and dash.widgets.book.disabled
+    assert dash.check_kind == "error"
 
 
 def test_someone_elses_booking_is_read_only(cal, act, users, carols) -> None:
     dash = dashboard(cal, act, users["bob"])
-    dash._table.selection = [0]
+    dash.widgets.table.selection = [0]
     assert dash.selected == carols
     assert not dash.frame.loc[carols, "editable"]
-    assert dash._save.disabled and dash._delete.disabled and dash._book.disabled
+    w = dash.widgets
+    assert w.save.disabled and w.delete.disabled and w.book.disabled
+    assert "read-only for you" in dash.check and dash.check_kind == "info"
     assert dash.start == naive(10)  # the form shows it
     dash.delete()  # refused by the service even when forced
     dash.save()
-    assert dash.notice.startswith("Refused")
+    assert dash.notice.startswith("Refused") and dash.notice_kind == "error"
     (res,) = cal.list_reservations(users["bob"], "saf", at(0), at(24))
     assert (res.status, res.version) == ("active", 1)
 
@@ -148,22 +161,65 @@ def test_someone_elses_booking_is_read_only(cal, act, users, carols) -> None:
 def test_a_calendar_admin_may_edit_anyones_booking(cal, act, users, carols) -> None:
     dash = dashboard(cal, act, users["dave"])
     dash.selected = carols
-    assert not dash._save.disabled and not dash._delete.disabled
+    assert not dash.widgets.save.disabled and not dash.widgets.delete.disabled
 
 
 def test_edit_and_delete_your_own(cal, act, users, carols) -> None:
     dash = dashboard(cal, act, users["carol"])
     dash.selected = carols
     dash.param.update(end=naive(14), note="extended")
-    assert dash.conflicts == [] and not dash._save.disabled  # its own slot is no clash
-    dash._save.clicks += 1
+    assert dash.conflicts == [] and not dash.widgets.save.disabled  # its own slot: no clash
+    dash.widgets.save.clicks += 1
     res = cal.get(users["carol"], carols)
     assert (res.end, res.note, res.version) == (at(14), "extended", 2)
-    assert dash.frame.loc[carols, "end"] == "2030-01-02 14:00"
+    assert dash.frame.loc[carols, "when"] == "Wed 02 Jan 10:00-14:00"
     dash.selected = carols
-    dash._delete.clicks += 1
+    dash.widgets.delete.clicks += 1
     assert cal.get(users["carol"], carols).status == "cancelled"
     assert dash.frame.empty and dash.selected is None
+
+
+def test_the_preview_follows_the_form_after_leaving_someone_elses_booking(
+        cal, act, users, carols) -> None:
+    """Defect: select carol's booking, switch to day view -> green "free" while listing it."""
+    dash = dashboard(cal, act, users["bob"])
+    dash.selected = carols
+    dash.view = "day"  # the window changes; carol's booking is still in it
+    assert dash.check_kind != "success" and dash.widgets.book.disabled
+    dash.navigate(+1)  # carol's booking leaves the window: the selection goes, the form stays
+    assert dash.selected is None
+    assert dash.check_kind == "warning" and [c.id for c in dash.conflicts] == [carols]
+    assert dash.widgets.book.disabled  # the form still holds carol's slot: it is not free
+    dash.new_booking()
+    fill(dash, "saf", 14, 15)
+    assert dash.check == "The slot is free." and dash.conflicts == []
+
+
+def test_a_stale_notice_goes_when_the_window_changes(cal, act, users, carols) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    fill(dash, "saf", 11, 13)
+    dash.book()
+    assert dash.notice_kind == "error"
+    dash.navigate(+1)
+    assert dash.notice == ""
+
+
+def test_an_empty_window_says_what_to_do(cal, act, users) -> None:
+    dash = dashboard(cal, act, users["bob"])
+    assert dash.frame.empty
+    assert not dash.widgets.table_view.showing_table
+    assert "press **Book**" in dash.widgets.empty.object
+
+
+def test_typed_iso_instants_are_accepted() -> None:
+    from jupyter_astro_ops.dashboards.widgets import IsoDatetimeInput, parse_typed_instant
+
+    assert parse_typed_instant("2030-01-02T02:00Z") == datetime(2030, 1, 2, 2, 0)
+    assert parse_typed_instant("2030-01-02 03:30+01:00") == datetime(2030, 1, 2, 2, 30)
+    assert parse_typed_instant("tomorrow") is None
+    field = IsoDatetimeInput(value=datetime(2030, 1, 1))
+    props = field._process_property_change({"value": "2030-01-02T05:00:00+00:00"})
+    assert props["value"] == datetime(2030, 1, 2, 5, 0)
 
 
 def test_navigation_changes_the_window(cal, act, users, carols) -> None:

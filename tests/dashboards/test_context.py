@@ -46,7 +46,7 @@ def test_standalone_config_from_environment(tmp_path: Any, monkeypatch) -> None:
         assert not ctx.behind_jupyter
         assert ctx.db.url == f"sqlite:///{tmp_path}/s.db"
         assert ctx.role_map.resolve("root").is_admin
-        assert "Please log in" in login_message(ctx)
+        assert "no login configured" in login_message(ctx)
     finally:
         ctx.close()
 

@@ -175,7 +175,7 @@ def test_filters_where_is_and_empty_state(services: Services) -> None:
 def test_month_view_is_readable(services: Services) -> None:
     dash = dashboard(services, "bob")
     dash.view = "month"
-    assert len(dash.labels) == 31 and dash._table.widths[column_label(MON, "month")] == 40
+    assert len(dash.labels) == 31 and dash._table.widths[column_label(MON, "month")] == 31
     dash.navigate(1)
     assert dash.day == date(2030, 2, 1) and len(dash.labels) == 28
 

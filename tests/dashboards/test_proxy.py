@@ -43,7 +43,7 @@ async def test_mapped_token_gets_the_dashboard(jp_fetch: Any) -> None:
     assert "<title>Astro Ops · Activity</title>" in html
     assert "cdn." not in html and "https://" not in html.split("<body")[0]
     code, resp = await _get(jp_fetch, f"{PROXY_NAME}/", token=USERS["bob"][0])
-    assert code == 200 and "Astro Ops dashboards" in resp.body.decode()
+    assert code == 200 and "<title>Astro Ops · Overview</title>" in resp.body.decode()
 
 
 async def test_launcher_tile(jp_fetch: Any) -> None:

@@ -10,7 +10,8 @@ import pytest
 from jupyter_astro_ops.compose import Services, StagingParts
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.staging_source import StagingSource, human_bytes, parent
+from jupyter_astro_ops.dashboards.staging_source import StagingSource
+from jupyter_astro_ops.dashboards.staging_text import human_bytes, parent
 from jupyter_astro_ops.dashboards.staging_view import StagingDashboard
 from jupyter_astro_ops.staging.schemas import JobCreate, JobQuery, SourceRef
 
@@ -80,8 +81,12 @@ def test_browsing_lists_the_root(staging, users) -> None:
     assert dash.root == "archive" and dash.path == ""
     assert sorted(dash.listing["path"]) == ["night1", "single.fits"]
     assert dash.listing.set_index("path").loc["single.fits", "size"] == "1.2 KiB"
+    assert dash.listing.set_index("path").loc["night1", "size"] == "folder"
+    assert dash.picked == "1 file (1.2 KiB), 1 folder"
     select_entry(dash, "night1")
     assert dash.source_path == "night1"
+    assert dash.picked == "night1/: 1 file (10.0 KiB), 1 folder"  # size and count
+    assert "raw frames" in _text(dash._root_text())  # the root's description
     dash._buttons["Open"].clicks += 1
     assert dash.path == "night1" and dash.source_path == "night1"
     assert dash._ls_table.selection == []
@@ -102,7 +107,8 @@ def test_starting_a_job_from_the_form_lists_it(staging, users, home) -> None:
     select_entry(dash, "single.fits")
     dash.target = "raw/"
     dash._buttons["Start staging"].clicks += 1
-    assert dash.notice.startswith("Queued job")
+    assert dash.notice.startswith(r"Queued archive:single\.fits → raw/single\.fits")
+    assert dash.notice_kind == "success" and job_id_not_in(dash.notice, dash)
     (job_id,) = dash.jobs.index
     assert dash.selected_job == job_id
     row = dash.jobs.loc[job_id]
@@ -139,6 +145,7 @@ async def test_a_job_runs_to_completion(services, staging, users, home) -> None:
     dash._job_selected()
     assert "finished" in dash.log_text
     assert dash._buttons["Cancel job"].disabled
+    assert dash.notice == ""  # "Queued ..." went when the job moved on
 
 
 def test_cancel_a_queued_job(staging, users) -> None:
@@ -170,12 +177,14 @@ def test_create_file_in_a_writable_root(staging, users, tmp_path) -> None:
     assert dash._create_box.visible
     dash.new_file, dash.new_content = "notes/obs.txt", "seeing 0.8\""
     dash._buttons["Create file"].clicks += 1
-    assert dash.notice == "Wrote 11 bytes to drop:notes/obs.txt"
+    assert dash.notice == r"Wrote 11 bytes to drop:notes/obs\.txt."
     assert (tmp_path / "drop" / "notes" / "obs.txt").read_text() == "seeing 0.8\""
     assert list(dash.listing["path"]) == ["notes"]
     dash.root = "archive"
     dash.create_file()
-    assert dash.notice.startswith("Refused")
+    assert dash.notice.startswith("Refused") and dash.notice_kind == "error"
+    dash.root = "drop"  # a refusal about another root is stale here
+    assert dash.notice == ""
 
 
 async def test_follow_updates_progress_and_log(services, staging, users) -> None:
@@ -207,3 +216,24 @@ async def test_follow_updates_progress_and_log(services, staging, users) -> None
 def test_helpers() -> None:
     assert human_bytes(1536) == "1.5 KiB" and human_bytes(None) == ""
     assert parent("a/b/c") == "a/b" and parent("a") == ""
+
+
+def job_id_not_in(text: str, dash: StagingDashboard) -> bool:
+    return all(job_id[:8] not in text for job_id in dash.jobs.index)
+
+
+def test_empty_states_say_what_to_do(staging, users, tmp_path) -> None:
+    dash = dashboard(staging, users["carol"])
+    assert dash.jobs.empty and not dash._jobs_view.showing_table
+    assert "press **Start staging**" in dash._jobs_view.empty.object
+    dash.root = "drop"  # an empty writable root
+    assert dash.listing.empty and not dash._ls_view.showing_table
+    assert "This folder is empty" in dash._ls_view.empty.object
+    dash.source_path = "single.fits"
+    dash.root = "archive"
+    dash.start_job()
+    assert dash._jobs_view.showing_table
+
+
+def _text(view: object) -> str:
+    return "\n".join(str(getattr(obj, "object", "")) for obj in view.select())  # type: ignore[attr-defined]

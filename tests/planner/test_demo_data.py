@@ -17,7 +17,7 @@ from ..conftest import make_services
 
 
 def test_demo_planner(tmp_path: Path, capsys: Any) -> None:
-    DemoCommand(dir=str(tmp_path / "demo"), port=0).start()
+    DemoCommand(dir=str(tmp_path / "demo"), port=0, large_file_mib=0).start()
     out = capsys.readouterr().out
     config = json.loads((tmp_path / "demo" / "config" / "jupyter_server_config.json")
                         .read_text())
@@ -51,5 +51,5 @@ def test_demo_planner(tmp_path: Path, capsys: Any) -> None:
         assert kinds >= {"stored", "default", "import"}
     finally:
         db.dispose()
-    DemoCommand(dir=str(tmp_path / "demo"), port=0).start()  # idempotent
+    DemoCommand(dir=str(tmp_path / "demo"), port=0, large_file_mib=0).start()  # idempotent
     assert "seeded:" not in capsys.readouterr().out

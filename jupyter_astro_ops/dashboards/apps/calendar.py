@@ -7,4 +7,4 @@ and cancel your own bookings, see everyone else's live.
 from jupyter_astro_ops.dashboards.calendar_view import build
 from jupyter_astro_ops.dashboards.page import serve_page
 
-serve_page("Calendar", build)
+serve_page("calendar", build)

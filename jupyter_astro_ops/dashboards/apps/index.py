@@ -1,8 +1,10 @@
-"""Astro Ops dashboards.
+"""Overview.
 
-The index page: one link per dashboard found in this directory.
+The landing page: a card per dashboard with what it is for and a live figure (requests waiting
+for you, your running jobs, your bookings this week), behind the same login as the others.
 """
 
-from jupyter_astro_ops.dashboards.index import index_page
+from jupyter_astro_ops.dashboards.index import build
+from jupyter_astro_ops.dashboards.page import serve_page
 
-index_page().servable(title="Astro Ops dashboards")
+serve_page("index", build)

@@ -7,4 +7,4 @@ gaps in red, "where is" search, edit your own cells and answer swap requests, li
 from jupyter_astro_ops.dashboards.page import serve_page
 from jupyter_astro_ops.dashboards.planner_view import build
 
-serve_page("People Planner", build)
+serve_page("planner", build)

@@ -7,4 +7,4 @@ Browse the storage roots, stage data into your working directory, follow your jo
 from jupyter_astro_ops.dashboards.page import serve_page
 from jupyter_astro_ops.dashboards.staging_view import build
 
-serve_page("Staging", build)
+serve_page("staging", build)
