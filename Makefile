@@ -43,9 +43,11 @@ $(STAMP): setup.py pyproject.toml $(SERVER_CONFIG)
 
 demo: setup labext-build
 	$(BIN)/jupyter astro-ops demo --dir=$(DEMO_DIR)
+	@echo "Starting JupyterLab (only warnings are logged): open one of the login URLs above."
 	JUPYTER_CONFIG_DIR=$(CURDIR)/$(DEMO_DIR)/config JUPYTER_DATA_DIR=$(CURDIR)/$(DEMO_DIR)/data \
 	JUPYTER_RUNTIME_DIR=$(CURDIR)/$(DEMO_DIR)/runtime \
-	$(BIN)/jupyter lab --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(BIN)/jupyter lab --no-browser --ServerApp.log_level=WARN \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: setup lint typecheck labext-test pytest ui-tests
 
