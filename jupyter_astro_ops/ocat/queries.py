@@ -21,8 +21,11 @@ from .catalog import Catalog
 from .models import OcatObservation, OcatRevision, OcatSignoff
 from .schemas import (
     BoardRow,
+    CatalogOut,
     CheckWarning,
+    ColumnOut,
     ObservationOut,
+    ParameterOut,
     RevisionDetail,
     RevisionOut,
     SignoffOut,
@@ -32,6 +35,18 @@ from .schemas import (
 
 SIGNED = ("signed", "carried")
 BOARD_ROWS: TypeAdapter[list[BoardRow]] = TypeAdapter(list[BoardRow])
+
+
+def catalog_out(c: Catalog) -> CatalogOut:
+    """The parameter catalog and the sign-off columns, on the wire."""
+    return CatalogOut(
+        source=c.source, groups=c.groups,
+        columns=[ColumnOut(name=x.name, label=x.label, role=x.role,
+                           verification=x.verification) for x in c.columns],
+        parameters=[ParameterOut(name=p.name, group=p.group, type=p.type, unit=p.unit,
+                                 min=p.min, max=p.max, allowed=list(p.allowed),
+                                 modifiable=p.modifiable, description=p.description)
+                    for p in c.parameters.values()])
 NOTE_TEXT = {"comment": "new comment", "large_shift": "large coordinate shift"}
 
 

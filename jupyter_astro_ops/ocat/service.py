@@ -46,12 +46,10 @@ from .schemas import (
     BoardQuery,
     BoardRow,
     CatalogOut,
-    ColumnOut,
     DiscardIn,
     ExpressIn,
     ExpressOut,
     ObservationOut,
-    ParameterOut,
     RevisionDetail,
     RevisionOut,
     SignIn,
@@ -112,15 +110,7 @@ class OcatService(LoggingConfigurable):
     # -- reading ---------------------------------------------------------------------------
     def catalog_out(self, user: User) -> CatalogOut:
         """The parameter catalog and the sign-off columns."""
-        c = self.catalog
-        return CatalogOut(
-            source=c.source, groups=c.groups,
-            columns=[ColumnOut(name=x.name, label=x.label, role=x.role,
-                               verification=x.verification) for x in c.columns],
-            parameters=[ParameterOut(name=p.name, group=p.group, type=p.type, unit=p.unit,
-                                     min=p.min, max=p.max, allowed=list(p.allowed),
-                                     modifiable=p.modifiable, description=p.description)
-                        for p in c.parameters.values()])
+        return q.catalog_out(self.catalog)
 
     def observation(self, user: User, obsid: int) -> ObservationOut:
         with self.db.read() as session:

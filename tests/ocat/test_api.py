@@ -172,3 +172,17 @@ async def test_rota_rest_and_ical(ocat_api: Any, jp_fetch: Any) -> None:
     resp = await jp_fetch("astro-ops", "api", "v1", "ocat", "rota.ics",
                           params={"feed_token": token["token"]}, headers={"Authorization": ""})
     assert resp.code == 200 and b"POC duty: pocone" in resp.body
+
+
+async def test_the_catalog_lists_every_group_and_column(ocat_api: Any) -> None:
+    """``GET ocat/parameters``: the packaged catalog, each parameter in one of the seven groups,
+    each column with the role that signs it."""
+    status, out, _ = await ocat_api("arc", "GET", "parameters")
+    assert status == 200 and len(out["parameters"]) >= 40
+    assert set(out["groups"]) == {"general", "time", "roll", "acis", "acis_window", "acis_si",
+                                  "hrc_si"}
+    assert {p["group"] for p in out["parameters"]} == set(out["groups"])
+    columns = {c["name"]: c for c in out["columns"]}
+    assert columns["hrc_si"]["role"] == "hrc" and columns["usint_verification"]["verification"]
+    hrc = next(p for p in out["parameters"] if p["name"] == "hrc_si_mode")
+    assert hrc["group"] == "hrc_si" and hrc["modifiable"]
