@@ -40,6 +40,7 @@ PROXY = REPO / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable
 BIN = Path(sys.executable).parent
 PASSWORD = "hub-test-password"  # noqa: S105 (the dummy authenticator's test password)
 DASH = "astro-ops-dash"
+SHUTDOWN = "initiating shutdown"  # the Hub's log line when it receives SIGTERM
 
 
 def free_port() -> int:
@@ -189,8 +190,11 @@ class Hub:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def server_errors(self) -> list[str]:
-        """Tracebacks in the Hub's log (its own, the proxy's, the services' and servers')."""
-        return [line for line in self.log_text().splitlines()
+        """Tracebacks in the Hub's log (its own, the proxy's, the services' and servers'),
+        up to the Hub's shutdown: while it stops, JupyterHub 5's own service health check may
+        race its cleanup (``'NoneType' object has no attribute 'proto'``), which is not ours."""
+        text = self.log_text().split(SHUTDOWN, 1)[0]
+        return [line for line in text.splitlines()
                 if "Traceback (most recent call last)" in line or " 500 " in line]
 
     # -- operator (the admin service's token) ----------------------------------------------
