@@ -9,9 +9,7 @@ booleans; user text escaped because Panel's Markdown renders HTML); ``follow_oca
 
 from __future__ import annotations
 
-import asyncio
 import html
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -38,8 +36,8 @@ from ..ocat.schemas import (
     UndoIn,
     WithdrawIn,
 )
+from .tasks import reload_on_events
 
-log = logging.getLogger(__name__)
 WATCHER = User("astro-ops:ocat-dashboard", "Ocat dashboard", roles=frozenset({"admin"}))
 OBJECT_TYPES = ["OCAT_REVISION", "OCAT_ROTA", "OCAT_OBSERVATION"]
 TIME_FMT = "%Y-%m-%d %H:%M"
@@ -190,22 +188,5 @@ def when(value: datetime | None) -> str:
 
 async def follow_ocat(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
     """Await ``reload()`` after Ocat changes in the feed (one reload per burst)."""
-    stale = asyncio.Event()
-
-    async def reloader() -> None:
-        while True:
-            await stale.wait()
-            stale.clear()
-            try:
-                await reload()
-            except Exception:  # keep following; the next event retries
-                log.exception("ocat dashboard: reload failed")
-
-    task = asyncio.ensure_future(reloader())
-    subscription = hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES))
-    try:
-        async for _ev in subscription:
-            stale.set()
-    finally:
-        subscription.close()
-        task.cancel()
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES)),
+                           reload)

@@ -10,9 +10,7 @@ Every piece of user text (names, notes, holiday names) is HTML-escaped here. The
 
 from __future__ import annotations
 
-import asyncio
 import html
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -39,8 +37,8 @@ from ..planner.schemas import (
     SwapOut,
     WhereIsOut,
 )
+from .tasks import reload_on_events
 
-log = logging.getLogger(__name__)
 # Planner rows are public inside the organisation; the feed is only a *signal* to reload (read
 # as the session's user), so it is watched with this process-internal identity.
 WATCHER = User("astro-ops:planner-dashboard", "Planner dashboard", roles=frozenset({"admin"}))
@@ -299,22 +297,5 @@ class PlannerSource:
 
 async def follow_planner(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
     """Await ``reload()`` after planner changes in the feed (one reload per burst)."""
-    stale = asyncio.Event()
-
-    async def reloader() -> None:
-        while True:
-            await stale.wait()
-            stale.clear()
-            try:
-                await reload()
-            except Exception:  # keep following; the next event retries
-                log.exception("planner dashboard: reloading failed")
-
-    task = asyncio.ensure_future(reloader())
-    subscription = hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES))
-    try:
-        async for _ev in subscription:
-            stale.set()
-    finally:
-        subscription.close()
-        task.cancel()
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES)),
+                           reload)
