@@ -35,6 +35,8 @@ from typing import Any
 import requests
 import websocket
 
+from ..kernel_ws import execute
+
 REPO = Path(__file__).resolve().parents[2]
 PROXY = REPO / "deploy" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
 BIN = Path(sys.executable).parent
@@ -297,32 +299,7 @@ class Kernel:
 
     def execute(self, code: str) -> str:
         """Run ``code``; its stdout and results as text (a failing cell fails the test)."""
-        msg_id = uuid.uuid4().hex
-        self.conn.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": self.user.name, "session": self.session,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-        }))
-        out: list[str] = []
-        replied = idle = False
-        while not (replied and idle):
-            msg = json.loads(self.conn.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind in ("execute_result", "display_data"):
-                out.append(content["data"].get("text/plain", "") + "\n")
-            elif kind == "error":
-                raise AssertionError("\n".join(content["traceback"]))
-            elif kind == "execute_reply":
-                replied = True
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-        return "".join(out)
+        return execute(self.conn, self.session, code, username=self.user.name, timeout=180)[0]
 
     def close(self) -> None:
         self.conn.close()

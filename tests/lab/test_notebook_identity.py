@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ import websocket
 
 from ..client.conftest import make_tree
 from ..conftest import USERS
+from ..kernel_ws import execute
 from ..notebooks.conftest import OWNER_TOKEN, free_port, server_config, wait_ready
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "staging.ipynb"
@@ -49,37 +49,7 @@ class Kernel:
 
     def execute(self, code: str, silent: bool = False) -> tuple[str, int | None]:
         """Run ``code``; its stdout/results as text, and the execution count it got."""
-        msg_id = uuid.uuid4().hex
-        self.conn.send(json.dumps({
-            "header": {"msg_id": msg_id, "username": "", "session": self.session,
-                       "msg_type": "execute_request", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-            "content": {"code": code, "silent": silent, "store_history": not silent,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-        }))
-        out: list[str] = []
-        count: int | None = None
-        replied = idle = False
-        deadline = time.monotonic() + 120
-        while not (replied and idle) and time.monotonic() < deadline:
-            msg = json.loads(self.conn.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind in ("execute_result", "display_data"):
-                out.append(content["data"].get("text/plain", "") + "\n")
-            elif kind == "error":
-                raise AssertionError("\n".join(content["traceback"]))
-            elif kind == "execute_reply":
-                replied, count = True, content.get("execution_count")
-                if content["status"] != "ok":
-                    raise AssertionError(f"cell failed: {content}")
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-        assert replied and idle, "kernel did not answer in time"
-        return "".join(out), count
+        return execute(self.conn, self.session, code, silent=silent)
 
     def close(self) -> None:
         self.conn.close()
