@@ -43,6 +43,7 @@ from typing import Any
 
 import aiohttp
 import psutil
+from bench_calendar import pct
 from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
@@ -130,9 +131,9 @@ async def load(hub: Hub, tokens: dict[str, str], seconds: float
         return samples, errors, time.monotonic() - began
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+def ms(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (seconds) in milliseconds; 0 when nothing was timed."""
+    return pct(values, q) * 1000 if values else 0.0
 
 
 def invariants(db_url: str, timeout: float) -> dict[str, Any]:
@@ -210,10 +211,10 @@ def report(rows: list[tuple[str, dict[str, list[float]], list[str], float, int]]
     for label, samples, errors, took, users in rows:
         for op, _ in MIX:
             values = samples.get(op, [])
-            figures[(label, op)] = (len(values) / took, pct(values, 0.5))
+            figures[(label, op)] = (len(values) / took, ms(values, 0.5))
             bad = sum(1 for e in errors if e.startswith(op))
             print(f"{label:<10} {users:>5} {op:<9} {len(values):>6} {len(values) / took:>7.1f} "
-                  f"{pct(values, 0.5):>8.1f} {pct(values, 0.99):>8.1f} {bad:>6}")
+                  f"{ms(values, 0.5):>8.1f} {ms(values, 0.99):>8.1f} {bad:>6}")
     print("\nratio, N users / one user (throughput: higher is better; p50: lower is better)")
     for op, _ in MIX:
         (tn, pn), (t1, p1) = figures[("N users", op)], figures[("one user", op)]

@@ -37,6 +37,7 @@ from typing import Any
 
 import bench_api
 from bench_api import free_port, start_server, stop_server
+from bench_calendar import pct
 from sqlalchemy import insert, select, text
 from traitlets.config import Config, Configurable
 
@@ -149,11 +150,6 @@ def timed(fn: Any, runs: int, cpu: list[float] | None = None) -> list[float]:
         if cpu is not None:
             cpu.append((time.process_time() - c0) * 1000)
     return out
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def profile(fn: Any, label: str) -> None:
