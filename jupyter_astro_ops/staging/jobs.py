@@ -25,6 +25,7 @@ from .models import StagingFile, StagingJob
 from .paths import check_dir_inside, join_rel, makedirs_confined
 from .plan import check_links_confined, plan_source
 from .roots import Root
+from .throttle import Throttle
 from .transfer import Cancelled, FileResult, IntegrityError, Transfer, hash_local, make_symlink
 
 PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
@@ -79,6 +80,7 @@ class Settings:
     progress_interval: float
     files_in_flight: int
     unnamed: bool = True
+    max_bytes_per_second: float = 0.0
 
 
 class JobRun:
@@ -99,6 +101,14 @@ class JobRun:
         self._pending: list[dict[str, Any]] = []
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
+        self.throttle = Throttle(settings.max_bytes_per_second, self._pause)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` for the bandwidth cap, ending early on shutdown or cancel."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.flags.shutdown.wait(min(left, 0.1))
+            self.flags.check()
 
     # -- the whole run -------------------------------------------------------------------------
     def run(self) -> None:
@@ -244,6 +254,7 @@ class JobRun:
             sent[0] += n
             with self._lock:
                 self.counts["bytes"] += n
+            self.throttle.sent(n)
 
         rel_dir, _, name = join_rel(self.job.target, f.relpath).rpartition("/")
         directory = self._ensure_dir(rel_dir)

@@ -90,6 +90,10 @@ class StagingService(LoggingConfigurable):
     max_concurrent_jobs = Int(2, config=True, help="Jobs that run at the same time.")
     max_files_in_flight = Int(4, config=True, help=(
         "Files copied at the same time, over all running jobs (one thread each)."))
+    max_bytes_per_second = Int(0, config=True, help=(
+        "Bandwidth cap of each job in bytes per second, over all of its files (like rsync's "
+        "--bwlimit), so that one job cannot saturate storage shared with instruments and "
+        "pipelines. 0: no cap."))
     chunk_size = Int(8 << 20, config=True, help="Bytes per read/write/hash step.")
     retries = Int(3, config=True, help=(
         "Retries of a file after a transient error (not for permission, missing-file, "
@@ -258,7 +262,8 @@ class StagingService(LoggingConfigurable):
                         read_only=self.make_read_only, retries=self.retries,
                         backoff=self.retry_backoff, progress_interval=self.progress_interval,
                         files_in_flight=max(1, self.max_files_in_flight),
-                        unnamed=self.unnamed_temp_files)
+                        unnamed=self.unnamed_temp_files,
+                        max_bytes_per_second=max(0, self.max_bytes_per_second))
 
     def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
         """Run one claimed job to its end (called by the runner in a job thread)."""

@@ -25,7 +25,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 GROUPS = {"ops-leads": ["alice"], "arcops": ["obs1", "obs2"]}
 ROLES = {"admin": ["group:ops-leads"], "stager": ["group:arcops"]}
 SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"}}
-FILES = 1201  # enough that a job is still running when its owner's server is stopped
+FILES = 1201
+NIGHT_BYTES = sum(2048 + i for i in range(FILES))
+# the night job is capped to take about ten seconds however fast the disk is, so it is
+# certainly still running when its owner's server is stopped
+CAP = NIGHT_BYTES // 10
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -51,7 +55,8 @@ def hub(pg_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
     hub = Hub(root, db_url, GROUPS, ROLES, workers=2, astro_config={
         "StagingService": {"roots": {"archive": {"url": f"file://{root / 'archive'}",
                                                  "roles": ["stager"]}},
-                           "progress_interval": 0.2, "poll_interval": 0.5},
+                           "progress_interval": 0.2, "poll_interval": 0.5,
+                           "max_bytes_per_second": CAP},
         "CalendarService": {"sites": SITES},
         "RequestWorker": {"poll_interval": 0.5},
     })
