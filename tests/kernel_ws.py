@@ -8,6 +8,9 @@ import time
 import uuid
 from typing import Any
 
+import requests
+import websocket
+
 
 def execute(conn: Any, session: str, code: str, *, username: str = "", silent: bool = False,
             timeout: float = 120.0) -> tuple[str, int | None]:
@@ -45,3 +48,40 @@ def execute(conn: Any, session: str, code: str, *, username: str = "", silent: b
             idle = True
     assert replied and idle, "kernel did not answer in time"
     return "".join(out), count
+
+
+class Kernel:
+    """One kernel started through a Jupyter server's REST API with ``token``, driven over its
+    websocket like a frontend would."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        auth = {"Authorization": f"token {token}"}
+        resp = requests.post(url + "api/kernels", json={"name": "python3"}, headers=auth,
+                             timeout=30)
+        resp.raise_for_status()
+        self.id = resp.json()["id"]
+        ws_url = url.replace("http://", "ws://") + f"api/kernels/{self.id}/channels"
+        self.conn = websocket.create_connection(
+            ws_url, header=[f"Authorization: token {token}"], timeout=120)
+        self.session = uuid.uuid4().hex
+
+    def execute(self, code: str, silent: bool = False) -> tuple[str, int | None]:
+        """Run ``code``; its stdout/results as text, and the execution count it got."""
+        return execute(self.conn, self.session, code, silent=silent)
+
+    def give_token(self, user_token: str) -> int | None:
+        """What the lab extension does when a kernel is ready: ask for a kernel token as the
+        user (``user_token``) and set it by a silent execute."""
+        resp = requests.post(self.url + "astro-ops/api/v1/kernel-tokens",
+                             json={"kernel_id": self.id},
+                             headers={"Authorization": f"token {user_token}"}, timeout=30)
+        assert resp.status_code == 201, resp.text
+        token = resp.json()["token"]
+        code = f"import os as _o\n_o.environ['ASTRO_OPS_TOKEN'] = {json.dumps(token)}\ndel _o"
+        return self.execute(code, silent=True)[1]
+
+    def close(self) -> None:
+        self.conn.close()
+        requests.delete(self.url + f"api/kernels/{self.id}",
+                        headers={"Authorization": f"token {self.token}"}, timeout=30)

@@ -13,48 +13,20 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-import requests
-import websocket
 
 from ..client.conftest import make_tree
 from ..conftest import USERS
-from ..kernel_ws import execute
-from ..notebooks.conftest import OWNER_TOKEN, free_port, server_config, wait_ready
+from ..kernel_ws import Kernel
+from ..notebooks.conftest import OWNER_TOKEN, free_port, server_config, stop_server, wait_ready
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "staging.ipynb"
 pytestmark = pytest.mark.slow
-
-
-class Kernel:
-    """One kernel started by the server, driven over its websocket like a frontend would."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        auth = {"Authorization": f"token {OWNER_TOKEN}"}
-        resp = requests.post(url + "api/kernels", json={"name": "python3"}, headers=auth,
-                             timeout=30)
-        resp.raise_for_status()
-        self.id = resp.json()["id"]
-        ws_url = url.replace("http://", "ws://") + f"api/kernels/{self.id}/channels"
-        self.conn = websocket.create_connection(
-            ws_url, header=[f"Authorization: token {OWNER_TOKEN}"], timeout=120)
-        self.session = uuid.uuid4().hex
-
-    def execute(self, code: str, silent: bool = False) -> tuple[str, int | None]:
-        """Run ``code``; its stdout/results as text, and the execution count it got."""
-        return execute(self.conn, self.session, code, silent=silent)
-
-    def close(self) -> None:
-        self.conn.close()
-        requests.delete(self.url + f"api/kernels/{self.id}",
-                        headers={"Authorization": f"token {OWNER_TOKEN}"}, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -80,22 +52,11 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_ready(proc, url, USERS["bob"][0])
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
-def inject_token(url: str, kernel: Kernel, user: str) -> int | None:
-    """What the extension does: a kernel token of ``user``, set by a silent execute."""
-    resp = requests.post(url + "astro-ops/api/v1/kernel-tokens", json={"kernel_id": kernel.id},
-                         headers={"Authorization": f"token {USERS[user][0]}"}, timeout=30)
-    assert resp.status_code == 201, resp.text
-    token = resp.json()["token"]
-    code = f"import os as _o\n_o.environ['ASTRO_OPS_TOKEN'] = {json.dumps(token)}\ndel _o"
-    return kernel.execute(code, silent=True)[1]
+def inject_token(kernel: Kernel, user: str) -> int | None:
+    return kernel.give_token(USERS[user][0])
 
 
 def run_notebook(kernel: Kernel) -> str:
@@ -105,7 +66,7 @@ def run_notebook(kernel: Kernel) -> str:
 
 
 def test_two_users_each_run_the_staging_notebook_as_themselves(shared_server: str) -> None:
-    kernels = {user: Kernel(shared_server) for user in ("bob", "carol")}
+    kernels = {user: Kernel(shared_server, OWNER_TOKEN) for user in ("bob", "carol")}
     try:
         # without a token the kernel is the server owner's, as on any shared server
         probe = "from jupyter_astro_ops.client import AstroOps\nprint(AstroOps().me()" \
@@ -113,7 +74,7 @@ def test_two_users_each_run_the_staging_notebook_as_themselves(shared_server: st
         assert kernels["bob"].execute(probe)[0].strip() == "owner"
         texts = {}
         for user, kernel in kernels.items():
-            inject_token(shared_server, kernel, user)
+            inject_token(kernel, user)
             texts[user] = run_notebook(kernel)
         for user, kernel in kernels.items():
             assert "job succeeded ok" in texts[user], texts[user]
@@ -124,9 +85,9 @@ def test_two_users_each_run_the_staging_notebook_as_themselves(shared_server: st
             assert who == user
             assert owners.strip() == f"['{user}'] 2", owners  # the job and its re-run
         # the silent execute is not a cell: the user's first cell is still In [1]
-        fresh = Kernel(shared_server)
+        fresh = Kernel(shared_server, OWNER_TOKEN)
         try:
-            assert inject_token(shared_server, fresh, "carol") is not None
+            assert inject_token(fresh, "carol") is not None
             assert fresh.execute("1 + 1")[1] == 1
         finally:
             fresh.close()

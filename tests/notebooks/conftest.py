@@ -90,6 +90,16 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, token: str) -> None:
     raise RuntimeError(f"jupyter server not ready at {url} after {START_TIMEOUT} s")
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server subprocess: politely, then for good after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("nbserver")
@@ -119,9 +129,4 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             raise RuntimeError(f"{exc}\n{server.log_tail()}") from exc
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
