@@ -17,7 +17,7 @@ from .text import escape_md, span, zone
 COLUMNS = ["site", "times", "title", "kind", "who", "project", "when", "local", "note",
            "start_utc", "end_utc", "mine", "editable"]
 HIDDEN = ["when", "local", "note", "start_utc", "end_utc", "mine", "editable"]
-TITLES = {"site": "Site", "times": "When (UTC / at the site)", "title": "Title",
+TITLES = {"site": "Site", "times": "When", "title": "Title",
           "kind": "Type", "who": "Booked by", "project": "Project"}
 TYPE_LABELS = {"realtime": "Realtime", "project": "Project time"}
 NO_PROJECT_TEXT = "-"

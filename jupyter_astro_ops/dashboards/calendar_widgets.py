@@ -53,7 +53,9 @@ class BookingState(Protocol):
     def new_booking(self) -> None: ...
 
 FORM_WIDTH = 330
-WIDTHS = {"site": 125, "times": 195, "kind": 95, "who": 110, "project": 105}
+# each cell of "When" names its zones (UTC, then the site's); wide enough for each title
+# beside its sort arrow
+WIDTHS = {"site": 125, "times": 195, "kind": 90, "who": 120, "project": 110}
 WRAP = {"type": "textarea"}
 LEGEND = ("Bars are coloured by project; yours have a dark outline, the selected one is "
           "orange. The dashed outline is the slot in the form (green: free, red: something is "

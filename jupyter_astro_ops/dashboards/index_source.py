@@ -19,6 +19,7 @@ from ..core.identity import User
 from ..core.timeutil import utcnow
 from ..staging.schemas import JobQuery
 from .calendar_source import window_for
+from .text import plural
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def signoffs_for_you(services: Services, user: User) -> Figure:
     mine = [r for r in rows if any(s["status"] == "pending" and ocat.may_sign(user, column)
                                    for column, s in r.signoffs.items())]
     detail = f"Oldest: {mine[-1].label} ({mine[-1].target_name})." if mine else \
-        f"{len(rows)} open revision(s), none waiting for you."
+        f"{plural(len(rows), 'open revision')}, none waiting for you."
     label = "revision waiting for your sign-off" if len(mine) == 1 else \
         "revisions waiting for your sign-off"
     return Figure(len(mine), label, detail)

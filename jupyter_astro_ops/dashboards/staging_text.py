@@ -16,12 +16,14 @@ from .text import human_bytes, human_duration, plural
 TIME_FMT = "%d %b %H:%M:%S"
 JOB_COLUMNS = ["created", "what", "status", "method", "files", "files_pct", "bytes",
                "bytes_pct", "rate", "eta", "source", "target", "error"]
-JOB_HIDDEN = ["source", "target", "error"]  # in "what"; the error in the job's details
+# in "what"; the error and the files bar in the job's details ("Files" says 3/3)
+JOB_HIDDEN = ["source", "target", "error", "files_pct"]
 JOB_TITLES = {"created": "Created (UTC)", "what": "What", "status": "Status",
-              "method": "Method", "files": "Files", "files_pct": "Files %", "bytes": "Bytes",
-              "bytes_pct": "Bytes %", "rate": "Rate", "eta": "Time left"}
-JOB_WIDTHS = {"created": 130, "status": 95, "method": 75, "files": 60, "files_pct": 90,
-              "bytes": 150, "bytes_pct": 90, "rate": 90, "eta": 85}
+              "method": "Method", "files": "Files", "bytes": "Bytes",
+              "bytes_pct": "Progress", "rate": "Rate", "eta": "Time left"}
+# wide enough for each title beside its sort arrow at 1400 px ("What" takes the rest)
+JOB_WIDTHS = {"created": 150, "status": 105, "method": 100, "files": 85, "bytes": 150,
+              "bytes_pct": 115, "rate": 95, "eta": 115}
 NO_JOBS = "No jobs yet: pick a folder on the left and press **Start staging**."
 EMPTY_DIR = "This folder is empty. Go **Up**, or pick another storage root."
 NO_ROOTS = ("No storage root is open to you. Ask an administrator for the *stager* role or "

@@ -42,12 +42,25 @@ class IsoDatetimeInput(pmui.DatetimeInput):
     format = param.String(default="%Y-%m-%d %H:%M", doc="How the instant is shown.")
 
     def _process_property_change(self, props: dict[str, Any]) -> dict[str, Any]:
-        typed = props.get("value")
+        props = dict(props)
+        for key in ("value", "value_input"):  # the picker sends ms since the epoch (UTC)
+            sent = props.get(key)
+            if isinstance(sent, int | float) and not isinstance(sent, bool):
+                props[key] = from_epoch_ms(sent)
+        typed = props.get("value")  # while typing, value_input stays the text as typed
         if isinstance(typed, str) and typed.strip():
-            parsed = parse_typed_instant(typed)
-            if parsed is not None:
-                props = {**props, "value": parsed.strftime(self.format)}
+            typed = parse_typed_instant(typed)
+        if isinstance(typed, datetime):
+            props["value"] = typed.strftime(self.format)  # Panel parses it by its format
         return super()._process_property_change(props)
+
+
+def from_epoch_ms(ms: float) -> datetime | None:
+    """Milliseconds since the epoch as naive UTC, ``None`` when out of range."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 class Notice(param.Parameterized):

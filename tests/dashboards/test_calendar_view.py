@@ -222,6 +222,20 @@ def test_typed_iso_instants_are_accepted() -> None:
     assert props["value"] == datetime(2030, 1, 2, 5, 0)
 
 
+def test_a_picked_instant_in_epoch_milliseconds_is_taken_as_utc() -> None:
+    """The browser's picker sends ``value_input`` as a number: it once raised server-side."""
+    from jupyter_astro_ops.dashboards.widgets import IsoDatetimeInput
+
+    field = IsoDatetimeInput(value=datetime(2030, 1, 1))
+    ms = datetime(2026, 12, 2, 7, 0, tzinfo=timezone.utc).timestamp() * 1000
+    field.param.update(**field._process_property_change({"value_input": ms}))
+    assert field.value_input == datetime(2026, 12, 2, 7, 0)
+    props = field._process_property_change({"value": int(ms)})
+    assert props["value"] == datetime(2026, 12, 2, 7, 0)
+    typing = field._process_property_change({"value_input": "2026-12-02 0"})
+    assert typing["value_input"] == "2026-12-02 0"  # half typed: left as it is
+
+
 def test_navigation_changes_the_window(cal, act, users, carols) -> None:
     dash = dashboard(cal, act, users["bob"], view="day")
     assert dash.window == (at(0), at(24))
