@@ -38,7 +38,7 @@ def test_approve_a_request_that_appeared_live(ui: Ui) -> None:
     expect(page.get_by_text("Decide this request")).to_be_visible(timeout=15_000)
     page.get_by_role("textbox", name="Message to the requester").fill("go ahead")
     page.get_by_role("button", name="Approve").click()
-    notice = page.get_by_text("Approved the request of carol: Request: create project Live "
+    notice = page.get_by_text("Approved the request of Carol: Request: create project Live "
                               "Feed Survey.")
     expect(notice).to_be_visible(timeout=15_000)
     # the worker carries it out; the row and the details follow, the notice has no status

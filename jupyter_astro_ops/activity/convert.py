@@ -12,6 +12,7 @@ def to_out(row: ActivityEvent) -> EventOut:
     return EventOut(
         id=row.id, seq=row.seq, action=Action(row.action),
         object=ObjectRef(type=row.object_type, id=row.object_id), user=row.username,
+        user_name=row.user_name or "",
         project_id=row.project_id, status=Status(row.status),
         previous_status=Status(row.previous_status) if row.previous_status else None,
         manager=row.manager, data=row.data or {},

@@ -140,6 +140,7 @@ class EventLog:
             id=new_id, seq=_placeholder_seq(new_id), action=Action(action).value,
             object_type=object_type, object_id=object_id,
             username=user.username if isinstance(user, User) else user,
+            user_name=user.display_name[:256] if isinstance(user, User) else "",
             project_id=project_id, status=Status(status).value, previous_status=None,
             data=dict(data or {}), log=[], attempts=0, created=now, updated=now,
         )

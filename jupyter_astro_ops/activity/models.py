@@ -31,6 +31,8 @@ class ActivityEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32), index=True)
     object_id: Mapped[str | None] = mapped_column(String(128), index=True)
     username: Mapped[str] = mapped_column(String(128), index=True)
+    # the acting person's display name when the event was written ("" for a system actor)
+    user_name: Mapped[str] = mapped_column(String(256), default="", server_default="")
     project_id: Mapped[int | None] = mapped_column(Integer, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     previous_status: Mapped[str | None] = mapped_column(String(16))

@@ -32,6 +32,9 @@ class EventOut(BaseModel):
     action: Action
     object: ObjectRef
     user: str
+    user_name: str = Field(default="", description=(
+        "Display name of the acting user when the event was written (from the login); "
+        "empty for a system actor such as an importer."))
     project_id: int | None
     status: Status
     previous_status: Status | None

@@ -54,11 +54,23 @@ def project_label(pid: int | None, names: dict[int, str]) -> str:
     return names.get(pid, f"project {pid}")
 
 
+def who(ev: EventOut) -> str:
+    """The acting person as people know them: the display name recorded with the event, else
+    the username (system actors such as importers have only that)."""
+    return ev.user_name or ev.user
+
+
+def who_in_full(ev: EventOut) -> str:
+    """``Carol (carol)`` where the display name says something the username does not."""
+    name = who(ev)
+    return name if name == ev.user else f"{name} ({ev.user})"
+
+
 def event_row(ev: EventOut, names: dict[int, str]) -> dict[str, Any]:
     """One table row of an event (``COLUMNS``); strings where people read."""
     lines = user_log(ev)
     return {
-        "seq": ev.seq, "updated": f"{ev.updated:%d %b %H:%M:%S}", "user": ev.user,
+        "seq": ev.seq, "updated": f"{ev.updated:%d %b %H:%M:%S}", "user": who(ev),
         "what": describe(ev), "status": ev.status.value,
         "project": project_label(ev.project_id, names),
         "last_message": lines[-1].message if lines else "", "object_type": ev.object.type,
@@ -70,7 +82,7 @@ def summary(ev: EventOut, names: dict[int, str]) -> str:
     previous = f" (was {ev.previous_status.value})" if ev.previous_status else ""
     message = (ev.data or {}).get("message")
     lines = [f"**{escape_md(describe(ev))}**",
-             f"Status **{ev.status.value}**{previous} · by {escape_md(ev.user)} · project "
+             f"Status **{ev.status.value}**{previous} · by {escape_md(who_in_full(ev))} · project "
              f"{escape_md(project_label(ev.project_id, names))}",
              f"Created {ev.created:%a %d %b %Y %H:%M} UTC · updated "
              f"{ev.updated:%a %d %b %Y %H:%M} UTC"]
@@ -86,4 +98,4 @@ def ids_line(ev: EventOut) -> str:
 
 
 __all__ = ["COLUMNS", "HIDDEN", "TITLES", "WIDTHS", "describe", "event_row", "ids_line",
-           "project_label", "summary", "user_log"]
+           "project_label", "summary", "user_log", "who", "who_in_full"]

@@ -38,6 +38,7 @@ from .activity_text import (
     ids_line,
     summary,
     user_log,
+    who,
 )
 from .tasks import follow_while_open, run_blocking, served
 from .text import escape_md
@@ -132,7 +133,7 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
     def _decided(self, decision: str, ev: EventOut) -> None:
         # no status in the notice: it would go stale as the worker carries the request out;
         # the details below show the live status
-        self.say(f"{decision.title()}d the request of {escape_md(ev.user)}: "
+        self.say(f"{decision.title()}d the request of {escape_md(who(ev))}: "
                  f"{escape_md(describe(ev))}.", "success")
         self.message = ""
         self.apply([ev])

@@ -18,6 +18,7 @@ from ..compose import Services
 from ..core.identity import User
 from ..core.timeutil import utcnow
 from ..staging.schemas import JobQuery
+from .activity_text import who
 from .calendar_source import window_for
 from .text import plural
 
@@ -47,7 +48,7 @@ class Card:
 def waiting_requests(services: Services, user: User) -> Figure:
     """Requests the user may decide (PIs: joins of their projects; admins: every request)."""
     pending = services.activity.requests.pending_requests(user)
-    detail = "Nothing to decide." if not pending else f"Oldest from {pending[0].user}."
+    detail = "Nothing to decide." if not pending else f"Oldest from {who(pending[0])}."
     label = "request waiting for you" if len(pending) == 1 else "requests waiting for you"
     return Figure(len(pending), label, detail)
 

@@ -88,6 +88,8 @@ export interface IEvent {
   action: 'ADD' | 'DEL' | 'MOD' | 'REQ';
   object: { type: string; id: string | null };
   user: string;
+  /** The acting person's display name when the event was written ('' for a system actor). */
+  user_name?: string;
   project_id: number | null;
   status: string;
   previous_status: string | null;

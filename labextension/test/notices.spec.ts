@@ -74,6 +74,14 @@ describe('NoticeWatcher', () => {
     const [waiting] = decider.observe(request('PENDING'));
     expect(waiting.kind.id).toBe('request-waiting');
     expect(waiting.message).toBe('bob asks for project.create "Survey"');
+    const named = makeEvent({
+      ...request('PENDING'),
+      id: 'req2',
+      user_name: 'Bob Observer'
+    });
+    expect(decider.observe(named)[0].message).toBe(
+      'Bob Observer asks for project.create "Survey"'
+    );
   });
 
   it('kinds can be switched off by settings', () => {

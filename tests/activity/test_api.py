@@ -168,3 +168,15 @@ async def _carried_out(api):
     assert now["status"] == "SUCCESS"
     _, project = await api("carol", "GET", "v1", "projects", str(pid))
     assert {"username": "carol", "role": "member"} in project["members"]
+
+
+async def test_an_event_carries_the_display_name_of_its_login(api):
+    """``user_name`` comes from the Jupyter login (``display_name``), never from the request."""
+    status, ev = await api("carol", "POST", "v1", "activity",
+                           body={"kind": "project.create", "name": "Named Survey"})
+    assert status == 201
+    assert (ev["user"], ev["user_name"]) == ("carol", "Carol")
+    _, seen = await api("alice", "GET", "v1", "activity", ev["id"])
+    assert seen["user_name"] == "Carol"
+    sneaky = {"kind": "project.create", "name": "Other Survey", "user_name": "Alice"}
+    assert (await api("carol", "POST", "v1", "activity", body=sneaky))[0] == 400

@@ -96,7 +96,7 @@ def test_approve_button_decides_and_updates_the_table(act, users, seeded) -> Non
     assert stored.status.value == "APPROVED"
     assert stored.log[-1].message == "approved by alice: welcome aboard"
     assert dash.notice_kind == "success"
-    assert dash.notice == "Approved the request of bob: Request: create project Deep Field."
+    assert dash.notice == "Approved the request of Bob: Request: create project Deep Field."
     assert "APPROVED" not in dash.notice  # the status would go stale; the details show it
 
 
@@ -149,7 +149,7 @@ async def test_follow_shows_new_events_from_the_feed(act, users, seeded) -> None
                 break
             await asyncio.sleep(0.05)
         assert len(dash.frame) == 3
-        assert dash.frame.iloc[0]["user"] == "carol"
+        assert dash.frame.iloc[0]["user"] == "Carol"  # display name
         for _ in range(100):
             if len(dash.pending) == 2:
                 break
@@ -199,6 +199,7 @@ def test_rows_read_as_words_not_ids(act, db, users, seeded) -> None:
     assert dash.frame.loc[seeded["request"], "what"] == "Request: create project Deep Field"
     assert dash.frame.loc[join.id, "what"] == "Request: join project Andromeda"
     assert dash.frame.loc[join.id, "project"] == "Andromeda"
+    assert dash.frame.loc[join.id, "user"] == "Bob"  # the login's display name
     assert dash.frame.loc[seeded["carol"], "project"] == "-"
     shown = dash.frame.drop(columns=["seq"]).astype(str).to_numpy().ravel()
     assert not {"nan", "NaN", "None", "True", "False"} & set(shown)

@@ -33,6 +33,7 @@ def test_a_card_per_dashboard_with_live_figures(db: Database, users) -> None:
     activity = dash.figures["activity"]
     assert activity is not None and (activity.value, activity.label) == (
         1, "request waiting for you")
+    assert activity.detail == "Oldest from Bob."  # the display name, not the username
     calendar = dash.figures["calendar"]
     assert calendar is not None and calendar.value in (0, 1)  # this week's, by UTC week
     if calendar.value:

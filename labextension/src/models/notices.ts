@@ -147,7 +147,7 @@ export function render(template: string, event: IEvent): string {
       if (key === 'status') {
         value = event.status;
       } else if (key === 'user') {
-        value = event.user;
+        value = event.user_name || event.user;
       } else if (key === 'manager') {
         value = event.manager ?? 'someone';
       } else if (key === 'log') {

@@ -140,7 +140,9 @@ export class StatusPanel extends Widget {
       for (const req of reqs) {
         const kind = String(req.data?.kind ?? 'request');
         const name = String(req.data?.name ?? '');
-        ul.append(this._text('li', `${req.user}: ${kind} "${name}"`));
+        ul.append(
+          this._text('li', `${req.user_name || req.user}: ${kind} "${name}"`)
+        );
       }
       node.append(ul);
       if (reqs.length) {
