@@ -7,6 +7,7 @@ and any request that leaves the local server. Screenshots go to ``ui_tests/artif
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -47,13 +48,15 @@ def test_edit_own_cell_and_see_another_users_change_live(planner_server: UiServe
     label = f"{today:%a %d %b}"
     mine.locator(f'.tabulator-cell[tabulator-field="{label}"]').click()
     expect(page.get_by_text("Edit your day")).to_be_visible(timeout=10_000)
-    page.get_by_role("combobox", name="Block 1").select_option("WFH")
+    page.get_by_label("Block 1").click()  # a Material select: open it, pick the option
+    page.locator("li").filter(has_text=re.compile(r"^WFH$")).click()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Working from home (WFH) needs a note")).to_be_visible(
         timeout=10_000)  # the service's own validation message
     ui.shot("planner-refused")
-    page.locator("textarea").fill("cell 555-0100")
-    page.locator("textarea").press("Tab")
+    note = page.get_by_label("Note")
+    note.fill("cell 555-0100")
+    note.press("Tab")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved: Bob Night")).to_be_visible(timeout=15_000)
     expect(mine.locator(".pp-stored", has_text="WFH")).to_be_visible(timeout=15_000)

@@ -26,6 +26,7 @@ import param
 from ..ocat.schemas import CatalogOut, ExpressOut, RotaPeriodOut, SubmitIn, SubmitOut
 from .ocat_source import OcatSource, cell, esc, rota_frame, verdict_frame
 from .tasks import run_blocking
+from .widgets import alert
 
 KINDS = {"Change parameters (norm)": "norm", "Approve as is (asis)": "asis",
          "Remove approval (remove)": "remove", "Split the observation (clone)": "clone"}
@@ -40,13 +41,13 @@ class _Form(pn.viewable.Viewer):
         self.notice, self.notice_kind = message, kind
 
     def background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        run_blocking(work, done, lambda exc: self.tell(f"Refused: {exc}", "danger"))
+        run_blocking(work, done, lambda exc: self.tell(f"Refused: {exc}", "error"))
 
     @param.depends("notice", "notice_kind")
     def _notice(self) -> pn.viewable.Viewable:
         if not self.notice:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(esc(self.notice), alert_type=self.notice_kind)
+        return alert(esc(self.notice), self.notice_kind)
 
 
 class SubmitView(_Form):
@@ -187,12 +188,12 @@ class SubmitView(_Form):
     def __panel__(self) -> pn.viewable.Viewable:
         w = FORM_WIDTH
         form = pn.Column(
-            pn.widgets.IntInput.from_param(self.param.obsid, width=w),
-            pn.widgets.Select.from_param(self.param.kind, width=w),
-            pn.widgets.Select.from_param(self.param.parameter, width=w),
-            pn.widgets.TextInput.from_param(self.param.value, width=w),
+            pmui.IntInput.from_param(self.param.obsid, width=w),
+            pmui.Select.from_param(self.param.kind, width=w),
+            pmui.Select.from_param(self.param.parameter, width=w),
+            pmui.TextInput.from_param(self.param.value, width=w),
             pn.Row(self._add, self._clear),
-            pn.widgets.TextAreaInput.from_param(self.param.comment, height=80, width=w),
+            pmui.TextAreaInput.from_param(self.param.comment, rows=3, width=w),
             self._submit, self._notice, width=w + 20)
         return pn.Row(form, pn.Column("#### Changes", self._changes, "#### Check",
                                       self._preview, sizing_mode="stretch_width"))
@@ -255,7 +256,7 @@ class ExpressView(_Form):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
-            pn.widgets.TextAreaInput.from_param(self.param.obsids, height=90,
+            pmui.TextAreaInput.from_param(self.param.obsids, rows=3,
                                                 sizing_mode="stretch_width"),
             pn.Row(self._check, self._confirm), self._notice, self._empty,
             pn.widgets.Tabulator.from_param(self.param.frame, show_index=False, disabled=True,

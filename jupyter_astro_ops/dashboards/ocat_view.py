@@ -31,6 +31,7 @@ from ..ocat.schemas import BoardRow, CatalogOut, RevisionDetail, RevisionOut
 from .ocat_forms import ExpressView, RotaView, SubmitView
 from .ocat_source import OcatSource, board_frame, esc, follow_ocat, values_frame, when
 from .tasks import follow_while_open, run_blocking, served
+from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
 EMPTY_BOARD = ("No open revisions, and none closed in the last 36 hours. Submit one on the "
@@ -183,7 +184,7 @@ class BoardView(pn.viewable.Viewer):
 
     def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         def fail(exc: Exception) -> None:
-            self.tell(f"Refused: {exc}", "danger")
+            self.tell(f"Refused: {exc}", "error")
             if served():
                 self.reload()
 
@@ -216,14 +217,14 @@ class BoardView(pn.viewable.Viewer):
                 + f"\n\n**Comment:** {esc(d.comment) or '—'}\n\n"
                 "| Column | Status | By | When (UTC) | Note |\n|---|---|---|---|---|\n"
                 + signoffs)
-        warnings = [pn.pane.Alert("\n".join(f"- {esc(w.message)}" for w in d.warnings),
-                                  alert_type="warning")] if d.warnings else []
+        warnings = [alert("\n".join(f"- {esc(w.message)}" for w in d.warnings),
+                          "warning")] if d.warnings else []
         values = values_frame(d)
         table = (pn.widgets.Tabulator(values, show_index=False, disabled=True,
                                       sizing_mode="stretch_width")
                  if len(values) else pn.pane.Markdown("*No parameter changes.*"))
         self._actions[:] = [pn.pane.Markdown(head), *warnings, table,
-                            pn.widgets.TextInput.from_param(self.param.note),
+                            pmui.TextInput.from_param(self.param.note),
                             pn.Row(*buttons)]
 
     def _clicked(self, action: str, column: str | None, _event: Any) -> None:
@@ -233,7 +234,7 @@ class BoardView(pn.viewable.Viewer):
     def _notice(self) -> pn.viewable.Viewable:
         if not self.notice:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(esc(self.notice), alert_type=self.notice_kind)
+        return alert(esc(self.notice), self.notice_kind)
 
     @param.depends("frame")
     def _empty(self) -> pn.viewable.Viewable:
@@ -241,7 +242,7 @@ class BoardView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Row(
-            pn.Column(pn.widgets.RadioButtonGroup.from_param(self.param.sort), self._empty,
+            pn.Column(pmui.RadioButtonGroup.from_param(self.param.sort), self._empty,
                       self._table, sizing_mode="stretch_width"),
             pn.Column(self._notice, self._actions, width=470))
 
@@ -285,9 +286,9 @@ class OcatDashboard(pn.viewable.Viewer):
         await follow_ocat(hub, reload)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Tabs(("Status board", self.board), ("Submit", self.submit),
-                       ("Express approve", self.express), ("POC rota", self.rota),
-                       dynamic=False, sizing_mode="stretch_width")
+        return pmui.Tabs(("Status board", self.board), ("Submit", self.submit),
+                         ("Express approve", self.express), ("POC rota", self.rota),
+                         dynamic=False, sizing_mode="stretch_width")
 
 
 def build(ctx: Any, user: User) -> OcatDashboard:

@@ -33,6 +33,7 @@ from ..planner.schemas import (
 )
 from .planner_source import PlannerSource
 from .tasks import run_blocking
+from .widgets import alert
 
 NONE = "(none)"
 FORM_WIDTH = 320
@@ -217,17 +218,17 @@ class CellForm(pn.viewable.Viewer):
         for button, action in ((self._save, self.save), (self._delete, self.delete),
                                (self._close, self.close), (self._ask, self.offer)):
             button.on_click(partial(clicked, action))
-        self._offer_row = pn.Row(pn.widgets.Select.from_param(self.param.offer_to, width=200),
+        self._offer_row = pn.Row(pmui.Select.from_param(self.param.offer_to, width=200),
                                  self._ask)
         self._form = pn.Column(
-            pn.widgets.DatePicker.from_param(self.param.until, width=width),
-            pn.Row(pn.widgets.Select.from_param(self.param.loc1, width=140),
-                   pn.widgets.TextInput.from_param(self.param.start1, width=70),
-                   pn.widgets.TextInput.from_param(self.param.end1, width=70)),
-            pn.Row(pn.widgets.Select.from_param(self.param.loc2, width=140),
-                   pn.widgets.TextInput.from_param(self.param.start2, width=70),
-                   pn.widgets.TextInput.from_param(self.param.end2, width=70)),
-            pn.widgets.TextAreaInput.from_param(self.param.note, height=60, width=width),
+            pmui.DatePicker.from_param(self.param.until, width=width),
+            pn.Row(pmui.Select.from_param(self.param.loc1, width=150),
+                   pmui.TextInput.from_param(self.param.start1, width=80),
+                   pmui.TextInput.from_param(self.param.end1, width=80)),
+            pn.Row(pmui.Select.from_param(self.param.loc2, width=150),
+                   pmui.TextInput.from_param(self.param.start2, width=80),
+                   pmui.TextInput.from_param(self.param.end2, width=80)),
+            pmui.TextAreaInput.from_param(self.param.note, rows=2, width=width),
             pn.Row(self._save, self._delete, self._close), self._offer_row,
             width=width + 20, visible=False)
 
@@ -256,9 +257,9 @@ class CellForm(pn.viewable.Viewer):
             parts.append(pn.pane.Markdown(f"### Edit\nClick a cell of your own row to change "
                                           f"your day{admin}."))
         if self.refusal:
-            parts.append(pn.pane.Alert(html.escape(self.refusal), alert_type="danger"))
+            parts.append(alert(html.escape(self.refusal), "error"))
         if self.notice:
-            parts.append(pn.pane.Alert(html.escape(self.notice), alert_type="info"))
+            parts.append(alert(html.escape(self.notice), "info"))
         return pn.Column(*parts, width=FORM_WIDTH + 20)
 
     def __panel__(self) -> pn.viewable.Viewable:

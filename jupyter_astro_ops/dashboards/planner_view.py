@@ -56,6 +56,7 @@ from .planner_source import (
     window_label,
 )
 from .tasks import follow_while_open, run_blocking, served
+from .widgets import alert, empty_state
 
 log = logging.getLogger(__name__)
 ALL = "(all)"
@@ -292,16 +293,15 @@ class PlannerDashboard(pn.viewable.Viewer):
             return pn.pane.Markdown("Type a name in **Where is ...** to see where someone is "
                                     "right now; click a cell of your own row to change your "
                                     "day.", sizing_mode="stretch_width")
-        return pn.pane.Alert(html.escape(self.answer), alert_type="light",
-                             sizing_mode="stretch_width")
+        return alert(html.escape(self.answer), "info", name="where")
 
     @param.depends("frame")
     def empty_state(self) -> pn.viewable.Viewable:
         people = (self.frame[ROW_KIND] == "person").sum() if len(self.frame) else 0
         if self.settings is None or people:
             return pn.Spacer(height=0)
-        return pn.pane.Alert("Nobody matches these filters. Clear the filters, or ask a planner "
-                             "admin to load the employee directory.", alert_type="warning")
+        return empty_state("Nobody matches these filters. Clear the filters, or ask a planner "
+                           "admin to load the employee directory.")
 
     def __panel__(self) -> pn.viewable.Viewable:
         main = pn.Column(self._nav, self._filters_row, self.where, self._legend,

@@ -94,7 +94,7 @@ def test_refusals_are_shown_not_raised(services: Any) -> None:
     arc.board.act("sign", "general")
     arc.board.detail = stale  # a stale page: the version moved on
     arc.board.act("sign", "general")
-    assert arc.board.notice.startswith("Refused:") and arc.board.notice_kind == "danger"
+    assert arc.board.notice.startswith("Refused:") and arc.board.notice_kind == "error"
 
 
 def test_express_needs_a_check_then_confirm(services: Any) -> None:

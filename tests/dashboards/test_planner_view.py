@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import panel as pn
+import panel_material_ui as pmui
 import pytest
 
 from jupyter_astro_ops.compose import Services
@@ -55,7 +56,7 @@ def dashboard(services: Services, name: str) -> PlannerDashboard:
 
 def texts(view: Any) -> str:
     """The text of every Markdown/Alert pane in ``view``."""
-    panes = view.select(lambda obj: isinstance(obj, pn.pane.Markdown))
+    panes = view.select(lambda obj: isinstance(obj, pn.pane.Markdown | pmui.Alert))
     return " ".join(str(p.object) for p in panes)
 
 
