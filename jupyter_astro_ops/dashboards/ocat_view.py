@@ -286,9 +286,11 @@ class OcatDashboard(pn.viewable.Viewer):
         await follow_ocat(hub, reload)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pmui.Tabs(("Status board", self.board), ("Submit", self.submit),
-                         ("Express approve", self.express), ("POC rota", self.rota),
-                         dynamic=False, sizing_mode="stretch_width")
+        # Panel's own tabs, not pmui.Tabs: a Material tab panel that is not shown has no
+        # Tabulator in the page, and the live board's updates then raise in the browser
+        return pn.Tabs(("Status board", self.board), ("Submit", self.submit),
+                       ("Express approve", self.express), ("POC rota", self.rota),
+                       dynamic=False, sizing_mode="stretch_width")
 
 
 def build(ctx: Any, user: User) -> OcatDashboard:

@@ -211,8 +211,8 @@ class CellForm(pn.viewable.Viewer):
     # -- views -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         width = FORM_WIDTH
-        self._save = pmui.Button(label="Save", color="primary", width=90)
-        self._delete = pmui.Button(label="Delete entry", color="danger", width=110)
+        self._save = pmui.Button(label="Save", color="primary", width=80)
+        self._delete = pmui.Button(label="Delete entry", color="error", width=130)
         self._close = pmui.Button(label="Close", width=80)
         self._ask = pmui.Button(label="Ask", width=60)
         for button, action in ((self._save, self.save), (self._delete, self.delete),
@@ -222,12 +222,12 @@ class CellForm(pn.viewable.Viewer):
                                  self._ask)
         self._form = pn.Column(
             pmui.DatePicker.from_param(self.param.until, width=width),
-            pn.Row(pmui.Select.from_param(self.param.loc1, width=150),
-                   pmui.TextInput.from_param(self.param.start1, width=80),
-                   pmui.TextInput.from_param(self.param.end1, width=80)),
-            pn.Row(pmui.Select.from_param(self.param.loc2, width=150),
-                   pmui.TextInput.from_param(self.param.start2, width=80),
-                   pmui.TextInput.from_param(self.param.end2, width=80)),
+            pn.Row(pmui.Select.from_param(self.param.loc1, width=130),
+                   pmui.TextInput.from_param(self.param.start1, width=75),
+                   pmui.TextInput.from_param(self.param.end1, width=75)),
+            pn.Row(pmui.Select.from_param(self.param.loc2, width=130),
+                   pmui.TextInput.from_param(self.param.start2, width=75),
+                   pmui.TextInput.from_param(self.param.end2, width=75)),
             pmui.TextAreaInput.from_param(self.param.note, rows=2, width=width),
             pn.Row(self._save, self._delete, self._close), self._offer_row,
             width=width + 20, visible=False)
