@@ -192,14 +192,14 @@ def test_decider_count_rises_live_when_a_request_is_filed(lab: Lab,
                      "message": "may I join?"})
     assert asked.status_code == 201, asked.text
     expect(requests_item).to_have_text("1 request", timeout=15_000)
-    expect(page.locator(".Toastify__toast",
-                        has_text='obs2 asks for project.join "UI Survey"')).to_be_visible()
+    expect(page.locator(".Toastify__toast",  # the display name from obs2's login
+                        has_text='Observer Two asks for project.join "UI Survey"')).to_be_visible()
     assert page.evaluate("window.__no_reload") == 42  # live, not a reload
     lab_page.shot("after")
 
     page.locator(STATUS).click()
     panel = page.locator(".jp-AstroOps-panel")
-    expect(panel).to_contain_text('obs2: project.join "UI Survey"')
+    expect(panel).to_contain_text('Observer Two: project.join "UI Survey"')
     lab_page.shot("panel")
     page.keyboard.press("Escape")
 

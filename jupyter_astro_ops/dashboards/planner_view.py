@@ -96,6 +96,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         self.grid: GridOut | None = None
         self.coverage_data: CoverageOut | None = None
         self.labels: dict[str, date] = {}
+        self._asked_for = 0  # the newest window read started; older answers are dropped
         self._build_widgets()
 
     # -- data ------------------------------------------------------------------------------
@@ -143,16 +144,27 @@ class PlannerDashboard(pn.viewable.Viewer):
         self.grid, self.coverage_data, self.swaps = grid, coverage, swaps
         frame, self.labels = grid_frame(grid, coverage, self.types, self.view)
         width = WIDTHS[self.view]
-        self._table.param.update(
-            formatters={label: "html" for label in self.labels},
-            widths={WHO: WHO_WIDTHS[self.view], **{label: width for label in self.labels}})
-        self.frame = frame
-        self.form.refill()
+        with pn.io.hold():  # columns, widths and rows reach the browser as one change
+            self._table.param.update(
+                formatters={label: "html" for label in self.labels},
+                widths={WHO: WHO_WIDTHS[self.view], **{label: width for label in self.labels}})
+            self.frame = frame
+            self.form.refill()
 
     def reload(self) -> None:
         """Re-read the window (after a navigation, a filter, an action or a feed event)."""
-        self._background(self.fetch_window, lambda data: self.set_window(*data),
+        self._background(self.fetch_window, partial(self._answered, self._ask()),
                          self._refused)
+
+    def _ask(self) -> int:
+        self._asked_for += 1
+        return self._asked_for
+
+    def _answered(self, asked: int, data: tuple[GridOut, CoverageOut, list[SwapOut]]) -> None:
+        """Show a window read, unless a newer read was started meanwhile (a feed reload that
+        began before a switch to the month view must not put the week back)."""
+        if asked == self._asked_for:
+            self.set_window(*data)
 
     def _refused(self, text: str) -> None:
         self.form.refusal = text
@@ -213,11 +225,12 @@ class PlannerDashboard(pn.viewable.Viewer):
         doc = pn.state.curdoc if served() else None
 
         async def reload() -> None:
+            asked = self._ask()
             data = await asyncio.to_thread(self.fetch_window)
             if doc is not None:
-                doc.add_next_tick_callback(partial(self.set_window, *data))
+                doc.add_next_tick_callback(partial(self._answered, asked, data))
             else:
-                self.set_window(*data)
+                self._answered(asked, data)
 
         await follow_planner(hub, reload)
 

@@ -181,6 +181,17 @@ def test_month_view_is_readable(services: Services) -> None:
     assert dash.day == date(2030, 2, 1) and len(dash.labels) == 28
 
 
+def test_a_read_that_began_before_a_newer_one_is_not_shown(services: Services) -> None:
+    """A feed reload that started in the week view and answers after a switch to the month
+    view must not put the week back (the browser then saw two column changes at once)."""
+    dash = dashboard(services, "bob")
+    week_asked = dash._ask()
+    week = dash.fetch_window()
+    dash.view = "month"  # reloads (inline when not served): a newer read
+    dash._answered(week_asked, week)
+    assert len(dash.labels) == 31 and dash.view == "month"
+
+
 def test_window_helpers() -> None:
     assert window_for("week", date(2030, 1, 9)) == (MON, MON + timedelta(days=6))
     assert window_for("month", date(2030, 12, 9)) == (date(2030, 12, 1), date(2030, 12, 31))
