@@ -168,3 +168,21 @@ async def _carried_out(api):
     assert now["status"] == "SUCCESS"
     _, project = await api("carol", "GET", "v1", "projects", str(pid))
     assert {"username": "carol", "role": "member"} in project["members"]
+
+
+async def test_get_activity_etag_is_the_sha1_of_the_body_hit_or_miss(jp_fetch):
+    import hashlib
+
+    from tornado.httpclient import HTTPClientError
+
+    auth = {"Authorization": f"token {USERS['bob'][0]}"}
+    seen = []
+    for _ in range(3):  # a miss, then (with the feed running) cached hits
+        resp = await jp_fetch("astro-ops", "api", "v1", "activity", headers=auth)
+        assert resp.headers["ETag"] == f'"{hashlib.sha1(resp.body).hexdigest()}"'
+        seen.append(resp.headers["ETag"])
+    assert len(set(seen)) == 1
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("astro-ops", "api", "v1", "activity",
+                       headers={**auth, "If-None-Match": seen[0]})
+    assert err.value.code == 304
