@@ -211,12 +211,19 @@ class FeedHub(LoggingConfigurable):
 
     # -- polling -------------------------------------------------------------------------------
     async def _round(self) -> None:
-        events, pis, cursor = await asyncio.to_thread(self.poll)
+        # Without subscribers only the cursor moves (nobody to hand events to): one query, not
+        # three, after every local commit. A subscription made meanwhile registered at the
+        # old cursor and waits for the live events above it, so that round is read in full.
+        wanted = bool(self._subs)
+        events, pis, cursor = await asyncio.to_thread(self.poll, wanted)
+        if not wanted and self._subs:
+            events, pis, cursor = await asyncio.to_thread(self.poll)
         self._fan_out(events, pis)
         self.cursor = cursor
 
-    def poll(self) -> tuple[list[EventOut], dict[int, set[str]], int]:
-        """Blocking: events changed in ``(cursor, safe]``, their projects' PIs, and ``safe``."""
+    def poll(self, events: bool = True) -> tuple[list[EventOut], dict[int, set[str]], int]:
+        """Blocking: events changed in ``(cursor, safe]``, their projects' PIs, and ``safe``
+        (``events=False``: only ``safe``)."""
         self.polls += 1
         with self.source.db.read() as session:
             running = in_progress(session) if self.gaps.pending else None
@@ -227,11 +234,13 @@ class FeedHub(LoggingConfigurable):
                 self.gaps.watch(in_progress(session))
             if upto <= self.cursor:
                 return [], {}, self.cursor
+            if not events:
+                return [], {}, upto
             rows = session.execute(select(*ActivityEvent.__table__.c).where(
                 ActivityEvent.seq > self.cursor, ActivityEvent.seq <= upto,
             ).order_by(ActivityEvent.seq))
-            events = [to_out(r) for r in rows]  # type: ignore[arg-type]
-            return events, self._pis(session, events), upto
+            changed = [to_out(r) for r in rows]  # type: ignore[arg-type]
+            return changed, self._pis(session, changed), upto
 
     def _pis(self, session: Session, events: list[EventOut]) -> dict[int, set[str]]:
         ids = {ev.project_id for ev in events if ev.project_id is not None}

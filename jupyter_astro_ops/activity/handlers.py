@@ -13,6 +13,7 @@ from tornado import web
 from ..compose import ActivityParts
 from ..web.base import AstroOpsHandler, api_path
 from .live import LiveHandler
+from .pagecache import Page
 from .schemas import DecisionIn, EventFilter, MemberIn, ProjectIn, RequestIn
 
 EVENT_ID = r"(?P<event_id>[0-9a-f]{32})"
@@ -29,11 +30,23 @@ class ActivityBase(AstroOpsHandler):
 class EventsHandler(ActivityBase):
     """``GET activity`` (filtered list) and ``POST activity`` (a request)."""
 
+    _page: Page | None = None
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
         flt = self.parse_query(EventFilter, lists=FILTER_LISTS)
-        self.write_json(await self.call(self.activity.pages.list_events, self.astro_user, flt))
+        user = self.astro_user
+        # a cached page is served on the loop; only a miss goes to a thread (and the database)
+        page = self.activity.pages.cached(user, flt)
+        if page is None:
+            page = await self.call(self.activity.pages.list_events, user, flt)
+        self._page = page if isinstance(page, Page) else None
+        self.write_json(page)
+
+    def compute_etag(self) -> str | None:
+        """A page's ETag is hashed once per page, not once per answer (same value)."""
+        return self._page.etag() if self._page is not None else super().compute_etag()
 
     @web.authenticated
     @authorized

@@ -13,11 +13,14 @@ valid while the process has seen no new change:
 
 Without a running feed (the feed is what sees other processes) the cache is not used at all.
 ``EventPages`` is the cached reader (``GET activity``): it is handed the event log and the
-process's ``FeedHub``.
+process's ``FeedHub``. ``EventPages.cached`` answers a hit without the database and without
+waiting for the cache's lock, so the handler serves hits on the event loop (a thread hand-off
+cost more than the rest of a hit); a ``Page`` also keeps the ``ETag`` of its JSON.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -41,11 +44,18 @@ class Page(list[Any]):
     """
 
     _json: bytes | None = None
+    _etag: str | None = None
 
     def __json__(self) -> bytes:
         if self._json is None:
             self._json = _LIST_ANY.dump_json(self)
         return self._json
+
+    def etag(self) -> str:
+        """The ``ETag`` tornado computes for this body (a SHA-1 of it), hashed once."""
+        if self._etag is None:
+            self._etag = f'"{hashlib.sha1(self.__json__(), usedforsecurity=False).hexdigest()}"'
+        return self._etag
 
 
 class PageCache(Generic[V]):
@@ -62,13 +72,19 @@ class PageCache(Generic[V]):
         with self._lock:
             self.local += 1
 
-    def get(self, key: Hashable, version: Hashable) -> V | None:
-        with self._lock:
+    def get(self, key: Hashable, version: Hashable, *, blocking: bool = True) -> V | None:
+        """The entry of ``key`` if it saw ``version``; ``blocking=False``: also ``None`` when
+        another thread holds the lock at this moment."""
+        if not self._lock.acquire(blocking=blocking):
+            return None
+        try:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version:
                 return None
             self._entries.move_to_end(key)
             return entry[1]
+        finally:
+            self._lock.release()
 
     def put(self, key: Hashable, version: Hashable, value: V) -> None:
         with self._lock:
@@ -111,7 +127,7 @@ class EventPages:
         """Events visible to ``user`` matching ``flt`` (403 for another user's, non-admin)."""
         self.events.check_filter(user, flt)
         version = self._version()
-        key = (user.username, user.is_admin, flt.model_dump_json())
+        key = _key(user, flt)
         if version is not None and (page := self._cache.get(key, version)) is not None:
             return page
         with self.events.db.read() as session:
@@ -120,8 +136,23 @@ class EventPages:
             self._cache.put(key, version, page)
         return page
 
+    def cached(self, user: User, flt: EventFilter) -> list[EventOut] | None:
+        """``list_events`` if the cache holds that page now, else ``None`` (then call
+        ``list_events``). Never touches the database or waits for a lock, so a handler may
+        call it on the event loop."""
+        self.events.check_filter(user, flt)
+        version = self._version()
+        if version is None:
+            return None
+        return self._cache.get(_key(user, flt), version, blocking=False)
+
     def _version(self) -> tuple[int, int] | None:
         """What this process has seen of the log; ``None`` (no caching) without a feed."""
         if not self.feed.running:
             return None
         return (self.feed.cursor, self._cache.local)
+
+
+def _key(user: User, flt: EventFilter) -> Hashable:
+    """The cache key of a page: who asks (what they may see) and the filter."""
+    return (user.username, user.is_admin, flt.model_dump_json())

@@ -32,6 +32,13 @@ class EventRecorder(Protocol):
         message: str | None = ..., event_id: str | None = ...,
     ) -> ActivityEvent: ...
 
+    def append(
+        self, session: Session, user: User | str, *, action: Action | str, object_type: str,
+        object_id: str | None = ..., data: dict[str, Any] | None = ...,
+        status: Status | str = ..., project_id: int | None = ...,
+        message: str | None = ..., event_id: str | None = ...,
+    ) -> str: ...
+
     def transition(
         self, session: Session, row: ActivityEvent, status: Status | str, *,
         message: str, level: str = ..., manager: str | None = ...,

@@ -13,7 +13,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Select, cast, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ..core.db import UTCDateTime
@@ -31,6 +44,11 @@ def to_out(row: Reservation) -> ReservationOut:
         version=row.version, created=row.created, modified=row.modified,
         cancelled_at=row.cancelled_at,
     )
+
+
+def row_out(values: Any) -> ReservationOut:
+    """Convert a Core result row (or a dict of column values) to its wire model."""
+    return ReservationOut.model_validate(dict(values))
 
 
 def site_out(row: Site) -> SiteOut:
@@ -110,6 +128,36 @@ def overlapping_one(
     stmt = overlapping_stmt(site, start, end, floor, active_only=active_only,
                             exclude_id=exclude_id)
     return list(session.scalars(stmt))
+
+
+_RESERVATIONS: Table = Reservation.__table__  # type: ignore[assignment]
+INSERT_RESERVATION = insert(_RESERVATIONS)  # built once, so compiled once
+_PROBES: dict[str, Select[Any]] = {}
+
+
+def probe_stmt(dialect: str) -> Select[Any]:
+    """One statement for a booking's checks at ``:site`` over ``[:start, :end)``: the site's
+    longest span (``span``, no row at all for an unknown site) and, joined to it, every active
+    reservation overlapping the window (NULL columns when none). The range starts at
+    ``:start - span`` as in ``span_floor``, so it reads the ``(site, start, end)`` index.
+    Built once per dialect."""
+    if dialect not in _PROBES:
+        start = bindparam("start", type_=UTCDateTime())
+        end = bindparam("end", type_=UTCDateTime())
+        if dialect == "postgresql":
+            floor: ColumnElement[Any] = cast(start, DateTime(timezone=True)) - func.make_interval(
+                0, 0, 0, 0, 0, 0, Site.max_span_s)
+        else:
+            floor = func.datetime(start, literal("-").concat(Site.max_span_s).concat(" seconds"))
+        cols = _RESERVATIONS.c
+        overlap = and_(cols.site == Site.code, cols.start >= floor, cols.start < end,
+                       cols.end > start, cols.status == "active")
+        _PROBES[dialect] = (
+            select(Site.max_span_s.label("span"), *cols)
+            .select_from(Site.__table__.outerjoin(_RESERVATIONS, overlap))
+            .where(Site.code == bindparam("site"))
+            .order_by(cols.start))
+    return _PROBES[dialect]
 
 
 def site_exists(session: Session, site: str) -> bool:

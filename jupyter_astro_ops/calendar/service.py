@@ -44,7 +44,15 @@ from .schemas import (
     ValidateIn,
     ValidateOut,
 )
-from .writes import LCO_ORIGIN, LOCAL_ORIGIN, OBJECT_TYPE, Booking, ReservationWriter, transaction
+from .writes import (
+    LCO_ORIGIN,
+    LOCAL_ORIGIN,
+    OBJECT_TYPE,
+    Booking,
+    ReservationWriter,
+    Window,
+    transaction,
+)
 
 
 class CalendarService(LoggingConfigurable):
@@ -252,12 +260,13 @@ class CalendarService(LoggingConfigurable):
             type=spec.type, note=spec.note, project_id=spec.project_id, creator_id=creator_id,
             creator_name=creator_name, origin=origin, external_id=external_id)
         with transaction(self.db) as tx:
-            spans = self._spans(tx.session, spec.site)
+            # one statement checks the site (404) and the overlap (409, raised by insert
+            # after the project check, the order the answers always had)
+            probe = self.writer.probe(tx, Window(spec.site, start, end))
             if spec.project_id is not None:
                 self._require_member(tx.session, user, spec.project_id)
-            row = self.writer.insert(tx, user, booking, spans=spans,
-                                     reservation_id=reservation_id or uuid.uuid4().hex)
-            return q.to_out(row)
+            return self.writer.insert(tx, user, booking, probe=probe,
+                                      reservation_id=reservation_id or uuid.uuid4().hex)
 
     def modify(
         self, user: User, reservation_id: str, patch: ReservationPatch,

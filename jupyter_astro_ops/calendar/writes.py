@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from ..activity.protocols import EventRecorder
 from ..core.db import Database
-from ..core.errors import Conflict, ValidationError
+from ..core.errors import Conflict, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
 from . import queries as q
 from .models import Reservation
 from .rules import overlap_conflict, update_row
+from .schemas import ReservationOut
 
 OBJECT_TYPE = "RESERVATION"
 TOUCHED = "astro_calendar_touched"  # session.info: {id: ReservationOut} written in this tx
@@ -73,6 +74,16 @@ class Booking:
     creator_name: str
     origin: str = LOCAL_ORIGIN
     external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a booking's one check statement found: the site's longest span so far and the
+    active reservations in the way of ``window``."""
+
+    window: Window
+    span: int
+    conflicts: list[ReservationOut]
 
 
 @contextmanager
@@ -119,24 +130,42 @@ class ReservationWriter:
         if rows:
             raise overlap_conflict([q.to_out(r) for r in rows])
 
+    def probe(self, tx: Tx, window: Window) -> Probe:
+        """A booking's check in one statement: 404 for an unknown site, else the site's span
+        and the active reservations in the way (``insert`` refuses them with a 409)."""
+        tx.window = window
+        stmt = q.probe_stmt(tx.session.get_bind().dialect.name)
+        rows = tx.session.execute(stmt, {"site": window.site, "start": window.start,
+                                         "end": window.end}).mappings().all()
+        if not rows:
+            raise NotFound(f"no site {window.site!r}")
+        conflicts = [q.row_out({k: v for k, v in r.items() if k != "span"})
+                     for r in rows if r["id"] is not None]
+        return Probe(window, int(rows[0]["span"] or 0), conflicts)
+
     def insert(self, tx: Tx, user: User, booking: Booking, *, reservation_id: str,
-               spans: dict[str, int], when: datetime | None = None) -> Reservation:
-        """Add ``booking`` if nothing active overlaps it (``spans``: read in ``tx``)."""
-        self.refuse_overlap(tx, Window(booking.site, booking.start, booking.end), spans)
+               probe: Probe | None = None, when: datetime | None = None) -> ReservationOut:
+        """Add ``booking`` if nothing active overlaps it (``probe``: its check, made in ``tx``;
+        made here when not given). The row and its event are written with Core statements
+        compiled once: the probe, the row, the event (span widening only when it grows)."""
+        found = probe or self.probe(tx, Window(booking.site, booking.start, booking.end))
+        if found.conflicts:
+            raise overlap_conflict(found.conflicts)
         now = when or utcnow()
-        row = Reservation(
-            id=reservation_id, site=booking.site, start=booking.start, end=booking.end,
-            title=booking.title, type=booking.type, origin=booking.origin,
-            external_id=booking.external_id, creator_id=booking.creator_id,
-            creator_name=booking.creator_name, project_id=booking.project_id,
-            note=booking.note, status="active", sequence=0, created=now, modified=now,
-            cancelled_at=None,
-        )
-        tx.session.add(row)
-        q.widen_span(tx.session, booking.site, booking.start, booking.end,
-                     known=spans.get(booking.site, 0))
-        self.record(tx.session, user, "ADD", row)  # its flush inserts the row and the event
-        return row
+        values = {
+            "id": reservation_id, "site": booking.site, "start": booking.start,
+            "end": booking.end, "title": booking.title, "type": booking.type,
+            "origin": booking.origin, "external_id": booking.external_id,
+            "creator_id": booking.creator_id, "creator_name": booking.creator_name,
+            "project_id": booking.project_id, "note": booking.note, "status": "active",
+            "sequence": 0, "version": 1, "created": now, "modified": now, "cancelled_at": None,
+        }
+        tx.session.flush()  # anything the ORM holds goes first, as a flush would order it
+        tx.session.connection().execute(q.INSERT_RESERVATION, values)
+        q.widen_span(tx.session, booking.site, booking.start, booking.end, known=found.span)
+        out = q.row_out(values)
+        self.record(tx.session, user, "ADD", out)
+        return out
 
     def change(self, tx: Tx, user: User, row: Reservation, values: dict[str, Any], *,
                changed: list[str], current_status: str = "active",
@@ -167,8 +196,8 @@ class ReservationWriter:
             row.status = "held"
         tx.session.flush()
 
-    def record(self, session: Session, user: User, action: str, row: Reservation,
-               **extra: Any) -> None:
+    def record(self, session: Session, user: User, action: str,
+               row: Reservation | ReservationOut, **extra: Any) -> None:
         """The activity event of one change to ``row`` (and its wire model for the index)."""
         data = {"site": row.site, "start": isoformat(row.start), "end": isoformat(row.end),
                 "title": row.title, "status": row.status, "sequence": row.sequence, **extra}
@@ -176,13 +205,14 @@ class ReservationWriter:
         if row.origin != LOCAL_ORIGIN:
             data.update(origin=row.origin, external_id=row.external_id)
             what = "imported reservation"
-        self.events.record(
+        self.events.append(
             session, user, action=action, object_type=OBJECT_TYPE, object_id=row.id,
             data=data, status="SUCCESS", project_id=row.project_id,
             message=f"{action} {what} {row.site} {data['start']}..{data['end']}",
         )
-        session.info.setdefault(TOUCHED, {})[row.id] = q.to_out(row)  # flushed: has a version
+        out = row if isinstance(row, ReservationOut) else q.to_out(row)  # flushed: versioned
+        session.info.setdefault(TOUCHED, {})[row.id] = out
 
 
-__all__ = ["LCO_ORIGIN", "LOCAL_ORIGIN", "OBJECT_TYPE", "TOUCHED", "Booking",
+__all__ = ["LCO_ORIGIN", "LOCAL_ORIGIN", "OBJECT_TYPE", "TOUCHED", "Booking", "Probe",
            "ReservationWriter", "Tx", "Window", "transaction"]

@@ -180,3 +180,21 @@ async def test_an_event_carries_the_display_name_of_its_login(api):
     assert seen["user_name"] == "Carol"
     sneaky = {"kind": "project.create", "name": "Other Survey", "user_name": "Alice"}
     assert (await api("carol", "POST", "v1", "activity", body=sneaky))[0] == 400
+
+
+async def test_get_activity_etag_is_the_sha1_of_the_body_hit_or_miss(jp_fetch):
+    import hashlib
+
+    from tornado.httpclient import HTTPClientError
+
+    auth = {"Authorization": f"token {USERS['bob'][0]}"}
+    seen = []
+    for _ in range(3):  # a miss, then (with the feed running) cached hits
+        resp = await jp_fetch("astro-ops", "api", "v1", "activity", headers=auth)
+        assert resp.headers["ETag"] == f'"{hashlib.sha1(resp.body).hexdigest()}"'
+        seen.append(resp.headers["ETag"])
+    assert len(set(seen)) == 1
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("astro-ops", "api", "v1", "activity",
+                       headers={**auth, "If-None-Match": seen[0]})
+    assert err.value.code == 304

@@ -164,3 +164,43 @@ async def test_service_start_runs_one_feed(db, users):
     finally:
         await services.stop()
     assert not act.feed.running
+
+
+async def test_without_subscribers_the_cursor_moves_and_a_late_subscriber_misses_nothing(
+        act, users):
+    """A round with nobody subscribed only moves the cursor; a subscription made during that
+    round (registered at the old cursor) still gets the events above it, once each."""
+    hub = FeedHub(act.events, poll_interval=30.0)
+    await hub.start()
+    try:
+        first = await asyncio.to_thread(_record, act, users["bob"])
+        for _ in range(200):
+            if hub.cursor >= act.events.latest_seq():
+                break
+            await asyncio.sleep(0.02)
+        assert hub.cursor == act.events.latest_seq()  # moved, though nobody was listening
+        real, subs, calls = hub.poll, [], []
+
+        def poll(events=True):
+            calls.append(events)
+            if not events and not subs:  # a client subscribes while this round runs
+                subs.append(hub.subscribe(users["bob"], EventFilter()))
+            return real(events)
+
+        hub.poll = poll
+        second = await asyncio.to_thread(_record, act, users["bob"])
+        got = await _take(subs[0], 1) if await _wait_for(lambda: subs) else []
+        assert [e.id for e in got] == [second] and first != second
+        assert calls[:2] == [False, True]  # the round was read again, in full
+        third = await asyncio.to_thread(_record, act, users["bob"])
+        assert [e.id for e in await _take(subs[0], 1)] == [third]
+    finally:
+        await hub.stop()
+
+
+async def _wait_for(check, timeout=10.0):
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return True
+        await asyncio.sleep(0.02)
+    return False

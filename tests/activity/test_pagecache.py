@@ -79,3 +79,42 @@ def test_page_renders_the_same_json_as_its_items(act, users):
     page = Page(events)
     assert json.loads(dump_json(page)) == to_jsonable(events)
     assert dump_json(page) is dump_json(page)  # rendered once, then reused
+
+
+async def test_cached_answers_only_hits_and_never_a_stale_page(act, users):
+    bob = users["bob"]
+    assert act.pages.cached(bob, EventFilter()) is None  # no feed: no cache at all
+    await act.feed.start()
+    try:
+        assert act.pages.cached(bob, EventFilter()) is None  # not read yet
+        first = await asyncio.to_thread(act.pages.list_events, bob, EventFilter())
+        assert act.pages.cached(bob, EventFilter()) is first
+        assert act.pages.cached(bob, EventFilter(limit=5)) is None  # another page
+        assert act.pages.cached(users["carol"], EventFilter()) is None  # another reader
+        await asyncio.to_thread(_record, act, bob, "x2")
+        assert act.pages.cached(bob, EventFilter()) is None  # a local write: stale
+    finally:
+        await act.feed.stop()
+
+
+async def test_cached_refuses_another_users_events(act, users):
+    import pytest
+
+    from jupyter_astro_ops.core.errors import Forbidden
+
+    await act.feed.start()
+    try:
+        with pytest.raises(Forbidden):
+            act.pages.cached(users["carol"], EventFilter(user="bob"))
+    finally:
+        await act.feed.stop()
+
+
+def test_page_etag_is_the_sha1_tornado_computes(act, users):
+    import hashlib
+
+    from jupyter_astro_ops.activity.pagecache import Page
+
+    _record(act, users["bob"], "e1")
+    page = Page(act.pages.list_events(users["bob"], EventFilter()))
+    assert page.etag() == f'"{hashlib.sha1(page.__json__()).hexdigest()}"'

@@ -205,3 +205,37 @@ def test_parallel_deciders_one_wins(act, users, project, second_db):
     final = act.events.get_event(users["alice"], ev.id)
     assert final.status == statuses[0]
     assert sum(1 for e in final.log if e.message.startswith(("approved", "denied"))) == 1
+
+
+# -- append (the write-only form of record) ----------------------------------------------------
+def test_append_writes_what_record_writes(act, users):
+    kw = {"action": "ADD", "object_type": "RESOURCE", "object_id": "same", "data": {"a": 1},
+          "status": "SUCCESS", "message": "done"}
+    with act.events.db.write() as s:
+        recorded = act.events.record(s, users["bob"], **kw).id
+        appended = act.events.append(s, users["bob"], **kw)
+    one, two = (act.events.get_event(users["bob"], e) for e in (recorded, appended))
+    assert two.seq > one.seq > 0 and act.events.latest_seq() == two.seq
+    skip = {"id", "seq", "created", "updated", "log"}
+    assert one.model_dump(exclude=skip) == two.model_dump(exclude=skip)  # version too
+    assert [e.message for e in one.log] == [e.message for e in two.log] == ["done"]
+    with act.events.db.write() as s:  # an appended event moves on like any other
+        act.events.note(s, s.get(ActivityEvent, appended), "later")
+    assert act.events.get_event(users["bob"], appended).seq > two.seq
+
+
+def test_append_wakes_listeners_at_commit_and_not_on_rollback(act, users):
+    woken = []
+    act.events.add_listener(woken.append)
+    with act.events.db.write() as s:
+        act.events.append(s, users["bob"], action="ADD", object_type="RESOURCE")
+        assert woken == []
+    assert woken == [frozenset({"RESOURCE"})]
+    with pytest.raises(RuntimeError), act.events.db.write() as s:
+        eid = act.events.append(s, users["bob"], action="ADD", object_type="RESOURCE")
+        raise RuntimeError("roll back")
+    assert woken == [frozenset({"RESOURCE"})]
+    with pytest.raises(NotFound):
+        act.events.get_event(users["alice"], eid)
+    with pytest.raises(ValidationError), act.events.db.write() as s:
+        act.events.append(s, users["bob"], action="ADD", object_type="NOPE")

@@ -187,3 +187,37 @@ def test_lengthened_reservation_is_found_mid_window(book: Any, cal: Any, users: 
     assert [x.id for x in cal.active_at(users["carol"], "saf", at(149.99))] == [r.id]
     assert cal.validate(users["carol"], ValidateIn(site="saf", start=at(140), end=at(141))).ok \
         is False
+
+
+def test_unknown_site_is_404_before_the_project_check(book: Any, project: int) -> None:
+    with pytest.raises(NotFound):
+        book("carol", 0, 1, site="nowhere", project_id=project)  # carol is no member
+
+
+def test_a_non_member_is_refused_before_the_overlap(book: Any, project: int) -> None:
+    book("bob", 0, 2)
+    with pytest.raises(Forbidden):
+        book("carol", 1, 3, project_id=project)
+
+
+def test_booking_conflicts_list_every_active_blocker_in_start_order(book: Any, cal: Any,
+                                                                    users: Any) -> None:
+    long_one = book("bob", -100, 1)  # starts long before the window: found through the span
+    short = book("bob", 2, 3)
+    cancelled = book("bob", 3.5, 4)
+    cal.cancel(users["bob"], cancelled.id)
+    book("bob", 5, 6)  # touches the window's end: not in the way
+    with pytest.raises(Conflict) as err:
+        book("carol", 0.5, 5)
+    assert [c.id for c in err.value.details["conflicts"]] == [long_one.id, short.id]
+    assert book("carol", 3.25, 5).id  # the cancelled slot is free
+
+
+def test_booking_event_and_row_commit_together(book: Any, cal: Any, users: Any, db: Any) -> None:
+    r = book("bob", 0, 1, note="n1")
+    with db.read() as session:
+        event = session.execute(select(ActivityEvent).where(
+            ActivityEvent.object_id == r.id)).scalar_one()
+        assert (event.action, event.status, event.username) == ("ADD", "SUCCESS", "bob")
+        assert event.data["start"] == "2030-01-01T00:00:00Z" and event.seq > 0
+    assert cal.get(users["bob"], r.id) == r  # what create returned is what is stored

@@ -38,7 +38,6 @@ from ...core.errors import Conflict, NotFound
 from ...core.identity import User
 from ...core.lifecycle import BackgroundLoop
 from ...core.timeutil import isoformat, utcnow
-from .. import queries as q
 from ..models import Reservation, Site
 from ..schemas import ReservationOut
 from ..writes import LCO_ORIGIN, Booking, ReservationWriter, Tx, transaction
@@ -263,8 +262,7 @@ class _Run:
             with self.session.begin_nested():
                 if item.row is None:
                     self.writer.insert(self.tx, self.user, self._booking(obs),
-                                       reservation_id=uuid.uuid4().hex, when=self.now,
-                                       spans=q.max_spans(self.session, [self.site]))
+                                       reservation_id=uuid.uuid4().hex, when=self.now)
                     self.summary.added.append(obs.external_id)
                 else:
                     status = HELD if item.was_active else item.row.status
