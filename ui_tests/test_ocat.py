@@ -61,7 +61,7 @@ def test_sign_a_column_and_another_user_sees_it(ui: Ui) -> None:
     signer.get_by_role("button", name="Sign General").click()
     expect(signer.get_by_text(f"Signed General of {label}.")).to_be_visible(timeout=20_000)
     signed = time.monotonic()
-    expect(row).to_contain_text("signed (bob)", timeout=20_000)
+    expect(row).to_contain_text("signed (Bob)", timeout=20_000)  # display name
     print(f"\nbob signs -> alice's board shows it: {time.monotonic() - signed:.2f} s")
     assert watcher.evaluate("window.__no_reload_marker") == 7  # same page: no reload
     ui.shot("ocat-bob-after", signer)

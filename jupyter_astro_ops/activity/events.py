@@ -235,6 +235,21 @@ class EventLog:
         session.info.setdefault(self._info_key, set()).add(object_type)
         session.info.setdefault(self._seqs_key, []).append(seq)
 
+    def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """``{username: display name}`` as each person's latest event recorded it from their
+        login (a people lookup for views that hold only usernames); a username never seen
+        with a name is left out. At most 500 names per call."""
+        wanted = sorted(set(usernames))[:500]
+        if not wanted:
+            return {}
+        latest = (select(ActivityEvent.username, func.max(ActivityEvent.seq).label("seq"))
+                  .where(ActivityEvent.username.in_(wanted), ActivityEvent.user_name != "")
+                  .group_by(ActivityEvent.username).subquery())
+        stmt = select(ActivityEvent.username, ActivityEvent.user_name).join(
+            latest, ActivityEvent.seq == latest.c.seq)
+        with self.db.read() as session:
+            return {username: name for username, name in session.execute(stmt)}
+
     def find(self, session: Session, event_id: str | None) -> ActivityEvent | None:
         """The event row ``event_id`` in ``session`` (for a domain that owns the event)."""
         return session.get(ActivityEvent, event_id) if event_id else None

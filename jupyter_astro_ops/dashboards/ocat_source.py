@@ -10,7 +10,7 @@ booleans; user text escaped because Panel's Markdown renders HTML); ``follow_oca
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -61,22 +61,28 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def signoff_cell(row: BoardRow, column: str) -> str:
+def signoff_cell(row: BoardRow, column: str, people: Mapping[str, str] | None = None) -> str:
     s = row.signoffs.get(column)
     if s is None:
         return ""
     text = STATUS_TEXT[s["status"]]
-    signed = s["signer"] and s["status"] in ("signed", "carried")
-    return f"{text} ({s['signer']})" if signed else text
+    signer = s["signer"]
+    if not signer or s["status"] not in ("signed", "carried"):
+        return text
+    return f"{text} ({(people or {}).get(signer, signer)})"
 
 
-def board_frame(rows: list[BoardRow], columns: list[str]) -> pd.DataFrame:
-    """The status board as a table, one row per revision, indexed by ``obsid.rev``."""
+def board_frame(rows: list[BoardRow], columns: list[str],
+                people: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The status board as a table, one row per revision, indexed by ``obsid.rev``; people
+    by their display names (``people``: username -> name) where known."""
+    known = people or {}
     names = ["revision", "target", "kind", "submitter", "submitted", "state", *columns,
              "notes"]
     data = [{"revision": r.label, "target": r.target_name, "kind": f"{r.kind} · {r.obs_type}",
-             "submitter": r.submitter, "submitted": r.submitted.strftime(TIME_FMT),
-             "state": r.state, **{c: signoff_cell(r, c) for c in columns},
+             "submitter": known.get(r.submitter, r.submitter),
+             "submitted": r.submitted.strftime(TIME_FMT),
+             "state": r.state, **{c: signoff_cell(r, c, known) for c in columns},
              "notes": "; ".join(r.notes)} for r in rows]
     return pd.DataFrame(data, columns=names, index=pd.Index([r.label for r in rows],
                                                             name="label"))
@@ -109,22 +115,40 @@ def rota_frame(periods: list[RotaPeriodOut], today: date) -> pd.DataFrame:
 class OcatSource:
     """Blocking data access for one user; every rule is the service's."""
 
-    def __init__(self, ocat: OcatParts, user: User) -> None:
+    def __init__(self, ocat: OcatParts, user: User,
+                 people: Callable[[Iterable[str]], dict[str, str]] | None = None) -> None:
         self.ocat = ocat
         self.service = ocat.service
         self.user = user
+        self._people = people  # usernames -> display names (activity's record of logins)
+        self.names: dict[str, str] = {user.username: user.display_name or user.username}
+
+    def name(self, username: str | None) -> str:
+        """A person's display name when known, else the username."""
+        return self.names.get(username, username) if username else ""
+
+    def _learn(self, usernames: Iterable[str | None]) -> None:
+        missing = {u for u in usernames if u and u not in self.names}
+        if missing and self._people is not None:
+            found = self._people(missing)
+            self.names.update({u: found.get(u, u) for u in missing})
 
     def catalog(self) -> CatalogOut:
         return self.service.catalog_out(self.user)
 
     def board(self, sort: str = "submitted") -> list[BoardRow]:
-        return self.service.board(self.user, BoardQuery(
+        rows = self.service.board(self.user, BoardQuery(
             sort=sort, order="asc" if sort == "obsid" else "desc",  # type: ignore[arg-type]
             closed_hours=self.service.board_closed_hours))
+        self._learn([r.submitter for r in rows]
+                    + [s.get("signer") for r in rows for s in r.signoffs.values()])
+        return rows
 
     def revision(self, label: str) -> RevisionDetail:
         obsid, rev = split_label(label)
-        return self.service.revision(self.user, obsid, rev)
+        detail = self.service.revision(self.user, obsid, rev)
+        self._learn([detail.submitter, *(s.signer for s in detail.signoffs)])
+        return detail
 
     def observation(self, obsid: int) -> ObservationOut:
         return self.service.observation(self.user, obsid)

@@ -73,7 +73,7 @@ class BoardView(pn.viewable.Viewer):
 
     def set_rows(self, rows: list[BoardRow]) -> None:
         self.rows = {r.label: r for r in rows}
-        self.frame = board_frame(rows, list(self.labels))
+        self.frame = board_frame(rows, list(self.labels), self.source.names)
         if self.selected not in self.rows:
             self.selected, self.detail = None, None
         self._render_actions()
@@ -209,10 +209,11 @@ class BoardView(pn.viewable.Viewer):
             buttons = [pn.pane.Markdown("*Nothing here for you to sign.*")]
         signoffs = "\n".join(
             f"| {self.labels[s.column]} | {esc(s.status.replace('_', ' '))} | "
-            f"{esc(s.signer or '')} | {when(s.signed_at)} | {esc(s.note)} |"
+            f"{esc(self.source.name(s.signer))} | {when(s.signed_at)} | {esc(s.note)} |"
             for s in d.signoffs)
         head = (f"### {d.label} · {esc(d.target_name)} ({esc(d.instrument)})\n"
-                f"**{d.kind}** by {esc(d.submitter)}, {when(d.submitted)} UTC · **{d.state}**"
+                f"**{d.kind}** by {esc(self.source.name(d.submitter))}, {when(d.submitted)} UTC"
+                f" · **{d.state}**"
                 + (f" · superseded by {d.superseded_by}" if d.superseded_by else "")
                 + f"\n\n**Comment:** {esc(d.comment) or '—'}\n\n"
                 "| Column | Status | By | When (UTC) | Note |\n|---|---|---|---|---|\n"
@@ -295,7 +296,8 @@ class OcatDashboard(pn.viewable.Viewer):
 
 def build(ctx: Any, user: User) -> OcatDashboard:
     """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
-    dash = OcatDashboard(source=OcatSource(ctx.services.ocat, user))
+    people = ctx.services.activity.events.display_names
+    dash = OcatDashboard(source=OcatSource(ctx.services.ocat, user, people))
     doc = pn.state.curdoc
     assert doc is not None, "build() runs in a served session"
 

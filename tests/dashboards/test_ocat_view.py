@@ -161,3 +161,29 @@ async def test_live_update_from_the_feed(services: Any) -> None:
         follower.cancel()
         await services.activity.feed.stop()
     assert OCAT_ROLES["arcops"]
+
+
+def test_people_by_their_display_names(services: Any) -> None:
+    """Submitter and signers read as the names their logins recorded on their events."""
+    people = services.activity.events.display_names
+    poc = OcatDashboard(source=OcatSource(services.ocat, services.roles.resolve(
+        "pocone", "Pat Oconnor", ["usint"]), people))
+    poc.load()
+    poc.submit.obsid = 1001
+    poc.submit.changes = {"roll_obsr": "120.5"}
+    poc.submit.submit()
+    arc = OcatDashboard(source=OcatSource(services.ocat, services.roles.resolve(
+        "arc", "Ari Castillo", ["arcops"]), people))
+    arc.load()
+    arc.board.select("1001.001")
+    arc.board.act("sign", "general")
+    viewer = OcatDashboard(source=OcatSource(services.ocat, services.roles.resolve(
+        "nobody", "No Body", []), people))
+    viewer.load()
+    row = viewer.board.frame.loc["1001.001"]
+    assert row["submitter"] == "Pat Oconnor" and row["general"] == "signed (Ari Castillo)"
+    viewer.board.select("1001.001")
+    head = viewer.board._actions[0].object
+    assert "by Pat Oconnor" in head and "| Ari Castillo |" in head
+    assert people(["pocone", "arc", "stranger"]) == {"pocone": "Pat Oconnor",
+                                                     "arc": "Ari Castillo"}
