@@ -20,7 +20,7 @@ COLUMNS = ["seq", "updated", "user", "what", "status", "project", "last_message"
 HIDDEN = ["seq", "object_type"]
 TITLES = {"updated": "Updated (UTC)", "user": "Who", "what": "What", "status": "Status",
           "project": "Project", "last_message": "Last log line"}
-WIDTHS = {"updated": 145, "user": 115, "what": 280, "status": 100, "project": 130}
+WIDTHS = {"updated": 145, "user": 175, "what": 280, "status": 100, "project": 130}
 ACTION_WORDS = {"ADD": "Added", "DEL": "Removed", "MOD": "Changed", "REQ": "Request:"}
 REQUEST_WORDS = {"project.create": "create project", "project.join": "join project"}
 # the request worker's bookkeeping (``activity.worker``): internal, not for users
