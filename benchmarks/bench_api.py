@@ -25,6 +25,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,24 @@ HERE = Path(__file__).resolve().parent
 TOKEN = "bench-admin-token-0001"
 ACTIVITY = "/astro-ops/api/v1/activity"
 BARE = "/bench/bare"
+
+
+@contextmanager
+def bench_db(workdir: Path, postgres: bool = False, url: str | None = None) -> Iterator[str]:
+    """A benchmark's database URL: ``url`` or a SQLite file in ``workdir``; with ``postgres``
+    a throwaway PostgreSQL cluster (``tests/pg.py``), stopped when the block ends."""
+    if not postgres:
+        yield url or f"sqlite:///{workdir / 'bench.db'}"
+        return
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg import PgCluster
+
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster.url(cluster.create_database())
+    finally:
+        cluster.stop()
 
 
 def free_port() -> int:

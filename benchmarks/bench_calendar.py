@@ -32,7 +32,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -294,22 +293,9 @@ def main() -> None:
     if args.quick:
         args.rows, args.seconds = min(args.rows, 100_000), min(args.seconds, 3.0)
     sites = site_codes(args.sites)
-    cluster = None
-    with tempfile.TemporaryDirectory(prefix="astro-bench-cal-") as tmp:
-        workdir = Path(tmp)
-        db_url = args.db_url or f"sqlite:///{workdir / 'bench.db'}"
-        if args.postgres:
-            sys.path.insert(0, str(HERE.parent))
-            from tests.pg import PgCluster
-
-            cluster = PgCluster()
-            cluster.start()
-            db_url = cluster.url(cluster.create_database())
-        try:
-            run(args, sites, db_url, workdir)
-        finally:
-            if cluster is not None:
-                cluster.stop()
+    with tempfile.TemporaryDirectory(prefix="astro-bench-cal-") as tmp, \
+            bench_api.bench_db(Path(tmp), args.postgres, args.db_url) as db_url:
+        run(args, sites, db_url, Path(tmp))
 
 
 def run(args: argparse.Namespace, sites: list[str], db_url: str, workdir: Path) -> None:

@@ -25,12 +25,12 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench_api import bench_db
 from bench_staging import Server
 from traitlets.config import Config, Configurable
 
@@ -41,7 +41,6 @@ from jupyter_astro_ops.core.identity import User
 from jupyter_astro_ops.staging.models import StagingJob
 from jupyter_astro_ops.staging.schemas import JobCreate, SourceRef
 
-HERE = Path(__file__).resolve().parent
 AIM_MS = 50.0
 POLL_INTERVAL = 2.0  # StagingService.poll_interval's default: the wait before wake-ups
 
@@ -118,29 +117,22 @@ def main() -> None:
     src, work = tmp / "src", tmp / "work"
     work.mkdir()
     make_source(src)
-    cluster = None
-    db_url = f"sqlite:///{tmp}/bench.db"
-    if args.postgres:
-        sys.path.insert(0, str(HERE.parent))
-        from tests.pg import PgCluster
-
-        cluster = PgCluster()
-        cluster.start()
-        db_url = cluster.url(cluster.create_database())
-    migrate.upgrade(db_url)
-    server = Server(tmp, src, work, db_url)
-    db = Database(db_url)
-    config = Config({"StagingService": {"roots": {"src": {"url": src.as_uri()}}}})
-    parts = build_services(Configurable(config=config), db, root_dir=str(work))  # not started
     try:
-        from_server(server, db, 2)  # warm-up, discarded
-        other = from_other_process(server, db, parts.staging.service, repeat)
-        local = from_server(server, db, repeat)
+        with bench_db(tmp, args.postgres) as db_url:
+            migrate.upgrade(db_url)
+            server = Server(tmp, src, work, db_url)
+            db = Database(db_url)
+            config = Config({"StagingService": {"roots": {"src": {"url": src.as_uri()}}}})
+            parts = build_services(Configurable(config=config), db,
+                                   root_dir=str(work))  # not started
+            try:
+                from_server(server, db, 2)  # warm-up, discarded
+                other = from_other_process(server, db, parts.staging.service, repeat)
+                local = from_server(server, db, repeat)
+            finally:
+                server.stop()
+                db.dispose()
     finally:
-        server.stop()
-        db.dispose()
-        if cluster is not None:
-            cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     backend = db_url.split(":", 1)[0].split("+", 1)[0]
     print(f"{backend}: a 3-file job (23 KB) on an idle server, median of {repeat} jobs; "

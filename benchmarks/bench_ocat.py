@@ -28,7 +28,6 @@ import json
 import pstats
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -52,7 +51,6 @@ from jupyter_astro_ops.ocat.models import (
 )
 from jupyter_astro_ops.ocat.schemas import ExpressIn
 
-HERE = Path(__file__).resolve().parent
 TOKEN = bench_api.TOKEN  # bench_api maps it to the admin "alice"
 STATS = "/bench/calendar-stats"
 COLUMNS = ("general", "acis", "acis_si", "hrc_si", "usint_verification")
@@ -243,28 +241,16 @@ def main() -> None:
                         help="use a throwaway PostgreSQL cluster (tests/pg.py)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    cluster = None
-    with tempfile.TemporaryDirectory(prefix="astro-bench-ocat-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="astro-bench-ocat-") as tmp, \
+            bench_api.bench_db(Path(tmp), args.postgres) as db_url:
         workdir = Path(tmp)
-        db_url = f"sqlite:///{workdir / 'bench.db'}"
-        if args.postgres:
-            sys.path.insert(0, str(HERE.parent))
-            from tests.pg import PgCluster
-
-            cluster = PgCluster()
-            cluster.start()
-            db_url = cluster.url(cluster.create_database())
-        try:
-            took = load(db_url, args)
-            backend = db_url.split(":", 1)[0].split("+", 1)[0]
-            print(f"loaded {args.revisions:,} revisions ({args.open} open, {args.recent} "
-                  f"closed in the last 36 h) of {args.observations:,} observations into "
-                  f"{backend} in {took:.1f} s")
-            local = in_process(db_url, args)
-            remote = over_http(workdir, db_url, args)
-        finally:
-            if cluster is not None:
-                cluster.stop()
+        took = load(db_url, args)
+        backend = db_url.split(":", 1)[0].split("+", 1)[0]
+        print(f"loaded {args.revisions:,} revisions ({args.open} open, {args.recent} "
+              f"closed in the last 36 h) of {args.observations:,} observations into "
+              f"{backend} in {took:.1f} s")
+        local = in_process(db_url, args)
+        remote = over_http(workdir, db_url, args)
     report(local, remote)
 
 

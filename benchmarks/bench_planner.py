@@ -31,7 +31,6 @@ import cProfile
 import io
 import pstats
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -54,7 +53,6 @@ from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import RoleMap
 from jupyter_astro_ops.planner.models import Block, Employee, Entry, Holiday
 
-HERE = Path(__file__).resolve().parent
 API = "/astro-ops/api/v1/planner"
 FIRST = date(2031, 3, 1)
 HST = ZoneInfo("Pacific/Honolulu")
@@ -194,22 +192,9 @@ def main() -> None:
                         help="use a throwaway PostgreSQL cluster (tests/pg.py)")
     parser.add_argument("--profile", action="store_true", help="cProfile the reads first")
     args = parser.parse_args()
-    cluster = None
-    with tempfile.TemporaryDirectory(prefix="astro-bench-planner-") as tmp:
-        workdir = Path(tmp)
-        db_url = args.db_url or f"sqlite:///{workdir / 'bench.db'}"
-        if args.postgres:
-            sys.path.insert(0, str(HERE.parent))
-            from tests.pg import PgCluster
-
-            cluster = PgCluster()
-            cluster.start()
-            db_url = cluster.url(cluster.create_database())
-        try:
-            run(args, db_url, workdir)
-        finally:
-            if cluster is not None:
-                cluster.stop()
+    with tempfile.TemporaryDirectory(prefix="astro-bench-planner-") as tmp, \
+            bench_api.bench_db(Path(tmp), args.postgres, args.db_url) as db_url:
+        run(args, db_url, Path(tmp))
 
 
 def run(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
