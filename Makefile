@@ -94,9 +94,11 @@ ui-tests: setup labext-build hub-proxy
 		$(BIN)/pytest $(PYTEST_FLAGS) ui_tests; \
 	else echo "ui_tests: no browser tests yet"; fi
 
-# make bench BENCH_FLAGS=--quick: smaller sizes, about a minute per script
+# make bench BENCH_FLAGS=--quick: smaller sizes, about a minute per script;
+# BENCH_FLAGS="--profile prof": py-spy profiles of the server under test in prof/
 BENCH_FLAGS ?=
 bench: setup
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q "py-spy>=0.4"
 	$(BIN)/python benchmarks/bench_api.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/bench_jobstart.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/bench_calendar.py $(BENCH_FLAGS)

@@ -131,6 +131,8 @@ setup(
         # JupyterHub deployments: the user servers' jupyterhub-singleuser and the dashboards'
         # Hub service (its OAuth client); PostgreSQL for the shared database
         "hub": ["jupyterhub>=5.2", "psycopg[binary]>=3.1"],
+        # benchmarks/ --profile samples the server under test with py-spy
+        "bench": ["py-spy>=0.4"],
         "test": [
             "jupyterhub>=5.2",  # tests/hub: a real Hub, its spawner, authenticator and OAuth
             "pytest>=8",

@@ -7,6 +7,7 @@ keep-alive clients (threads with ``http.client``) hit each endpoint for a fixed 
 script prints requests/s, p50 and p99 latency of both and the throughput ratio (aim >= 0.8).
 
     .venv/bin/python benchmarks/bench_api.py [--events 10000] [--clients 4] [--seconds 8]
+        [--repeat 3] [--quick] [--profile DIR]
 
 Not a test: it prints figures and asserts nothing.
 """
@@ -29,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import profiling
 
 from jupyter_astro_ops.activity.events import EventLog
 from jupyter_astro_ops.core import migrate
@@ -190,6 +193,11 @@ def measure(port: int, path: str, clients: int, seconds: float) -> dict[str, Any
     }
 
 
+def median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median requests/s (its latencies belong to the same round)."""
+    return sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -205,7 +213,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds over the endpoints, in turn (median)")
     parser.add_argument("--quick", action="store_true", help="3 s per endpoint")
+    profiling.add_argument(parser)
     args = parser.parse_args()
     if args.quick:
         args.seconds = min(args.seconds, 3.0)
@@ -220,15 +231,22 @@ def main() -> None:
         proc = start_server(workdir, port)
         try:
             wait_ready(port, proc)
-            results = {}
-            for name, path in (("bare APIHandler", BARE), ("GET activity", ACTIVITY),
-                               ("  ?limit=10", ACTIVITY + "?limit=10")):
+            endpoints = (("bare APIHandler", BARE), ("GET activity", ACTIVITY),
+                         ("  ?limit=10", ACTIVITY + "?limit=10"))
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in endpoints}
+            for _name, path in endpoints:
                 measure(port, path, args.clients, 1.0)  # warm-up round, discarded
-                results[name] = measure(port, path, args.clients, args.seconds)
+            for turn in range(args.repeat):  # interleaved: drift on a shared machine hits all
+                for name, path in endpoints:
+                    with profiling.profiled(proc.pid, args.profile if turn == 0 else None,
+                                            "api-" + path.rsplit("/", 1)[-1].replace("?", "-")):
+                        rounds[name].append(measure(port, path, args.clients, args.seconds))
+            results = {name: median_round(rs) for name, rs in rounds.items()}
         finally:
             stop_server(proc)
 
-    print(f"\n{args.clients} keep-alive clients, {args.seconds:.0f} s each, SQLite, "
+    print(f"\n{args.clients} keep-alive clients, {args.seconds:.0f} s each, median of "
+          f"{args.repeat} rounds, SQLite, "
           f"{args.events} events (GET activity returns the default page of 100)")
     print(f"{'endpoint':18s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'bytes':>8s}")
     for name, r in results.items():

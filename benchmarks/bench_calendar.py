@@ -15,10 +15,11 @@ client-side p50, requests/s and its ratio to the bare handler, plus the window q
 
     .venv/bin/python benchmarks/bench_calendar.py [--rows 1000000] [--sites 20]
         [--clients 4] [--seconds 8] [--repeat 3] [--quick] [--postgres | --db-url URL]
-        [--switch-interval 0.0005]
+        [--switch-interval 0.0005] [--profile DIR]
 
 The server answers window reads from its in-memory reservation index once that is built; the
 script waits for it (``/bench/calendar-index``) and prints how long the rebuild took.
+``--profile DIR`` samples the server with py-spy during each one-client latency run.
 Not a test: it prints figures and asserts nothing. Aims (issue 13): GET one week ratio >= 0.5,
 booking ratio >= 0.2 with p50 <= 2 ms.
 """
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_api
+import profiling
 from bench_api import BARE, free_port, start_server, stop_server
 from sqlalchemy import text
 
@@ -289,6 +291,7 @@ def main() -> None:
                         help="use a throwaway PostgreSQL cluster (tests/pg.py)")
     parser.add_argument("--switch-interval", type=float,
                         help="sys.setswitchinterval() in the server (CPython default 0.005 s)")
+    profiling.add_argument(parser)
     args = parser.parse_args()
     if args.quick:
         args.rows, args.seconds = min(args.rows, 100_000), min(args.seconds, 3.0)
@@ -322,7 +325,8 @@ def run(args: argparse.Namespace, sites: list[str], db_url: str, workdir: Path) 
             measure(port, make, args.clients, 1.0)  # warm-up, discarded
             # latency: one client, so no request waits behind another in the server
             server_times(port)
-            lat = measure(port, make, 1, args.seconds / 2)
+            with profiling.profiled(proc.pid, args.profile, "calendar-" + name.split()[0]):
+                lat = measure(port, make, 1, args.seconds / 2)
             times = server_times(port).get(f"{method} {path}", [])
             results[name] = {"p50": pct(times, 0.5), "p99": pct(times, 0.99),
                              "client_p50": lat["client_p50"], "errors": lat["errors"],
