@@ -15,7 +15,8 @@ for every tool. Each figure is the median of ``--repeat`` runs; ratios are throu
 (>1: we are faster). ``--small`` runs 64 MiB / 1,000 files for a quick check.
 
 Usage: ``.venv/bin/python benchmarks/bench_staging.py [--small | --quick] [--dir /tmp]
-[--repeat 3]`` (``--quick``: only the 1,000 small files).
+[--repeat 3] [--only big|small|latency] [--profile DIR]`` (``--quick``: only the 1,000 small
+files; ``--profile``: py-spy samples the server during our runs).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import profiling
 import requests
 
 TOKEN = "bench-token-000000000001"
@@ -120,21 +122,30 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+TRASH: list[Path] = []  # where previous copies wait; emptied when the benchmark ends
+
+
 def fresh(path: Path) -> None:
-    """Remove a previous copy and flush dirty pages so every run starts alike (not timed)."""
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
+    """Move a previous copy aside and flush dirty pages so every run starts alike (not timed).
+
+    Copies are not deleted between runs: right after thousands of unlinks, ext4 skips the
+    recently freed inodes when it allocates new ones (``recently_deleted``), so whichever tool
+    ran next would pay for the last one's clean-up, by seconds on this machine."""
+    if path.exists() or path.is_symlink():
+        aside = TRASH[0] / f"{len(list(TRASH[0].iterdir()))}-{path.name}"
+        path.rename(aside)
     os.sync()
 
 
-def median_run(repeat: int, prepare: Any, run: Any) -> float:
-    times = []
+def median_runs(repeat: int, tools: dict[str, tuple[Any, Any]]) -> dict[str, float]:
+    """``{tool: median seconds}``; the tools take turns (ours, cp, ...) in every round, so
+    a machine that gets busier or quieter during the benchmark affects them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in tools}
     for _ in range(repeat):
-        prepare()
-        times.append(run())
-    return statistics.median(times)
+        for name, (prepare, run) in tools.items():
+            prepare()
+            times[name].append(run())
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def make_data(src: Path, big_bytes: int, n_small: int) -> None:
@@ -155,22 +166,25 @@ def row(label: str, ours: float, other: float, size: int) -> str:
 
 
 def bench_copy(server: Server, work: Path, dst: Path, name: str, src_path: Path,
-               repeat: int, size: int) -> list[str]:
+               repeat: int, size: int, profile: Path | None = None) -> list[str]:
     is_dir = src_path.is_dir()
-    ours = median_run(repeat, lambda: fresh(work / name),
-                      lambda: server.stage(src_path.name, name)[0])
-    cp = median_run(repeat, lambda: fresh(dst / name),
-                    lambda: timed(["cp", "-r" if is_dir else "--", str(src_path), str(dst / name)]))
-    rc = median_run(repeat, lambda: fresh(dst / name), lambda: timed(
-        ["rclone", "copy", "--checksum", str(src_path), str(dst / name)]
-        if is_dir else ["rclone", "copyto", "--checksum", str(src_path), str(dst / name)]))
+    copy_cmd = ["cp", "-r" if is_dir else "--", str(src_path), str(dst / name)]
+    rclone_cmd = (["rclone", "copy", "--checksum", str(src_path), str(dst / name)] if is_dir
+                  else ["rclone", "copyto", "--checksum", str(src_path), str(dst / name)])
+    with profiling.profiled(server.proc.pid, profile, f"staging-{name.split('.')[0]}"):
+        got = median_runs(repeat, {
+            "ours": (lambda: fresh(work / name), lambda: server.stage(src_path.name, name)[0]),
+            "cp": (lambda: fresh(dst / name), lambda: timed(copy_cmd)),
+            "rclone": (lambda: fresh(dst / name), lambda: timed(rclone_cmd))})
+    ours, cp, rc = got["ours"], got["cp"], got["rclone"]
     fresh(dst / name)
     fresh(work / name)
     return [row("cp -r" if is_dir else "cp", ours, cp, size),
             row("rclone copy --checksum", ours, rc, size)]
 
 
-def bench_latency(server: Server, work: Path, n: int) -> list[str]:
+def bench_latency(server: Server, work: Path, n: int,
+                  profile: Path | None = None) -> list[str]:
     idle = server.latency(n)
     fresh(work / "lat.bin")
     busy: list[float] = []
@@ -184,7 +198,8 @@ def bench_latency(server: Server, work: Path, n: int) -> list[str]:
     worker = threading.Thread(target=job, daemon=True)
     worker.start()
     time.sleep(0.2)
-    busy = server.latency(n)
+    with profiling.profiled(server.proc.pid, profile, "staging-latency"):
+        busy = server.latency(n)
     done.set()
     worker.join()
 
@@ -202,10 +217,16 @@ def main() -> None:
                         help="like --small, and only the small-file figure (a one-minute check)")
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="scratch directory")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("big", "small", "latency"), action="append",
+                        help="run only these parts (repeatable)")
+    profiling.add_argument(parser)
     args = parser.parse_args()
     args.small = args.small or args.quick
+    parts = set(args.only or (("small",) if args.quick else ("big", "small", "latency")))
     big, n_small = ((64 << 20), 1000) if args.small else ((1 << 30), 10_000)
     tmp = Path(tempfile.mkdtemp(prefix="bench-staging-", dir=args.dir))
+    TRASH.append(tmp / "trash")
+    TRASH[0].mkdir()
     src, work, dst = tmp / "src", tmp / "work", tmp / "dst"
     for d in (work, dst):
         d.mkdir()
@@ -213,16 +234,18 @@ def main() -> None:
     make_data(src, big, n_small)
     server = Server(tmp, src, work)
     try:
-        if not args.quick:
+        if "big" in parts:
             print(f"1. one {big >> 20} MiB file, local to local (median of {args.repeat}):")
             print("\n".join(bench_copy(server, work, dst, "big.bin", src / "big.bin",
-                                       args.repeat, big)), flush=True)
-        print(f"2. {n_small} files of 16 KiB (median of {args.repeat}):")
-        print("\n".join(bench_copy(server, work, dst, "small", src / "small",
-                                   args.repeat, n_small * (16 << 10))), flush=True)
-        if not args.quick:
+                                       args.repeat, big, args.profile)), flush=True)
+        if "small" in parts:
+            print(f"2. {n_small} files of 16 KiB (median of {args.repeat}):")
+            print("\n".join(bench_copy(server, work, dst, "small", src / "small",
+                                       args.repeat, n_small * (16 << 10), args.profile)),
+                  flush=True)
+        if "latency" in parts:
             print("3. latency of GET staging/methods (200 calls):")
-            print("\n".join(bench_latency(server, work, 200)), flush=True)
+            print("\n".join(bench_latency(server, work, 200, args.profile)), flush=True)
         print("aims (issue 13): 1 GiB ratio >= 0.8, 10,000 x 16 KiB ratio >= 1.0 (vs cp / "
               "cp -r), p99 during a job <= 1.5x idle; --small: >= 0.7 / >= 0.7")
     finally:

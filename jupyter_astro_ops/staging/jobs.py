@@ -11,6 +11,7 @@ file keeps its own retries, verification and outcome.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -21,12 +22,22 @@ from typing import Any
 
 from ..core.errors import AstroOpsError
 from ..core.timeutil import utcnow
-from .models import StagingFile, StagingJob
+from .jobstore import PlannedFile
+from .models import StagingJob
 from .paths import check_dir_inside, join_rel, makedirs_confined
 from .plan import check_links_confined, plan_source
 from .roots import Root
 from .throttle import Throttle
-from .transfer import Cancelled, FileResult, IntegrityError, Transfer, hash_local, make_symlink
+from .transfer import (
+    CLOEXEC,
+    NOFOLLOW,
+    Cancelled,
+    FileResult,
+    IntegrityError,
+    Transfer,
+    hash_local,
+    make_symlink,
+)
 
 PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
              IntegrityError, AstroOpsError)
@@ -34,9 +45,10 @@ SMALL_FILE = 1 << 20  # files up to this size travel in groups
 GROUP_FILES = 64  # at most this many files per group ...
 GROUP_BYTES = 8 << 20  # ... and this many bytes
 Outcome = FileResult | BaseException
+SOURCE_FLAGS = os.O_RDONLY | NOFOLLOW | CLOEXEC
 
 
-def take_group(queue: list[StagingFile]) -> list[StagingFile]:
+def take_group(queue: list[PlannedFile]) -> list[PlannedFile]:
     """Pop the next unit of work from the end of ``queue``: one large file, or a run of small
     files (up to ``GROUP_FILES`` / ``GROUP_BYTES``), so small files cost one thread hand-off
     per group instead of one each."""
@@ -98,10 +110,15 @@ class JobRun:
         self._lock = threading.Lock()
         self._dirs: set[str] = set()
         self._src_dirs: dict[str, str] = {}
+        self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
         self._pending: list[dict[str, Any]] = []
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
         self.throttle = Throttle(settings.max_bytes_per_second, self._pause)
+        # local copies are CPU-bound: one group per CPU (10,000 x 16 KiB on 2 CPUs, 2 vs 4
+        # in flight: 2.5-4.5 s vs 3.0-7.7 s, fewer GIL hand-offs and less kernel contention)
+        self.in_flight = (min(settings.files_in_flight, usable_cpus()) if root.local
+                          else settings.files_in_flight)
 
     def _pause(self, seconds: float) -> None:
         """Wait ``seconds`` for the bandwidth cap, ending early on shutdown or cancel."""
@@ -115,10 +132,8 @@ class JobRun:
         if self.job.method == "symlink":
             self._symlink()
             return
-        if not self.job.planned:
-            self._plan()
-        todo = self._load_todo()
-        self._execute(todo)
+        # a fresh plan: every file is pending, no need to read it back
+        self._execute(self._load_todo() if self.job.planned else self._plan())
 
     def _symlink(self) -> None:
         check_links_confined(self.root, self.job.source)  # again: the tree may have changed
@@ -130,17 +145,18 @@ class JobRun:
         self.counts["copied" if result.state == "done" else "skipped"] = 1
         self.store.progress(self, [], final=True)
 
-    def _plan(self) -> None:
+    def _plan(self) -> list[PlannedFile]:
         info = self.root.info(self.job.source)
         plan = plan_source(self.root, self.job.source, info.get("type") == "directory")
-        rows = [{"job_id": self.job.id, "seq": i, "relpath": rel, "size": size,
-                 "state": "pending"} for i, (rel, size) in enumerate(plan.files)]
-        self.store.save_plan(self.job.id, rows, plan.total_bytes, plan.skipped)
+        files = [PlannedFile(self.job.id, i, rel, size, "pending", None)
+                 for i, (rel, size) in enumerate(plan.files)]
+        self.store.save_plan(self.job.id, files, plan.total_bytes, plan.skipped)
+        return files
 
-    def _load_todo(self) -> list[StagingFile]:
+    def _load_todo(self) -> list[PlannedFile]:
         files = self.store.load_files(self.job.id)
-        todo: list[StagingFile] = []
-        done: list[StagingFile] = []
+        todo: list[PlannedFile] = []
+        done: list[PlannedFile] = []
         for f in files:
             (done if f.state in ("done", "skipped") else todo).append(f)
         self.counts["copied"] = sum(1 for f in done if f.state == "done")
@@ -152,20 +168,20 @@ class JobRun:
             self.counts["bytes"] -= f.size
         return stale + todo
 
-    def _still_valid(self, f: StagingFile) -> bool:
+    def _still_valid(self, f: PlannedFile) -> bool:
         if not self.job.started or f.checksum is None:
             return True  # a fresh job: nothing to re-verify
         found = hash_local(self._dst(f), self.s.chunk_size)
         return found is not None and found == (f.size, f.checksum)
 
     # -- the file pipeline ---------------------------------------------------------------------
-    def _execute(self, todo: list[StagingFile]) -> None:
-        inflight: dict[Future[list[Outcome]], list[StagingFile]] = {}
+    def _execute(self, todo: list[PlannedFile]) -> None:
+        inflight: dict[Future[list[Outcome]], list[PlannedFile]] = {}
         queue = list(reversed(todo))
         last = time.monotonic()
         try:
             while queue or inflight:
-                while queue and len(inflight) < self.s.files_in_flight:
+                while queue and len(inflight) < self.in_flight:
                     group = take_group(queue)
                     inflight[self.pool.submit(self._copy_group, group)] = group
                 finished, _ = wait(list(inflight), timeout=self.s.progress_interval,
@@ -182,7 +198,7 @@ class JobRun:
                     self.flags.cancel.set()
                 wait(list(inflight))
 
-    def _copy_group(self, group: list[StagingFile]) -> list[Outcome]:
+    def _copy_group(self, group: list[PlannedFile]) -> list[Outcome]:
         """Copy the files of a group one after the other in one pool thread (small files:
         one hand-off per group, not per file). A cancel or shutdown ends the group."""
         out: list[Outcome] = []
@@ -195,7 +211,7 @@ class JobRun:
                 out.append(exc)
         return out
 
-    def _collect(self, group: list[StagingFile], fut: Future[list[Outcome]]) -> None:
+    def _collect(self, group: list[PlannedFile], fut: Future[list[Outcome]]) -> None:
         exc = fut.exception()
         if isinstance(exc, Cancelled | Shutdown):
             raise exc
@@ -203,12 +219,13 @@ class JobRun:
         for f, outcome in zip(group, outcomes, strict=True):
             self._collect_one(f, outcome)
 
-    def _collect_one(self, f: StagingFile, outcome: Outcome) -> None:
+    def _collect_one(self, f: PlannedFile, outcome: Outcome) -> None:
         if isinstance(outcome, BaseException):
             self.counts["failed"] += 1
             message = f"{f.relpath or os.path.basename(self.job.source)}: {outcome}"
             self.errors.append(message)
             self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": "failed",
+                                  "checksum": None, "size": f.size,
                                   "error": str(outcome)[:2000]})
             return
         res = outcome
@@ -227,7 +244,7 @@ class JobRun:
         self.flags.check()
 
     # -- one file, with retries ----------------------------------------------------------------
-    def _copy_one(self, f: StagingFile) -> FileResult:
+    def _copy_one(self, f: PlannedFile) -> FileResult:
         attempt = 0
         while True:
             sent = [0]
@@ -249,38 +266,56 @@ class JobRun:
         with self._lock:
             self.counts["bytes"] -= n
 
-    def _attempt(self, f: StagingFile, sent: list[int], leftovers: bool = True) -> FileResult:
+    def _attempt(self, f: PlannedFile, sent: list[int], leftovers: bool = True) -> FileResult:
         def on_bytes(n: int) -> None:
             sent[0] += n
             with self._lock:
                 self.counts["bytes"] += n
             self.throttle.sent(n)
 
-        rel_dir, _, name = join_rel(self.job.target, f.relpath).rpartition("/")
-        directory = self._ensure_dir(rel_dir)
+        directory, name = self._target_of(f.relpath)
         t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
                      tag=self.tag, check=self.flags.check, on_bytes=on_bytes,
                      unnamed=self.s.unnamed, leftovers=leftovers)
         src_rel = join_rel(self.job.source, f.relpath)
         if self.root.local:
-            return t.copy_local(self._local_source(src_rel), directory, name, f.size)
+            fd_src = self._open_local_source(src_rel)
+            try:
+                return t.copy_local_fd(fd_src, directory, name)
+            finally:
+                os.close(fd_src)
         full = self.root.path(src_rel)
         opener: Callable[[], Any] = lambda: self.root.fs.open(  # noqa: E731
             full, "rb", block_size=self.s.chunk_size)
         return t.copy_stream(opener, directory, name, f.size)
 
-    def _local_source(self, src_rel: str) -> str:
-        """Resolved source path: its directory is re-confined once per job (cached), and the
-        file itself is opened with ``O_NOFOLLOW`` unless planning saw a link inside the root."""
+    def _open_local_source(self, src_rel: str) -> int:
+        """Open the source file: its directory is re-confined once per job (cached), and the
+        file itself is opened with ``O_NOFOLLOW``; only a link (planning let through links to
+        files inside the root) costs a second look, resolved and confined again."""
         src_dir, _, name = src_rel.rpartition("/")
         real_dir = self._src_dirs.get(src_dir)
         if real_dir is None:
             real_dir = self._src_dirs.setdefault(src_dir, self.root.resolved(src_dir))
-        path = os.path.join(real_dir, name)
-        return self.root.resolved(src_rel) if os.path.islink(path) else path
+        try:
+            return os.open(os.path.join(real_dir, name), SOURCE_FLAGS)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # ELOOP: the last component is a symlink
+                raise
+        return os.open(self.root.resolved(src_rel), SOURCE_FLAGS)
 
-    def _dst(self, f: StagingFile) -> str:
+    def _dst(self, f: PlannedFile) -> str:
         return os.path.join(self.base, join_rel(self.job.target, f.relpath))
+
+    def _target_of(self, relpath: str) -> tuple[str, str]:
+        """The (created, confined) target directory of a planned file and its name there;
+        one dictionary look-up per file after the first file of each directory."""
+        src_dir, _, name = relpath.rpartition("/")
+        directory = self._target_dirs.get(src_dir)
+        if directory is None:
+            rel_dir, _, name = join_rel(self.job.target, relpath).rpartition("/")
+            directory = self._target_dirs.setdefault(src_dir, self._ensure_dir(rel_dir))
+        return directory, name
 
     def _ensure_dir(self, rel_dir: str) -> str:
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -293,6 +328,14 @@ class JobRun:
                 check_dir_inside(full, self.base, "target")
                 self._dirs.add(rel_dir)
         return full
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def rate_and_eta(job: StagingJob) -> tuple[float | None, float | None]:

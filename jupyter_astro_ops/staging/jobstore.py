@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from traitlets import Float, Unicode
 from traitlets.config import LoggingConfigurable
@@ -37,6 +37,24 @@ OBJECT_TYPE = "STAGING_JOB"  # the activity object type of a staging job
 
 
 JobEvents = EventRecorder  # what staging asks of the activity log
+_FILES = cast(Table, StagingFile.__table__)
+# one file's new state, by primary key (bound names must differ from the column names)
+_SET_FILE_STATE = update(_FILES).where(and_(
+    _FILES.c.job_id == bindparam("b_job"), _FILES.c.seq == bindparam("b_seq"))).values(
+    state=bindparam("state"), checksum=bindparam("checksum"), size=bindparam("size"),
+    error=bindparam("error"))
+
+
+class PlannedFile(NamedTuple):
+    """One file of a job's plan as the run needs it: a plain tuple, not an ORM object, so a
+    job of 100,000 files costs no attribute instrumentation and nothing for the GC to walk."""
+
+    job_id: str
+    seq: int
+    relpath: str
+    size: int
+    state: str
+    checksum: str | None
 
 
 class LostClaim(Exception):
@@ -164,13 +182,14 @@ class JobStore(LoggingConfigurable):
             session.expunge_all()  # detached, so the read's rollback does not expire it
             return job
 
-    def save_plan(self, job_id: str, rows: list[dict[str, Any]], total_bytes: int,
+    def save_plan(self, job_id: str, files: list[PlannedFile], total_bytes: int,
                   skipped: list[str]) -> None:
+        rows = [f._asdict() for f in files]
         with self.db.write() as session:
             session.execute(delete(StagingFile).where(StagingFile.job_id == job_id))
             job = self._own(session, job_id)
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(StagingFile), rows[start:start + 5000])
+            for start in range(0, len(rows), 5000):  # Core executemany: no ORM bookkeeping
+                session.execute(insert(_FILES), rows[start:start + 5000])
             job.planned = True
             job.files_total = len(rows)
             job.bytes_total = total_bytes
@@ -182,21 +201,25 @@ class JobStore(LoggingConfigurable):
                 self.act.note(session, ev, msg, data={"files_total": len(rows),
                                                       "bytes_total": total_bytes})
 
-    def load_files(self, job_id: str) -> list[StagingFile]:
+    def load_files(self, job_id: str) -> list[PlannedFile]:
+        f = _FILES.c
         with self.db.read() as session:
-            files = list(session.scalars(select(StagingFile).where(
-                StagingFile.job_id == job_id).order_by(StagingFile.seq)))
-            session.expunge_all()
-            return files
+            rows = session.execute(select(f.job_id, f.seq, f.relpath, f.size, f.state,
+                                          f.checksum).where(f.job_id == job_id).order_by(f.seq))
+            return [PlannedFile(*row) for row in rows]
 
     def progress(self, run: Any, batch: list[dict[str, Any]], final: bool = False) -> str | None:
-        """Store file states and counters; answer who asked to cancel (if anyone)."""
+        """Store file states (``batch``: job_id, seq, state, checksum, size, error each) and
+        counters; answer who asked to cancel (if anyone)."""
         c = run.counts
         with self.db.write() as session:
             job = self._own(session, run.job.id)
             job.lease_until = self._lease()
-            if batch:
-                session.execute(update(StagingFile), batch)
+            if batch:  # Core executemany: no ORM bookkeeping per file
+                session.execute(_SET_FILE_STATE, [
+                    {"b_job": r["job_id"], "b_seq": r["seq"], "state": r["state"],
+                     "checksum": r["checksum"], "size": r["size"], "error": r["error"]}
+                    for r in batch])
             job.files_done = c["copied"] + c["skipped"] + c["failed"]
             job.files_skipped, job.files_failed = c["skipped"], c["failed"]
             job.bytes_done = max(c["bytes"], 0)

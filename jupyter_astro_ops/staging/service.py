@@ -89,7 +89,10 @@ class StagingService(LoggingConfigurable):
         "so never through a link). Sources and symlinked data are never touched."))
     max_concurrent_jobs = Int(2, config=True, help="Jobs that run at the same time.")
     max_files_in_flight = Int(4, config=True, help=(
-        "Files copied at the same time, over all running jobs (one thread each)."))
+        "Files copied at the same time, over all running jobs (one thread each). A job "
+        "from a local root keeps at most one group per CPU in flight: there the copy is "
+        "CPU work (system calls, hashing), and more threads than CPUs only wait for each "
+        "other; remote sources wait on the network and use them all."))
     max_bytes_per_second = Int(0, config=True, help=(
         "Bandwidth cap of each job in bytes per second, over all of its files (like rsync's "
         "--bwlimit), so that one job cannot saturate storage shared with instruments and "

@@ -46,6 +46,11 @@ AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
 _LIBC: Any = None
 _TMPFILE_DIRS: dict[str, bool] = {}  # directory -> O_TMPFILE + linkat works there
 KERNEL_COPY_MIN = 32 << 20  # below this, one userspace pass is cheaper than two threads
+# Re-reads for hashing go through a buffer that stays in the CPU's L2 cache: ``pread`` writes
+# it and xxh3 reads it back from the cache. With the 8 MiB copy chunk as the buffer, every
+# byte went out to memory and back: hashing 1 GiB from the page cache took 0.28 s with an
+# 8 MiB buffer, 0.21 s with 1 MiB (median of 5 each, 2-core EPYC VM).
+HASH_STEP = 1 << 20
 
 
 class Cancelled(Exception):
@@ -79,9 +84,16 @@ def temp_name(directory: str, name: str, tag: str) -> str:
 
 
 def hash_fd(fd: int, size: int, chunk: int, check: Callable[[], None] | None = None) -> str:
-    """Hash ``size`` bytes of an open file from offset 0 with ``pread`` (no seek, no copies)."""
+    """Hash ``size`` bytes of an open file from offset 0 with ``pread`` (no seek, no copies),
+    in steps of at most ``HASH_STEP`` (``chunk`` only caps it)."""
+    step = min(chunk, HASH_STEP)
+    if size <= step:  # one read: no buffer to set up, the digest in one call
+        data = os.pread(fd, size, 0)
+        if len(data) != size:
+            raise IntegrityError(f"file shrank while hashing at byte {len(data)}")
+        return tagged(xxhash.xxh3_128_hexdigest(data))
     h = new_hasher()
-    buf = bytearray(min(chunk, max(size, 1)))
+    buf = bytearray(step)
     view = memoryview(buf)
     offset = 0
     while offset < size:
@@ -159,20 +171,24 @@ class Transfer:
     # -- entry points ------------------------------------------------------------------------
     def copy_local(self, src: str, dst_dir: str, name: str, size: int) -> FileResult:
         """Copy a local file into ``dst_dir/name`` with verification (or skip if identical)."""
-        dst = os.path.join(dst_dir, name)
         fd_src = os.open(src, os.O_RDONLY | NOFOLLOW | CLOEXEC)
         try:
-            size = os.fstat(fd_src).st_size
-            present = lstat_or_none(dst)  # one look at the target serves both questions
-            if present is not None and stat.S_ISREG(present.st_mode) and present.st_size == size:
-                src_sum = hash_fd(fd_src, size, self.chunk, self.check)
-                found = hash_local(dst, self.chunk)
-                if found is not None and found[1] == src_sum:
-                    return FileResult("skipped", size, src_sum)
-            return self._write(dst_dir, name, size, lambda fd: self._fill_local(fd_src, fd, size),
-                               exists=present is not None)
+            return self.copy_local_fd(fd_src, dst_dir, name)
         finally:
             os.close(fd_src)
+
+    def copy_local_fd(self, fd_src: int, dst_dir: str, name: str) -> FileResult:
+        """``copy_local`` from a source the caller opened (and closes)."""
+        dst = os.path.join(dst_dir, name)
+        size = os.fstat(fd_src).st_size
+        present = lstat_or_none(dst)  # one look at the target serves both questions
+        if present is not None and stat.S_ISREG(present.st_mode) and present.st_size == size:
+            src_sum = hash_fd(fd_src, size, self.chunk, self.check)
+            found = hash_local(dst, self.chunk)
+            if found is not None and found[1] == src_sum:
+                return FileResult("skipped", size, src_sum)
+        return self._write(dst_dir, name, size, lambda fd: self._fill_local(fd_src, fd, size),
+                           exists=present is not None)
 
     def copy_stream(
         self, opener: Callable[[], BinaryIO], dst_dir: str, name: str, size: int
@@ -229,14 +245,16 @@ class Transfer:
         nothing visible, nothing left by a crash), else a hidden named temporary file.
         ``exists``: the caller's fresh look at the target (``None``: look here); if the target
         appears meanwhile, ``_place`` renames instead of linking."""
-        tmp = temp_name(dst_dir, name, self.tag)
+        tmp = None
         if self.leftovers:
+            tmp = temp_name(dst_dir, name, self.tag)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)  # left by a killed run of this job; unlink never follows links
         if exists is None:
             exists = os.path.lexists(final)
-        if self.unnamed and tmpfile_works(dst_dir) and not exists:
+        if self.unnamed and not exists and tmpfile_works(dst_dir):
             return os.open(dst_dir, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o644), None
+        tmp = tmp or temp_name(dst_dir, name, self.tag)
         return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644), tmp
 
     def _place(self, fd: int, tmp: str | None, dst_dir: str, name: str, final: str) -> None:
@@ -258,13 +276,11 @@ class Transfer:
             data = os.pread(fd_src, size + 1, 0)
             if len(data) != size:
                 raise IntegrityError("source changed size while copying")
-            h = new_hasher()
-            h.update(data)
-            view = memoryview(data)
+            view = memoryview(data)[os.write(fd_dst, data):]  # the rest of a short write
             while view:
                 view = view[os.write(fd_dst, view):]
             self.on_bytes(size)
-            return tagged(h.hexdigest())
+            return tagged(xxhash.xxh3_128_hexdigest(data))
         with os.fdopen(os.dup(fd_src), "rb", buffering=0) as f:
             return self._drain(f, fd_dst)  # type: ignore[arg-type]
 
@@ -277,7 +293,7 @@ class Transfer:
 
         def hasher() -> tuple[str, str]:
             hs, hd = new_hasher(), new_hasher()
-            view = memoryview(bytearray(self.chunk))
+            view = memoryview(bytearray(min(self.chunk, HASH_STEP)))
             while (item := slices.get()) is not None:
                 for fd, h in ((fd_src, hs), (fd_dst, hd)):
                     _hash_range(fd, h, item[0], item[0] + item[1], view, stop)
