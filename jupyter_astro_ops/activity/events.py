@@ -7,7 +7,9 @@ domain change and its event commit together or not at all. Each write appends an
 
 After a transaction that wrote events commits, the log calls its listeners (the live feed, the
 request worker, the staging runner) with the object types written, so they wake at once. The
-hook is registered on this log's own ``Database`` sessions, never globally. On PostgreSQL the
+hook is registered on this log's own ``Database`` sessions, never globally. A request handler
+may hold those calls until its response is sent (``wakeups_after``), so the feed's poll does
+not run beside the request that caused it. On PostgreSQL the
 same transaction also sends ``NOTIFY`` with those types, so ``remote.RemoteChanges`` wakes the
 listeners of the other processes sharing the database (``origin`` names this process).
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
@@ -70,6 +74,9 @@ class EventLog:
         self._seqs_key = f"astro_activity_seqs_{id(self):x}"
         self.origin = new_origin()
         self.tracking = False  # keep the seqs of local commits (for the SQLite watcher)
+        # the object types whose listener calls ``wakeups_after`` holds in this context
+        self._held: ContextVar[set[str] | None] = ContextVar(f"{self._info_key}_held",
+                                                             default=None)
         self._local_seqs: set[int] = set()
         if db.dialect == "postgresql":
             db.on_session_event("before_commit", self._before_commit)
@@ -114,6 +121,26 @@ class EventLog:
             except Exception:  # a broken listener must not break the write path
                 self.log.exception("activity listener failed")
 
+    @contextmanager
+    def wakeups_after(self) -> Iterator[None]:
+        """Call the listeners of the commits made inside the block when it ends, once, instead
+        of inside each commit.
+
+        Covers threads started from the block with ``asyncio.to_thread`` (they run in a copy
+        of its context). A handler wraps its service call and its reply in it: the live feed
+        then polls after the response is written, not beside the request, and still before
+        the event loop handles anything else (so a client reading its own write finds the
+        feed and the page cache told). The listeners run even if the block fails.
+        """
+        held: set[str] = set()
+        token = self._held.set(held)
+        try:
+            yield
+        finally:
+            self._held.reset(token)
+            if held:
+                self.notify(frozenset(held))
+
     def _before_commit(self, session: Session) -> None:
         written = session.info.get(self._info_key)
         if written:
@@ -128,7 +155,11 @@ class EventLog:
                     self._local_seqs.clear()
                 self._local_seqs.update(seqs)
         if written:
-            self.notify(frozenset(written))
+            held = self._held.get()
+            if held is not None:
+                held.update(written)
+            else:
+                self.notify(frozenset(written))
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self._info_key, None)

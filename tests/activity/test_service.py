@@ -252,6 +252,34 @@ def test_append_stores_the_columns_record_stores(act, users):
                                       "status": "SUCCESS", "at": row["updated"]}
 
 
+def test_wakeups_after_holds_listener_calls_until_the_block_ends(act, users):
+    """Commits inside the block (worker threads started with asyncio.to_thread included) call
+    the listeners once, when it ends, even when it fails; commits outside are not held."""
+    import asyncio
+
+    woken = []
+    act.events.add_listener(woken.append)
+
+    def write(object_type):
+        with act.events.db.write() as s:
+            act.events.append(s, users["bob"], action="ADD", object_type=object_type)
+
+    async def handler():
+        with act.events.wakeups_after():
+            await asyncio.to_thread(write, "RESOURCE")
+            await asyncio.to_thread(write, "SLICE")
+            assert woken == []  # committed, the response would be written now
+        assert woken == [frozenset({"RESOURCE", "SLICE"})]
+
+    asyncio.run(handler())
+    with pytest.raises(RuntimeError), act.events.wakeups_after():
+        write("USER")
+        raise RuntimeError("the reply failed")
+    assert woken[-1] == frozenset({"USER"})
+    write("PROJECT")
+    assert woken[-1] == frozenset({"PROJECT"}) and len(woken) == 3
+
+
 def test_append_wakes_listeners_at_commit_and_not_on_rollback(act, users):
     woken = []
     act.events.add_listener(woken.append)
