@@ -15,11 +15,13 @@ client-side p50, requests/s and its ratio to the bare handler, plus the window q
 
     .venv/bin/python benchmarks/bench_calendar.py [--rows 1000000] [--sites 20]
         [--clients 4] [--seconds 8] [--repeat 3] [--quick] [--postgres | --db-url URL]
-        [--switch-interval 0.0005] [--profile DIR]
+        [--switch-interval 0.0005] [--profile DIR] [--only booking]
 
 The server answers window reads from its in-memory reservation index once that is built; the
 script waits for it (``/bench/calendar-index``) and prints how long the rebuild took.
 ``--profile DIR`` samples the server with py-spy during each one-client latency run.
+``--only WORD`` (repeatable) keeps the scenarios whose name contains WORD, and the bare handler
+they are compared with (``--only booking``: a quicker loop while working on bookings).
 Not a test: it prints figures and asserts nothing. Aims (issue 13): GET one week ratio >= 0.5,
 booking ratio >= 0.2 with p50 <= 2 ms.
 """
@@ -291,6 +293,9 @@ def main() -> None:
                         help="use a throwaway PostgreSQL cluster (tests/pg.py)")
     parser.add_argument("--switch-interval", type=float,
                         help="sys.setswitchinterval() in the server (CPython default 0.005 s)")
+    parser.add_argument("--only", action="append", default=[], metavar="WORD",
+                        help="run only the scenarios whose name contains WORD (and the bare "
+                             "handler); repeatable")
     profiling.add_argument(parser)
     args = parser.parse_args()
     if args.quick:
@@ -320,7 +325,9 @@ def run(args: argparse.Namespace, sites: list[str], db_url: str, workdir: Path) 
         bench_api.wait_ready(port, proc, timeout=120, paths=(BARE, f"{API}/sites"))
         built = wait_index(port, timeout=600)
         print(f"reservation index: {built}", flush=True)
-        plan = scenarios(sites, args.rows)
+        plan = {name: spec for name, spec in scenarios(sites, args.rows).items()
+                if name == "bare APIHandler" or not args.only
+                or any(word.lower() in name.lower() for word in args.only)}
         for name, (method, path, make) in plan.items():
             measure(port, make, args.clients, 1.0)  # warm-up, discarded
             # latency: one client, so no request waits behind another in the server

@@ -7,7 +7,9 @@ domain change and its event commit together or not at all. Each write appends an
 
 After a transaction that wrote events commits, the log calls its listeners (the live feed, the
 request worker, the staging runner) with the object types written, so they wake at once. The
-hook is registered on this log's own ``Database`` sessions, never globally. On PostgreSQL the
+hook is registered on this log's own ``Database`` sessions, never globally. A request handler
+may hold those calls until its response is sent (``wakeups_after``), so the feed's poll does
+not run beside the request that caused it. On PostgreSQL the
 same transaction also sends ``NOTIFY`` with those types, so ``remote.RemoteChanges`` wakes the
 listeners of the other processes sharing the database (``origin`` names this process).
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
@@ -25,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..core.db import Database
+from ..core.db import Database, DriverStatement
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
@@ -37,11 +41,22 @@ from .states import Action, Status, check_transition
 
 _EVENTS: Table = ActivityEvent.__table__  # type: ignore[assignment]
 _CHANGES: Table = ActivityChange.__table__  # type: ignore[assignment]
-_INSERT_EVENT = insert(_EVENTS)  # append(): built once, so compiled once
-_INSERT_CHANGE = insert(_CHANGES)
-# as record()'s second flush does: the real seq, and the version moves on (1 -> 2)
-_SET_SEQ = (update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
-            .values(seq=bindparam("b_seq"), version=_EVENTS.c.version + 1))
+# append(): the statements of a booking's event, compiled once and run on the driver
+_NEXT_SEQ = select(func.coalesce(func.max(_CHANGES.c.seq), 0) + 1).scalar_subquery()
+_APPEND_NUMBERED = DriverStatement(  # SQLite: the event with its journal number already taken
+    insert(_EVENTS).values(seq=_NEXT_SEQ), keys=[c.key for c in _EVENTS.c if c.key != "seq"])
+_JOURNAL_COPY = DriverStatement(insert(_CHANGES).from_select(  # ... its journal row, copied
+    ["seq", "event_id", "status", "at"],
+    select(_EVENTS.c.seq, _EVENTS.c.id, _EVENTS.c.status, _EVENTS.c.updated)
+    .where(_EVENTS.c.id == bindparam("b_id"))))
+_APPEND_EVENT = DriverStatement(insert(_EVENTS), keys=[c.key for c in _EVENTS.c])
+_JOURNAL = (insert(_CHANGES)  # PostgreSQL: the journal row, then its seq onto the event
+            .values(event_id=bindparam("b_id"), status=bindparam("b_status"),
+                    at=bindparam("b_at")).returning(_CHANGES.c.seq).cte("journal"))
+_JOURNAL_AND_SEQ = DriverStatement(  # as record()'s second flush: the version moves on (1 -> 2)
+    update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
+    .values(seq=select(_JOURNAL.c.seq).scalar_subquery(), version=_EVENTS.c.version + 1)
+    .returning(_EVENTS.c.seq))
 BASE_OBJECT_TYPES = frozenset({"AUTHORITY", "USER", "PROJECT", "SLICE", "RESOURCE"})
 Listener = Callable[[frozenset[str]], None]
 
@@ -59,6 +74,9 @@ class EventLog:
         self._seqs_key = f"astro_activity_seqs_{id(self):x}"
         self.origin = new_origin()
         self.tracking = False  # keep the seqs of local commits (for the SQLite watcher)
+        # the object types whose listener calls ``wakeups_after`` holds in this context
+        self._held: ContextVar[set[str] | None] = ContextVar(f"{self._info_key}_held",
+                                                             default=None)
         self._local_seqs: set[int] = set()
         if db.dialect == "postgresql":
             db.on_session_event("before_commit", self._before_commit)
@@ -103,6 +121,26 @@ class EventLog:
             except Exception:  # a broken listener must not break the write path
                 self.log.exception("activity listener failed")
 
+    @contextmanager
+    def wakeups_after(self) -> Iterator[None]:
+        """Call the listeners of the commits made inside the block when it ends, once, instead
+        of inside each commit.
+
+        Covers threads started from the block with ``asyncio.to_thread`` (they run in a copy
+        of its context). A handler wraps its service call and its reply in it: the live feed
+        then polls after the response is written, not beside the request, and still before
+        the event loop handles anything else (so a client reading its own write finds the
+        feed and the page cache told). The listeners run even if the block fails.
+        """
+        held: set[str] = set()
+        token = self._held.set(held)
+        try:
+            yield
+        finally:
+            self._held.reset(token)
+            if held:
+                self.notify(frozenset(held))
+
     def _before_commit(self, session: Session) -> None:
         written = session.info.get(self._info_key)
         if written:
@@ -117,7 +155,11 @@ class EventLog:
                     self._local_seqs.clear()
                 self._local_seqs.update(seqs)
         if written:
-            self.notify(frozenset(written))
+            held = self._held.get()
+            if held is not None:
+                held.update(written)
+            else:
+                self.notify(frozenset(written))
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(self._info_key, None)
@@ -153,18 +195,28 @@ class EventLog:
         message: str | None = None, event_id: str | None = None,
     ) -> str:
         """``record`` for a writer that never touches the event again (a booking): the same
-        rows, journal entry and commit-time wake-ups, written with three Core statements
-        compiled once instead of the ORM's unit of work; returns the event's id."""
+        rows, journal entry and commit-time wake-ups, in two statements compiled once and run
+        on the driver instead of the ORM's unit of work; returns the event's id.
+
+        SQLite serializes writers (``BEGIN IMMEDIATE``), so the next journal number is known
+        before the event is written: the event goes in with it, at the version ``record``
+        leaves (2), and its journal row copies it. On PostgreSQL the event is written first, so
+        that its transaction has an id before the number is drawn (``gaps.py`` relies on it),
+        then one statement adds the journal row and sets the number on the event.
+        """
         values = self._new_event(user, action, object_type, object_id, data, status,
                                  project_id, message, event_id)
         session.flush()  # anything the ORM holds goes first, as it would in record()
-        conn = session.connection()
-        conn.execute(_INSERT_EVENT, {**values, "version": 1})
-        added = conn.execute(_INSERT_CHANGE, {"event_id": values["id"],
-                                              "status": values["status"], "at": values["updated"]})
-        seq = int(added.inserted_primary_key[0])  # type: ignore[index]
-        conn.execute(_SET_SEQ, {"b_id": values["id"], "b_seq": seq})
-        self._mark(session, object_type, seq)
+        seq: Any
+        if self.db.dialect == "sqlite":
+            _APPEND_NUMBERED.execute(session, {**values, "version": 2})
+            seq = _JOURNAL_COPY.execute(session, {"b_id": values["id"]})
+        else:
+            _APPEND_EVENT.execute(session, {**values, "version": 1})
+            seq = _JOURNAL_AND_SEQ.rows(session, {"b_id": values["id"],
+                                                  "b_status": values["status"],
+                                                  "b_at": values["updated"]})[0][0]
+        self._mark(session, object_type, int(seq))
         return str(values["id"])
 
     def _new_event(

@@ -8,6 +8,8 @@ here, the one ``app.py`` reads.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -38,6 +40,11 @@ class CalendarHandler(AstroOpsHandler):
     @property
     def cal(self) -> CalendarService:
         return self.services.calendar.service
+
+    def wakeups_after_reply(self) -> AbstractContextManager[None]:
+        """Wrap a write and its reply: the activity listeners (live feed poll, page cache)
+        are called once the response is written, not inside the commit."""
+        return self.services.activity.events.wakeups_after()
 
     def write_reservation(self, out: ReservationOut, status: int = 200,
                           location: str | None = None) -> None:
@@ -80,8 +87,9 @@ class ReservationsHandler(CalendarHandler):
     @authorized
     async def post(self) -> None:
         spec = self.parse_body(ReservationIn)
-        out = await self.call(self.cal.create, self.astro_user, spec)
-        self.write_reservation(out, 201, self.url_for_api(f"calendar/reservations/{out.id}"))
+        with self.wakeups_after_reply():
+            out = await self.call(self.cal.create, self.astro_user, spec)
+            self.write_reservation(out, 201, self.url_for_api(f"calendar/reservations/{out.id}"))
 
 
 class ReservationHandler(CalendarHandler):
@@ -94,15 +102,17 @@ class ReservationHandler(CalendarHandler):
     @authorized
     async def patch(self, reservation_id: str) -> None:
         patch = self.parse_body(ReservationPatch)
-        out = await self.call(self.cal.modify, self.astro_user, reservation_id, patch,
-                              self.if_match())
-        self.write_reservation(out)
+        with self.wakeups_after_reply():
+            out = await self.call(self.cal.modify, self.astro_user, reservation_id, patch,
+                                  self.if_match())
+            self.write_reservation(out)
 
     @web.authenticated
     @authorized
     async def delete(self, reservation_id: str) -> None:
-        await self.call(self.cal.cancel, self.astro_user, reservation_id, self.if_match())
-        self.no_content()
+        with self.wakeups_after_reply():
+            await self.call(self.cal.cancel, self.astro_user, reservation_id, self.if_match())
+            self.no_content()
 
 
 class ActiveAtHandler(CalendarHandler):

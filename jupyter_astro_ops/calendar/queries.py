@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..core.db import UTCDateTime
+from ..core.db import DriverStatement, UTCDateTime
 from .models import Reservation, Site
 from .schemas import ReservationOut, SiteOut
 
@@ -131,8 +131,10 @@ def overlapping_one(
 
 
 _RESERVATIONS: Table = Reservation.__table__  # type: ignore[assignment]
-INSERT_RESERVATION = insert(_RESERVATIONS)  # built once, so compiled once
+# a booking's two statements, compiled once and run on the driver (``core.db.DriverStatement``)
+INSERT_RESERVATION = DriverStatement(insert(_RESERVATIONS), keys=list(_RESERVATIONS.c.keys()))
 _PROBES: dict[str, Select[Any]] = {}
+_DRIVER_PROBES: dict[str, DriverStatement] = {}
 
 
 def probe_stmt(dialect: str) -> Select[Any]:
@@ -158,6 +160,13 @@ def probe_stmt(dialect: str) -> Select[Any]:
             .where(Site.code == bindparam("site"))
             .order_by(cols.start))
     return _PROBES[dialect]
+
+
+def driver_probe(dialect: str) -> DriverStatement:
+    """``probe_stmt`` on the driver: rows of plain values, ``(span, id, ...)``."""
+    if dialect not in _DRIVER_PROBES:
+        _DRIVER_PROBES[dialect] = DriverStatement(probe_stmt(dialect))
+    return _DRIVER_PROBES[dialect]
 
 
 def site_exists(session: Session, site: str) -> bool:

@@ -132,22 +132,28 @@ class ReservationWriter:
 
     def probe(self, tx: Tx, window: Window) -> Probe:
         """A booking's check in one statement: 404 for an unknown site, else the site's span
-        and the active reservations in the way (``insert`` refuses them with a 409)."""
+        and the active reservations in the way (``insert`` refuses them with a 409).
+
+        Run on the driver; only when something is in the way is it read again through
+        SQLAlchemy (same transaction, same answer) to build the conflicts' wire models."""
         tx.window = window
-        stmt = q.probe_stmt(tx.session.get_bind().dialect.name)
-        rows = tx.session.execute(stmt, {"site": window.site, "start": window.start,
-                                         "end": window.end}).mappings().all()
+        dialect = tx.session.get_bind().dialect.name
+        params = {"site": window.site, "start": window.start, "end": window.end}
+        rows = q.driver_probe(dialect).rows(tx.session, params)
         if not rows:
             raise NotFound(f"no site {window.site!r}")
-        conflicts = [q.row_out({k: v for k, v in r.items() if k != "span"})
-                     for r in rows if r["id"] is not None]
-        return Probe(window, int(rows[0]["span"] or 0), conflicts)
+        conflicts: list[ReservationOut] = []
+        if rows[0][1] is not None:  # the join found a reservation in the way
+            found = tx.session.execute(q.probe_stmt(dialect), params).mappings().all()
+            conflicts = [q.row_out({k: v for k, v in r.items() if k != "span"}) for r in found]
+        return Probe(window, int(rows[0][0] or 0), conflicts)
 
     def insert(self, tx: Tx, user: User, booking: Booking, *, reservation_id: str,
                probe: Probe | None = None, when: datetime | None = None) -> ReservationOut:
         """Add ``booking`` if nothing active overlaps it (``probe``: its check, made in ``tx``;
-        made here when not given). The row and its event are written with Core statements
-        compiled once: the probe, the row, the event (span widening only when it grows)."""
+        made here when not given). The row and its event are written with statements compiled
+        once and run on the driver: the probe, the row, the event (span widening only when it
+        grows)."""
         found = probe or self.probe(tx, Window(booking.site, booking.start, booking.end))
         if found.conflicts:
             raise overlap_conflict(found.conflicts)
@@ -161,7 +167,7 @@ class ReservationWriter:
             "sequence": 0, "version": 1, "created": now, "modified": now, "cancelled_at": None,
         }
         tx.session.flush()  # anything the ORM holds goes first, as a flush would order it
-        tx.session.connection().execute(q.INSERT_RESERVATION, values)
+        q.INSERT_RESERVATION.execute(tx.session, values)
         q.widen_span(tx.session, booking.site, booking.start, booking.end, known=found.span)
         out = q.row_out(values)
         self.record(tx.session, user, "ADD", out)

@@ -9,6 +9,10 @@
   PostgreSQL a write is an ordinary transaction and invariants are backed by constraints and
   row locks in the services.
 
+``DriverStatement`` runs a Core statement compiled once on the DB-API cursor of a session's
+connection, for the few hot writes where SQLAlchemy's per-call execution layers cost more than
+the database does.
+
 ``serialize(session, name)`` makes one kind of background work (an import, the reminders) run
 in one process at a time however many workers share the database.
 
@@ -19,17 +23,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 from .timeutil import as_utc
@@ -87,8 +95,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("astro_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # on the driver: SQLAlchemy's execution layers cost more than BEGIN itself; a busy
+        # timeout still raises SQLAlchemy's OperationalError, as exec_driver_sql did
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("astro_write") else "BEGIN"
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 def serialize(session: Session, name: str) -> None:
@@ -99,6 +112,91 @@ def serialize(session: Session, name: str) -> None:
         key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
                              signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind names in placeholder order (positional) or all of them
+    wire: tuple[str, ...]  # the names as the placeholders spell them (named paramstyles)
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    defaults: Mapping[str, Any]  # values compiled into the statement (literals)
+    positional: bool
+
+
+class DriverStatement:
+    """A Core statement compiled once per dialect, run on the DB-API cursor of a session's
+    connection inside the session's transaction.
+
+    It sends what ``session.execute`` would (the same SQL text; each value through the bind
+    processor of its type, so ``UTCDateTime`` and ``JSON`` columns are stored identically),
+    without the per-call work of SQLAlchemy's execution layers (about 0.1 ms a statement).
+    Driver errors are raised as SQLAlchemy's (``IntegrityError`` with ``orig``), as
+    ``session.execute`` raises them; engine ``*_cursor_execute`` events do not fire.
+    ``keys``: the columns an ``INSERT`` without ``values()`` takes.
+    """
+
+    def __init__(self, stmt: ClauseElement, keys: Sequence[str] | None = None) -> None:
+        self.stmt = stmt
+        self.keys = None if keys is None else list(keys)
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled: Any = self.stmt.compile(dialect=dialect, column_keys=self.keys)
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        positional = bool(dialect.positional)
+        names = tuple(compiled.positiontup) if positional else tuple(by_name)
+        escaped = compiled.escaped_bind_names or {}
+        done = _Compiled(
+            sql=str(compiled), names=names, wire=tuple(escaped.get(n, n) for n in names),
+            processors=tuple(by_name[n].type.dialect_impl(dialect).bind_processor(dialect)
+                             for n in names),
+            defaults={n: b.effective_value for n, b in by_name.items() if not b.required},
+            positional=positional)
+        self._by_dialect[f"{dialect.name}+{dialect.driver}"] = done
+        return done
+
+    def cursor(self, session: Session, params: Mapping[str, Any]) -> Any:
+        """Execute with ``params`` (by bind name) and return the DB-API cursor."""
+        conn = session.connection()
+        dialect = conn.dialect
+        done = (self._by_dialect.get(f"{dialect.name}+{dialect.driver}")
+                or self._compile(dialect))
+        values = [params[n] if n in params else done.defaults[n] for n in done.names]
+        for i, process in enumerate(done.processors):
+            if process is not None:
+                values[i] = process(values[i])
+        args: Any = tuple(values) if done.positional else dict(zip(done.wire, values,
+                                                                     strict=True))
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(done.sql, args)
+        except dialect.loaded_dbapi.Error as exc:
+            gone = dialect.is_disconnect(exc, dbapi_conn, cursor)
+            cursor.close()
+            if gone:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(done.sql, args, exc, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone, dialect=dialect) from exc
+        return cursor
+
+    def execute(self, session: Session, params: Mapping[str, Any]) -> int | None:
+        """Execute; the new row's rowid (SQLite ``INSERT``: its ``INTEGER PRIMARY KEY``), else
+        ``None``."""
+        cursor = self.cursor(session, params)
+        try:
+            return getattr(cursor, "lastrowid", None)
+        finally:
+            cursor.close()
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute and fetch every row as plain driver values (no result processing)."""
+        cursor = self.cursor(session, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 class Database:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
 
-from jupyter_astro_ops.activity.models import ActivityEvent
+from jupyter_astro_ops.activity.models import ActivityChange, ActivityEvent
 from jupyter_astro_ops.activity.schemas import DecisionIn, EventFilter, RequestIn
 from jupyter_astro_ops.activity.states import Status
 from jupyter_astro_ops.core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -222,6 +223,61 @@ def test_append_writes_what_record_writes(act, users):
     with act.events.db.write() as s:  # an appended event moves on like any other
         act.events.note(s, s.get(ActivityEvent, appended), "later")
     assert act.events.get_event(users["bob"], appended).seq > two.seq
+
+
+def test_append_stores_the_columns_record_stores(act, users):
+    """Column by column, as stored (the driver path binds each value through its column type),
+    with one journal row per event carrying the event's seq, status and time."""
+    kw = {"action": "ADD", "object_type": "RESOURCE", "object_id": "cols", "data": {"a": [1]},
+          "status": "SUCCESS", "project_id": 7, "message": "done"}
+    with act.events.db.write() as s:
+        ids = [act.events.record(s, users["bob"], **kw).id,
+               act.events.append(s, users["bob"], **kw), act.events.append(s, "system", **kw)]
+    events, changes = ActivityEvent.__table__, ActivityChange.__table__
+    with act.events.db.read() as s:
+        rows = {r.id: r._asdict() for r in s.execute(select(*events.c).where(
+            events.c.id.in_(ids)))}
+        journal = {r.event_id: r._asdict() for r in s.execute(select(*changes.c).where(
+            changes.c.event_id.in_(ids)))}
+    recorded, appended, system = (rows[i] for i in ids)
+    assert recorded["seq"] < appended["seq"] < system["seq"]
+    skip = {"id", "seq", "created", "updated", "log"}
+    assert {k: v for k, v in recorded.items() if k not in skip} == {
+        k: v for k, v in appended.items() if k not in skip}
+    assert (system["username"], system["user_name"]) == ("system", "")
+    for row in rows.values():
+        assert row["created"] == row["updated"] and row["created"].tzinfo is not None
+        assert [e["message"] for e in row["log"]] == ["done"] and row["version"] == 2
+        assert journal[row["id"]] == {"seq": row["seq"], "event_id": row["id"],
+                                      "status": "SUCCESS", "at": row["updated"]}
+
+
+def test_wakeups_after_holds_listener_calls_until_the_block_ends(act, users):
+    """Commits inside the block (worker threads started with asyncio.to_thread included) call
+    the listeners once, when it ends, even when it fails; commits outside are not held."""
+    import asyncio
+
+    woken = []
+    act.events.add_listener(woken.append)
+
+    def write(object_type):
+        with act.events.db.write() as s:
+            act.events.append(s, users["bob"], action="ADD", object_type=object_type)
+
+    async def handler():
+        with act.events.wakeups_after():
+            await asyncio.to_thread(write, "RESOURCE")
+            await asyncio.to_thread(write, "SLICE")
+            assert woken == []  # committed, the response would be written now
+        assert woken == [frozenset({"RESOURCE", "SLICE"})]
+
+    asyncio.run(handler())
+    with pytest.raises(RuntimeError), act.events.wakeups_after():
+        write("USER")
+        raise RuntimeError("the reply failed")
+    assert woken[-1] == frozenset({"USER"})
+    write("PROJECT")
+    assert woken[-1] == frozenset({"PROJECT"}) and len(woken) == 3
 
 
 def test_append_wakes_listeners_at_commit_and_not_on_rollback(act, users):

@@ -123,3 +123,39 @@ async def test_login_required(api: Any) -> None:
     assert (await _book(api, None, 0, 1))[0] == 403  # type: ignore[arg-type]
 
 
+
+
+async def test_live_feed_gets_every_booking_change(api: Any, jp_serverapp: Any, http_server: Any,
+                                                   jp_http_port: Any, jp_base_url: Any) -> None:
+    """The handlers call the activity listeners after their reply (not inside the commit):
+    a live subscriber still receives the ADD, MOD and DEL of a reservation, in order, and
+    GET activity right after the reply already lists the booking."""
+    import asyncio
+    import json
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from ..conftest import USERS
+
+    url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}astro-ops/api/v1/live"
+    ws = await websocket_connect(HTTPRequest(
+        url, headers={"Authorization": f"token {USERS['bob'][0]}"}))
+    await ws.write_message(json.dumps({"type": "subscribe", "since": None,
+                                       "filters": {"object_type": ["RESERVATION"]}}))
+    await asyncio.sleep(0.2)  # the subscription is registered before the writes
+    status, r = await _book(api, "bob", 0, 1)
+    assert status == 201
+    status, listed = await api("bob", "GET", "v1", "activity",
+                               params={"object_id": r["id"]})
+    assert status == 200 and [e["action"] for e in listed] == ["ADD"]
+    moved = await api("bob", "PATCH", "v1", *R, r["id"], body={"note": "moved", "version": 1})
+    assert moved[0] == 200
+    assert (await api("bob", "DELETE", "v1", *R, r["id"]))[0] == 204
+    got = []
+    while len(got) < 3:
+        msg = json.loads(await asyncio.wait_for(ws.read_message(), 15))
+        assert msg["type"] == "event", msg
+        got.append((msg["event"]["action"], msg["event"]["object"]["id"]))
+    ws.close()
+    assert got == [("ADD", r["id"]), ("MOD", r["id"]), ("DEL", r["id"])]

@@ -88,3 +88,30 @@ def test_postgres_exclusion_constraint_backs_the_rule(cal: Any, users: Any, db: 
     cal.cancel(users["bob"], first.id)
     with db.write() as session:  # cancelled rows are outside the constraint
         session.add(row)
+
+
+def test_a_writer_past_the_busy_timeout_gets_sqlalchemys_error(db: Any, tmp_path: Any) -> None:
+    """SQLite: BEGIN IMMEDIATE runs on the driver; a writer that waits out the busy timeout
+    behind another process's write lock still gets SQLAlchemy's OperationalError."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from jupyter_astro_ops.core.db import Database
+
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's write lock")
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    impatient = Database(str(db.engine.url), busy_timeout_ms=50)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"), impatient.write() as session:
+            session.execute(text("SELECT 1"))
+        other.execute("ROLLBACK")
+        with impatient.write() as session:  # the lock is free again: the write goes through
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        other.close()
+        impatient.dispose()

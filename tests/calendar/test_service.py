@@ -221,3 +221,42 @@ def test_booking_event_and_row_commit_together(book: Any, cal: Any, users: Any, 
         assert (event.action, event.status, event.username) == ("ADD", "SUCCESS", "bob")
         assert event.data["start"] == "2030-01-01T00:00:00Z" and event.seq > 0
     assert cal.get(users["bob"], r.id) == r  # what create returned is what is stored
+
+
+def test_a_reused_reservation_id_is_a_conflict(cal: Any, users: Any) -> None:
+    """The row goes in on the driver; its unique violation still answers 409, and nothing of
+    the refused booking (no second event) is left."""
+    from jupyter_astro_ops.calendar.schemas import ReservationIn
+
+    first = cal.create(users["bob"], ReservationIn(site="saf", start=at(0), end=at(1)),
+                       reservation_id="a" * 32)
+    with pytest.raises(Conflict, match="already exists"):
+        cal.create(users["bob"], ReservationIn(site="mrc", start=at(0), end=at(1)),
+                   reservation_id=first.id)
+    with cal.db.read() as session:
+        events = session.scalars(select(ActivityEvent.id).where(
+            ActivityEvent.object_id == first.id)).all()
+    assert len(events) == 1
+
+
+def test_a_booking_past_the_check_meets_the_exclusion_constraint(
+        cal: Any, users: Any, db: Any, monkeypatch: Any) -> None:
+    """PostgreSQL: a booking whose check raced with another's commit is stopped by the
+    exclusion constraint at the insert, and still answered with the reservation in the way."""
+    from jupyter_astro_ops.calendar.schemas import ReservationIn
+    from jupyter_astro_ops.calendar.writes import Probe
+
+    if db.dialect != "postgresql":
+        pytest.skip("the exclusion constraint exists on PostgreSQL only")
+    winner = cal.create(users["bob"], ReservationIn(site="saf", start=at(0), end=at(2)))
+    blind = cal.writer.probe
+
+    def raced(tx: Any, window: Any) -> Probe:  # what a check made before the commit saw
+        return Probe(window, blind(tx, window).span, [])
+
+    monkeypatch.setattr(cal.writer, "probe", raced)
+    with pytest.raises(Conflict) as err:
+        cal.create(users["carol"], ReservationIn(site="saf", start=at(1), end=at(3)))
+    assert [c.id for c in err.value.details["conflicts"]] == [winner.id]
+    assert [r.id for r in cal.list_reservations(users["bob"], "saf", at(-1), at(4))] == [
+        winner.id]
