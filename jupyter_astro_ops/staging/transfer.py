@@ -14,7 +14,7 @@ The protocol for one file (as rclone and Rucio do it):
    nothing is visible at the target.
 
 Local to local, large files are copied by the kernel (``os.copy_file_range``, as ``cp`` does)
-while a second thread hashes the source, then the written file is hashed; small files use one
+while two threads hash the source and the copy right behind it; small files use one
 ``read``/``write``/``pread`` each. Remote sources (fsspec) are streamed in ``chunk_size`` pieces.
 Everything here is blocking: callers run it in worker threads.
 """
@@ -285,22 +285,27 @@ class Transfer:
             return self._drain(f, fd_dst)  # type: ignore[arg-type]
 
     def _kernel_copy(self, fd_src: int, fd_dst: int, size: int) -> tuple[str, str]:
-        """``copy_file_range`` in slices; a second thread hashes each slice of the source and
-        then of the copy (re-read from the page cache) right behind the copier, so checking
-        costs almost no extra time. Answers both checksums."""
-        slices: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        """``copy_file_range`` in slices; two threads hash each slice right behind the copier,
+        one the source and one the copy (re-read from the page cache), so checking costs
+        little extra time. Answers both checksums.
+
+        One thread hashing both sides was the critical path: 2 GiB of re-reads took 0.5-0.9 s
+        beside a 0.6 s copy of 1 GiB on this 2-core machine; split, each side is half of it
+        and the three threads share the two cores."""
         stop = threading.Event()
+        queues: list[queue.SimpleQueue[tuple[int, int] | None]] = [
+            queue.SimpleQueue(), queue.SimpleQueue()]
+        step_size = min(self.chunk, HASH_STEP)
 
-        def hasher() -> tuple[str, str]:
-            hs, hd = new_hasher(), new_hasher()
-            view = memoryview(bytearray(min(self.chunk, HASH_STEP)))
+        def hasher(fd: int, slices: queue.SimpleQueue[tuple[int, int] | None]) -> str:
+            h, view = new_hasher(), memoryview(bytearray(step_size))
             while (item := slices.get()) is not None:
-                for fd, h in ((fd_src, hs), (fd_dst, hd)):
-                    _hash_range(fd, h, item[0], item[0] + item[1], view, stop)
-            return tagged(hs.hexdigest()), tagged(hd.hexdigest())
+                _hash_range(fd, h, item[0], item[0] + item[1], view, stop)
+            return tagged(h.hexdigest())
 
-        with ThreadPoolExecutor(1, thread_name_prefix="astro-hash") as pool:
-            future = pool.submit(hasher)
+        with ThreadPoolExecutor(2, thread_name_prefix="astro-hash") as pool:
+            futures = [pool.submit(hasher, fd, q) for fd, q in zip((fd_src, fd_dst), queues,
+                                                                   strict=True)]
             try:
                 offset, step = 0, max(self.chunk * 2, 16 << 20)
                 while offset < size:
@@ -309,15 +314,17 @@ class Transfer:
                                            offset, offset)
                     if n <= 0:
                         raise IntegrityError(f"source ended early at byte {offset}")
-                    slices.put((offset, n))
+                    for q in queues:
+                        q.put((offset, n))
                     offset += n
                     self.on_bytes(n)
             except BaseException:
                 stop.set()
                 raise
             finally:
-                slices.put(None)
-            return future.result()
+                for q in queues:
+                    q.put(None)
+            return futures[0].result(), futures[1].result()
 
     def _drain(self, f: BinaryIO, fd_dst: int | None) -> str:
         """Read ``f`` to the end in chunks, hashing, writing to ``fd_dst`` when given."""

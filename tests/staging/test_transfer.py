@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,31 @@ def test_stream_copy_from_a_file_object(tmp_path):
     res = make(tmp_path).copy_stream(lambda: (tmp_path / "s").open("rb"), str(tmp_path),
                                      "d", len(data))
     assert res.state == "done" and (tmp_path / "d").read_bytes() == data
+
+
+@pytest.mark.parametrize("size", [4096, (1 << 20) + 3, 40 << 20],
+                         ids=["one-read", "streamed", "kernel-copy"])
+def test_a_copy_that_differs_from_its_source_is_refused(tmp_path, size, monkeypatch):
+    """The re-read catches a write that went wrong on every path (one read, streamed, the
+    kernel's copy with its two hashing threads): nothing appears at the target."""
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(size))
+    out = tmp_path / "out"
+    out.mkdir()
+    real_write, real_copy = os.write, os.copy_file_range
+
+    def bad_write(fd: int, data: Any) -> int:
+        data = bytes(data)
+        return real_write(fd, bytes([data[0] ^ 1]) + data[1:]) if data else 0
+
+    def bad_copy(src_fd: int, dst_fd: int, count: int, offset_src: int, offset_dst: int) -> int:
+        n = real_copy(src_fd, dst_fd, count, offset_src, offset_dst)
+        os.pwrite(dst_fd, b"\x00" if os.pread(src_fd, 1, offset_src) != b"\x00" else b"\x01",
+                  offset_dst)  # one byte of every slice differs from the source
+        return n
+
+    monkeypatch.setattr(transfer.os, "write", bad_write)
+    monkeypatch.setattr(transfer.os, "copy_file_range", bad_copy)
+    with pytest.raises(transfer.IntegrityError, match="does not match"):
+        make(tmp_path).copy_local(str(src), str(out), "dst.bin", size)
+    assert os.listdir(out) == []
