@@ -108,7 +108,6 @@ class JobRun:
         # (the plan is stored before the first byte); a fresh job skips their removal
         self.resumed = bool(job.planned)
         self._lock = threading.Lock()
-        self._dirs: set[str] = set()
         self._src_dirs: dict[str, str] = {}
         self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
         self._pending: list[dict[str, Any]] = []
@@ -308,26 +307,22 @@ class JobRun:
         return os.path.join(self.base, join_rel(self.job.target, f.relpath))
 
     def _target_of(self, relpath: str) -> tuple[str, str]:
-        """The (created, confined) target directory of a planned file and its name there;
-        one dictionary look-up per file after the first file of each directory."""
+        """The target directory of a planned file (created and confined once per job, for the
+        first file of each source directory; files open with ``O_NOFOLLOW``) and its name
+        there: a dictionary look-up per file after that."""
         src_dir, _, name = relpath.rpartition("/")
         directory = self._target_dirs.get(src_dir)
         if directory is None:
             rel_dir, _, name = join_rel(self.job.target, relpath).rpartition("/")
-            directory = self._target_dirs.setdefault(src_dir, self._ensure_dir(rel_dir))
+            rel_dir = "" if rel_dir == "." else rel_dir
+            with self._lock:
+                directory = self._target_dirs.get(src_dir)
+                if directory is None:
+                    directory = os.path.join(self.base, rel_dir) if rel_dir else self.base
+                    makedirs_confined(self.base, rel_dir)
+                    check_dir_inside(directory, self.base, "target")
+                    self._target_dirs[src_dir] = directory
         return directory, name
-
-    def _ensure_dir(self, rel_dir: str) -> str:
-        rel_dir = "" if rel_dir == "." else rel_dir
-        full = os.path.join(self.base, rel_dir) if rel_dir else self.base
-        if rel_dir in self._dirs:  # checked once per job; files open with O_NOFOLLOW
-            return full
-        with self._lock:
-            if rel_dir not in self._dirs:
-                makedirs_confined(self.base, rel_dir)
-                check_dir_inside(full, self.base, "target")
-                self._dirs.add(rel_dir)
-        return full
 
 
 def usable_cpus() -> int:
