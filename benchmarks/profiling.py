@@ -14,6 +14,7 @@ flamegraph.pl and speedscope), and its top entries by self time are printed.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import shutil
 import signal
@@ -24,9 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def add_argument(parser: object) -> None:
+def add_argument(parser: argparse.ArgumentParser) -> None:
     """The shared ``--profile DIR`` option."""
-    parser.add_argument(  # type: ignore[attr-defined]
+    parser.add_argument(
         "--profile", type=Path, metavar="DIR", default=None,
         help="sample the server with py-spy during each measurement; profiles go to DIR")
 
@@ -78,8 +79,7 @@ def summary(path: Path, top: int) -> list[str]:
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
-        # the first frame is the thread ("thread (0x...)" with --threads); skip idle waits
-        leaf[frames[-1]] += int(count)
+        leaf[frames[-1]] += int(count)  # idle waits are not sampled (no --idle)
         total += int(count)
     if not total:
         return ["(no samples)"]
