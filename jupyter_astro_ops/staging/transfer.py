@@ -42,9 +42,11 @@ TMP_SUFFIX = ".astro-part"
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TMPFILE = getattr(os, "O_TMPFILE", 0)
+# how a source file is opened: never through a link, and a FIFO swapped in does not block
+SOURCE_FLAGS = os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0)
 AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
-_LIBC: Any = None
-_TMPFILE_DIRS: dict[str, bool] = {}  # directory -> O_TMPFILE + linkat works there
+_LIBC: list[Any] = []
+_TMPFILE_DEVICES: dict[int, bool] = {}  # st_dev -> O_TMPFILE + linkat works on that file system
 KERNEL_COPY_MIN = 32 << 20  # below this, one userspace pass is cheaper than two threads
 # Re-reads for hashing go through a buffer small enough to stay in the CPU's caches: ``pread``
 # writes it and xxh3 reads it back from there. With the 8 MiB copy chunk as the buffer, more
@@ -172,7 +174,10 @@ class Transfer:
     def copy_local_fd(self, fd_src: int, dst_dir: str, name: str) -> FileResult:
         """``copy_local`` from a source the caller opened (and closes)."""
         dst = os.path.join(dst_dir, name)
-        size = os.fstat(fd_src).st_size
+        st = os.fstat(fd_src)
+        if not stat.S_ISREG(st.st_mode):  # swapped for a FIFO or a device since planning
+            raise Conflict(f"{name!r}: the source is no longer a regular file")
+        size = st.st_size
         present = lstat_or_none(dst)  # one look at the target serves both questions
         if present is not None and stat.S_ISREG(present.st_mode) and present.st_size == size:
             src_sum = hash_fd(fd_src, size, self.chunk, self.check)
@@ -348,21 +353,30 @@ class Transfer:
         return tagged(h.hexdigest())
 
 
+def libc() -> Any:
+    """The C library, for ``linkat`` (Python's ``os.link`` cannot pass ``AT_EMPTY_PATH``)."""
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
+
+
 def link_fd(fd: int, path: str) -> None:
     """Give the unnamed ``O_TMPFILE`` inode ``fd`` the name ``path`` (``linkat`` with
     ``AT_EMPTY_PATH``; fails with ``FileExistsError`` rather than replacing anything)."""
-    global _LIBC
-    if _LIBC is None:
-        _LIBC = ctypes.CDLL(None, use_errno=True)
-    if _LIBC.linkat(fd, b"", AT_FDCWD, os.fsencode(path), AT_EMPTY_PATH) != 0:
+    if libc().linkat(fd, b"", AT_FDCWD, os.fsencode(path), AT_EMPTY_PATH) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
 
 
 def tmpfile_works(directory: str) -> bool:
-    """Whether unnamed temporary files can be created and linked in ``directory`` (probed
-    once per directory: it needs Linux, filesystem support and the right to ``linkat``)."""
-    known = _TMPFILE_DIRS.get(directory)
+    """Whether unnamed temporary files can be created and linked in ``directory``: it needs
+    Linux, file system support and the right to ``linkat`` one, so it is probed once per file
+    system (``st_dev``), in the first directory of it that is asked about."""
+    try:
+        device = os.stat(directory).st_dev
+    except OSError:
+        return False
+    known = _TMPFILE_DEVICES.get(device)
     if known is not None:
         return known
     ok = False
@@ -378,7 +392,7 @@ def tmpfile_works(directory: str) -> bool:
                 os.close(fd)
         except OSError:
             ok = False
-    _TMPFILE_DIRS[directory] = ok
+    _TMPFILE_DEVICES[device] = ok
     return ok
 
 

@@ -15,21 +15,20 @@ from jupyter_astro_ops.staging.transfer import Cancelled, Transfer, hash_local
 def make(tmp_path: Path, **kw) -> Transfer:
     sent: list[int] = []
     t = Transfer(chunk_size=kw.pop("chunk", 1 << 20), fsync=False, read_only=False, tag="t",
-                 check=kw.pop("check", lambda: None), on_bytes=sent.append)
+                 check=kw.pop("check", lambda: None), on_bytes=sent.append,
+                 unnamed=kw.pop("unnamed", True))
     t.sent = sent  # type: ignore[attr-defined]
     return t
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, (1 << 20) + 3, 40 << 20])
 @pytest.mark.parametrize("unnamed", [True, False])
-def test_copy_local_is_exact(tmp_path, size, unnamed, monkeypatch):
+def test_copy_local_is_exact(tmp_path, size, unnamed):
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(size))
     out = tmp_path / "out"
     out.mkdir()
-    if not unnamed:
-        monkeypatch.setitem(transfer._TMPFILE_DIRS, str(out), False)
-    t = make(tmp_path)
+    t = make(tmp_path, unnamed=unnamed)
     res = t.copy_local(str(src), str(out), "dst.bin", size)
     assert res.state == "done" and res.size == size
     assert (out / "dst.bin").read_bytes() == src.read_bytes()
@@ -40,13 +39,11 @@ def test_copy_local_is_exact(tmp_path, size, unnamed, monkeypatch):
 
 
 @pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
-def test_cancel_mid_file_leaves_nothing(tmp_path, unnamed, monkeypatch):
+def test_cancel_mid_file_leaves_nothing(tmp_path, unnamed):
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(3 << 20))
     out = tmp_path / "out"
     out.mkdir()
-    if not unnamed:
-        monkeypatch.setitem(transfer._TMPFILE_DIRS, str(out), False)
     calls = []
 
     def check():
@@ -55,7 +52,7 @@ def test_cancel_mid_file_leaves_nothing(tmp_path, unnamed, monkeypatch):
             raise Cancelled()
 
     with pytest.raises(Cancelled):
-        make(tmp_path, chunk=256 << 10, check=check).copy_local(
+        make(tmp_path, chunk=256 << 10, check=check, unnamed=unnamed).copy_local(
             str(src), str(out), "dst.bin", 3 << 20)
     assert os.listdir(out) == []
 
