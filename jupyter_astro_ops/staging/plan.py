@@ -14,15 +14,23 @@ the root (each real directory once), must resolve inside the root.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..core.errors import Forbidden, ValidationError
-from .paths import clean_relpath, is_within, join_rel
+from .paths import MAX_PATH, clean_relpath, is_within, join_rel
 from .roots import Root
 
 MAX_CHECKED = 1_000_000  # entries a symlink check reads at most
+# A name of these ASCII characters, below a directory that passed, passes ``clean_relpath``'s
+# rules whatever its place (no ``~``, ``:``, ``%``, ``\\``, control character; NFKC leaves
+# ASCII alone; scandir never lists ``.`` or ``..``), so only other names pay for the full
+# check (15 us each, 150 ms of a 10,000-file plan). ``MAX_PLAIN`` keeps the whole path's
+# UTF-8 length (4 bytes a character at most) under ``paths.MAX_PATH``.
+_PLAIN = re.compile(r"[A-Za-z0-9 !#$&'()+,\-.;=@\[\]^_`{}]{1,255}\Z")
+MAX_PLAIN = MAX_PATH // 4
 
 
 @dataclass
@@ -56,8 +64,9 @@ def _walk_local(root: Root, source: str, plan: Plan) -> Iterator[tuple[str, int]
         rel_dir = stack.pop()
         with os.scandir(os.path.join(top, rel_dir) if rel_dir else top) as entries:
             for entry in entries:
-                rel = join_rel(rel_dir, entry.name)
-                _check_name(rel)
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                if not (_PLAIN.match(entry.name) and len(rel) <= MAX_PLAIN):
+                    _check_name(rel)
                 if entry.is_symlink():
                     size = _linked_file_size(root, entry.path, join_rel(source, rel))
                     if size is None:
