@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 
 import pytest
 
 from jupyter_astro_ops.core.errors import Forbidden, ValidationError
 from jupyter_astro_ops.staging.paths import clean_relpath, confine_local, makedirs_confined
+from jupyter_astro_ops.staging.plan import _PLAIN
 
 BAD = [
     "/etc/passwd", "~/x", "~root/x", "C:/x", "c:\\x", "..", "../x", "a/../../x", "a/..",
@@ -49,3 +52,16 @@ def test_links_out_of_the_base_are_forbidden(tmp_path):
         makedirs_confined(b, "out_link/new")
     assert not (tmp_path / "out" / "new").exists()
     assert os.path.isdir(makedirs_confined(b, "in/new/deeper"))
+
+
+def test_names_the_plan_passes_without_the_full_check_pass_it():
+    """``plan._PLAIN`` lets plain ASCII names skip ``clean_relpath``: every name it matches
+    must pass the full rules at the top of a tree and below a directory."""
+    rng = random.Random(13)
+    alphabet = string.printable + "é~%\\:\u2025\uff0e"
+    for _ in range(20_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        if _PLAIN.match(name):
+            for rel in (name, f"dir/{name}"):
+                assert clean_relpath(rel, allow_empty=False) == rel
+    assert not any(_PLAIN.match(bad) for bad in BAD)
