@@ -19,6 +19,7 @@ How the parts depend on each other (arrows: "is handed")::
        ^            ^
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
+    CopyWorkers <- Runner (worker processes for small files)
     ReservationWriter, ReservationIndex (EventLog, FeedHub) <- CalendarService <- ICalFeeds,
                                                             CalendarCompat, LcoImporter
     EntryWriter, PlannerHolidays <- PlannerService <- PlannerEmployees, PlannerImporter,
@@ -73,6 +74,7 @@ from .staging.browse import Browser
 from .staging.jobstore import JobStore
 from .staging.runner import Runner
 from .staging.service import StagingService
+from .staging.workers import CopyWorkers
 
 
 class Wiring(LoggingConfigurable):
@@ -260,7 +262,8 @@ def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLo
     service = wiring.staging_service_class(db, events, store, parent=parent)
     runner = Runner(store, service, events, max_jobs=service.max_concurrent_jobs,
                     max_files=service.max_files_in_flight, poll_interval=service.poll_interval,
-                    log=service.log, nice=service.worker_nice)
+                    log=service.log, nice=service.worker_nice,
+                    copier=CopyWorkers(nice=service.worker_nice, parent=parent))
     browser = Browser(service.storage, service.compat_methods)
     return StagingParts(service=service, browser=browser, runner=runner)
 

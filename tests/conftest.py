@@ -181,10 +181,18 @@ class CopyGate:
 def gated_copies(monkeypatch: pytest.MonkeyPatch) -> CopyGate:
     """Make "cancel a running job" deterministic: after its first chunk, each file copy waits
     (up to 30 s) until the job's own cancel check raises. If cancelling a running job did
-    not work, the copy would go on after the wait and the job would succeed."""
+    not work, the copy would go on after the wait and the job would succeed. Every file goes
+    through ``Transfer`` (the small-file batches answer ``AGAIN``; ``test_batch`` covers
+    cancelling those)."""
     import time
 
-    from jupyter_astro_ops.staging import jobs
+    from jupyter_astro_ops.staging import batch, jobs, workers
+
+    def no_batches(b: batch.Batch, check: Any = None) -> list[batch.Result]:
+        return [(batch.AGAIN, 0, "gated") for run in b.runs for _ in run.names]
+
+    monkeypatch.setattr(jobs, "copy_batch", no_batches)
+    monkeypatch.setattr(workers.CopyWorkers, "wanted", lambda self, files: False)
 
     gate = CopyGate()
     real = jobs.Transfer

@@ -156,29 +156,65 @@ class DriverStatement:
         self._by_dialect[f"{dialect.name}+{dialect.driver}"] = done
         return done
 
-    def cursor(self, session: Session, params: Mapping[str, Any]) -> Any:
-        """Execute with ``params`` (by bind name) and return the DB-API cursor."""
+    def _prepared(self, session: Session) -> tuple[Any, _Compiled]:
         conn = session.connection()
         dialect = conn.dialect
-        done = (self._by_dialect.get(f"{dialect.name}+{dialect.driver}")
-                or self._compile(dialect))
-        values = [params[n] if n in params else done.defaults[n] for n in done.names]
+        return conn, (self._by_dialect.get(f"{dialect.name}+{dialect.driver}")
+                      or self._compile(dialect))
+
+    @staticmethod
+    def _args(done: _Compiled, values: list[Any]) -> Any:
+        """Driver parameters from the values of ``done.names``, in that order."""
         for i, process in enumerate(done.processors):
             if process is not None:
                 values[i] = process(values[i])
-        args: Any = tuple(values) if done.positional else dict(zip(done.wire, values,
-                                                                     strict=True))
+        return tuple(values) if done.positional else dict(zip(done.wire, values, strict=True))
+
+    def cursor(self, session: Session, params: Mapping[str, Any]) -> Any:
+        """Execute with ``params`` (by bind name) and return the DB-API cursor."""
+        conn, done = self._prepared(session)
+        values = [params[n] if n in params else done.defaults[n] for n in done.names]
+        return self._run(conn, done, self._args(done, values), many=False)
+
+    def executemany(self, session: Session, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """Execute once per row, in one ``executemany``; each row holds the values of the bind
+        names ``columns``, in that order (nothing to do if there are no rows).
+
+        The driver is handed the rows themselves when they already are its parameters (a
+        positional driver, the statement's own order, nothing to convert), else a generator
+        that makes each row's parameters as the driver takes them. Either way a batch of
+        thousands creates no list of short-lived dicts or tuples: in a server with a large
+        heap, those set off full collections of the garbage collector (10,000 planned files
+        spent 0.26 s there, ten times the time to build them)."""
+        if not rows:
+            return
+        conn, done = self._prepared(session)
+        where = [columns.index(n) if n in columns else -1 for n in done.names]
+        if (done.positional and where == list(range(len(columns)))
+                and not any(done.processors)):
+            args: Any = rows
+        else:
+            defaults = [done.defaults.get(n) for n in done.names]
+            args = (self._args(done, [row[i] if i >= 0 else defaults[k]
+                                      for k, i in enumerate(where)]) for row in rows)
+        self._run(conn, done, args, many=True).close()
+
+    @staticmethod
+    def _run(conn: Any, done: _Compiled, args: Any, many: bool) -> Any:
+        dialect = conn.dialect
         dbapi_conn: Any = conn.connection.dbapi_connection
         cursor = dbapi_conn.cursor()
         try:
-            cursor.execute(done.sql, args)
+            (cursor.executemany if many else cursor.execute)(done.sql, args)
         except dialect.loaded_dbapi.Error as exc:
             gone = dialect.is_disconnect(exc, dbapi_conn, cursor)
             cursor.close()
             if gone:
                 conn.invalidate(exc)
-            raise DBAPIError.instance(done.sql, args, exc, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=gone, dialect=dialect) from exc
+            raise DBAPIError.instance(done.sql, None if many else args, exc,
+                                      dialect.loaded_dbapi.Error, connection_invalidated=gone,
+                                      dialect=dialect) from exc
         return cursor
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> int | None:

@@ -5,8 +5,11 @@ byte is copied, each verified file is marked ``done`` with its checksum (in batc
 per ``progress_interval``), so a job whose server died resumes with only what is left. On
 resume, files marked done are re-hashed at the target and copied again if they differ.
 Progress goes to the job row and, as ``data`` without a log line, to its activity event.
-Small files go to the pool in groups (``take_group``): one thread hand-off per group; each
-file keeps its own retries, verification and outcome.
+Small files go to the pool in groups (``take_group``): one thread hand-off per group. From a
+local root a group is first copied as one batch (``batch.copy_batch``, in a worker process
+when the job has many small files: ``workers.CopyWorkers``); a file the batch leaves
+(``AGAIN``) is copied alone through ``Transfer``, with its own retries, verification and
+outcome.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.errors import AstroOpsError
-from ..core.timeutil import utcnow
+from .batch import AGAIN, Batch, Result, Run, copy_batch
 from .jobstore import PlannedFile
 from .models import StagingJob
 from .paths import check_dir_inside, join_rel, makedirs_confined
@@ -29,14 +32,14 @@ from .plan import check_links_confined, plan_source
 from .roots import Root
 from .throttle import Throttle
 from .transfer import (
-    CLOEXEC,
-    NOFOLLOW,
+    SOURCE_FLAGS,
     Cancelled,
     FileResult,
     IntegrityError,
     Transfer,
     hash_local,
     make_symlink,
+    tmpfile_works,
 )
 
 PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
@@ -45,7 +48,6 @@ SMALL_FILE = 1 << 20  # files up to this size travel in groups
 GROUP_FILES = 64  # at most this many files per group ...
 GROUP_BYTES = 8 << 20  # ... and this many bytes
 Outcome = FileResult | BaseException
-SOURCE_FLAGS = os.O_RDONLY | NOFOLLOW | CLOEXEC
 
 
 def take_group(queue: list[PlannedFile]) -> list[PlannedFile]:
@@ -61,6 +63,15 @@ def take_group(queue: list[PlannedFile]) -> list[PlannedFile]:
         total += queue[-1].size
         group.append(queue.pop())
     return group
+
+
+class BatchCopier(Protocol):
+    """Where batches of small files can go besides the job's own thread (the worker
+    processes, ``workers.CopyWorkers``)."""
+
+    def wanted(self, small_files: int) -> bool: ...
+
+    def copy(self, batch: Batch) -> list[Result] | None: ...
 
 
 class Shutdown(Exception):
@@ -99,7 +110,7 @@ class JobRun:
     """Execute the job ``job_id``; ``store`` is the service (DB + activity helpers)."""
 
     def __init__(self, store: Any, job: StagingJob, root: Root, files_pool: Executor,
-                 settings: Settings, flags: Flags) -> None:
+                 settings: Settings, flags: Flags, copier: BatchCopier | None = None) -> None:
         self.store, self.job, self.root = store, job, root
         self.pool, self.s, self.flags = files_pool, settings, flags
         self.base = os.path.realpath(job.root_dir)
@@ -107,10 +118,18 @@ class JobRun:
         # temporary files of this job can exist only if it copied before: it was planned
         # (the plan is stored before the first byte); a fresh job skips their removal
         self.resumed = bool(job.planned)
+        self.copier = copier
+        # small local files are copied in batches: they need unnamed temporary files (a batch
+        # leaves no named one behind, and removes none: a resumed job goes file by file), no
+        # bandwidth cap (it paces per chunk)
+        self.batches = (root.local and settings.unnamed and settings.max_bytes_per_second <= 0
+                        and not self.resumed)
+        self.use_copier = False  # decided when the files to copy are known
         self._lock = threading.Lock()
         self._src_dirs: dict[str, str] = {}
         self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
-        self._pending: list[dict[str, Any]] = []
+        self._tmpfile_dirs: dict[str, bool] = {}  # target directory -> O_TMPFILE works there
+        self._pending: list[tuple[Any, ...]] = []  # jobstore.FILE_STATE each
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
         self.throttle = Throttle(settings.max_bytes_per_second, self._pause)
@@ -175,6 +194,8 @@ class JobRun:
 
     # -- the file pipeline ---------------------------------------------------------------------
     def _execute(self, todo: list[PlannedFile]) -> None:
+        if self.batches and self.copier is not None:
+            self.use_copier = self.copier.wanted(sum(1 for f in todo if f.size <= SMALL_FILE))
         inflight: dict[Future[list[Outcome]], list[PlannedFile]] = {}
         queue = list(reversed(todo))
         last = time.monotonic()
@@ -198,16 +219,64 @@ class JobRun:
                 wait(list(inflight))
 
     def _copy_group(self, group: list[PlannedFile]) -> list[Outcome]:
-        """Copy the files of a group one after the other in one pool thread (small files:
-        one hand-off per group, not per file). A cancel or shutdown ends the group."""
+        """Copy the files of a group in one pool thread (small files: one hand-off per group,
+        not per file): a batch first when it can, then one by one what it left. A cancel or
+        shutdown ends the group."""
+        batched = (self._batch(group) if self.batches and group[0].size <= SMALL_FILE
+                   else [None] * len(group))
         out: list[Outcome] = []
-        for f in group:
+        for f, done in zip(group, batched, strict=True):
+            if done is not None:
+                out.append(done)
+                continue
             try:
                 out.append(self._copy_one(f))
             except (Cancelled, Shutdown):
                 raise
             except Exception as exc:  # this file failed; the others go on
                 out.append(exc)
+        return out
+
+    def _batch(self, group: list[PlannedFile]) -> list[FileResult | None]:
+        """Copy what ``batch.copy_batch`` can of ``group`` (``None``: left for ``Transfer``),
+        in a worker process if the job uses them and one is free, else in this thread."""
+        self.flags.check()
+        runs: list[Run] = []
+        places: list[int | None] = []  # the index of each file among the batch's names
+        count = 0
+        for f in group:
+            src_dir, _, name = join_rel(self.job.source, f.relpath).rpartition("/")
+            directory, target_name = self._target_of(f.relpath)
+            unnamed = self._tmpfile_dirs.get(directory)
+            if unnamed is None:
+                unnamed = self._tmpfile_dirs.setdefault(directory, tmpfile_works(directory))
+            if target_name != name or not unnamed:
+                places.append(None)  # renamed single file, or no O_TMPFILE there
+                continue
+            source = self._source_dir(src_dir)
+            if not runs or runs[-1].source != source or runs[-1].target != directory:
+                runs.append(Run(source, directory, []))
+            runs[-1].names.append(name)
+            places.append(count)
+            count += 1
+        if not runs:
+            return [None] * len(group)
+        batch = Batch(self.root.base, self.base, runs, SMALL_FILE, self.s.read_only,
+                      self.s.fsync)
+        results = ((self.copier.copy(batch) if self.use_copier and self.copier else None)
+                   or copy_batch(batch, self.flags.check))
+        self.flags.check()  # a worker's batch runs to its end: a cancel counts from here
+        out: list[FileResult | None] = []
+        copied = 0
+        for place in places:
+            state, size, checksum = results[place] if place is not None else (AGAIN, 0, "")
+            if state == AGAIN:
+                out.append(None)
+                continue
+            out.append(FileResult(state, size, checksum))
+            copied += size
+        with self._lock:
+            self.counts["bytes"] += copied
         return out
 
     def _collect(self, group: list[PlannedFile], fut: Future[list[Outcome]]) -> None:
@@ -223,17 +292,14 @@ class JobRun:
             self.counts["failed"] += 1
             message = f"{f.relpath or os.path.basename(self.job.source)}: {outcome}"
             self.errors.append(message)
-            self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": "failed",
-                                  "checksum": None, "size": f.size,
-                                  "error": str(outcome)[:2000]})
+            self._pending.append((f.job_id, f.seq, "failed", None, f.size, str(outcome)[:2000]))
             return
         res = outcome
         self.counts["copied" if res.state == "done" else "skipped"] += 1
         if res.state == "skipped":
             with self._lock:
                 self.counts["bytes"] += res.size
-        self._pending.append({"job_id": f.job_id, "seq": f.seq, "state": res.state,
-                              "checksum": res.checksum, "size": res.size, "error": None})
+        self._pending.append((f.job_id, f.seq, res.state, res.checksum, res.size, None))
 
     def _flush(self, final: bool = False) -> None:
         batch, self._pending = self._pending, []
@@ -288,16 +354,20 @@ class JobRun:
             full, "rb", block_size=self.s.chunk_size)
         return t.copy_stream(opener, directory, name, f.size)
 
+    def _source_dir(self, src_dir: str) -> str:
+        """The resolved path of a source directory, confined once per job (cached)."""
+        real_dir = self._src_dirs.get(src_dir)
+        if real_dir is None:
+            real_dir = self._src_dirs.setdefault(src_dir, self.root.resolved(src_dir))
+        return real_dir
+
     def _open_local_source(self, src_rel: str) -> int:
         """Open the source file: its directory is re-confined once per job (cached), and the
         file itself is opened with ``O_NOFOLLOW``; only a link (planning let through links to
         files inside the root) costs a second look, resolved and confined again."""
         src_dir, _, name = src_rel.rpartition("/")
-        real_dir = self._src_dirs.get(src_dir)
-        if real_dir is None:
-            real_dir = self._src_dirs.setdefault(src_dir, self.root.resolved(src_dir))
         try:
-            return os.open(os.path.join(real_dir, name), SOURCE_FLAGS)
+            return os.open(os.path.join(self._source_dir(src_dir), name), SOURCE_FLAGS)
         except OSError as exc:
             if exc.errno != errno.ELOOP:  # ELOOP: the last component is a symlink
                 raise
@@ -309,8 +379,11 @@ class JobRun:
     def _target_of(self, relpath: str) -> tuple[str, str]:
         """The target directory of a planned file (created and confined once per job, for the
         first file of each source directory; files open with ``O_NOFOLLOW``) and its name
-        there: a dictionary look-up per file after that."""
+        there: a dictionary look-up per file after that. A single-file job's one file
+        (``relpath`` empty) is named by the job's target."""
         src_dir, _, name = relpath.rpartition("/")
+        if not relpath:
+            name = os.path.basename(self.job.target)
         directory = self._target_dirs.get(src_dir)
         if directory is None:
             rel_dir, _, name = join_rel(self.job.target, relpath).rpartition("/")
@@ -331,14 +404,3 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def rate_and_eta(job: StagingJob) -> tuple[float | None, float | None]:
-    """Average rate since start (bytes/s) and the time left at that rate."""
-    if job.started is None or job.bytes_done <= 0:
-        return None, None
-    end = job.finished or utcnow()
-    elapsed = max((end - job.started).total_seconds(), 1e-3)
-    rate = job.bytes_done / elapsed
-    left = max(job.bytes_total - job.bytes_done, 0)
-    return rate, (left / rate if rate > 0 and job.finished is None else None)

@@ -22,14 +22,23 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Protocol
 
 from ..core.lifecycle import BackgroundLoop
-from .jobs import Flags
+from .jobs import BatchCopier, Flags
 from .jobstore import OBJECT_TYPE, JobEvents, JobStore
 
 
 class JobExecutor(Protocol):
     """What the runner hands a claimed job to (the staging service)."""
 
-    def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None: ...
+    def run_job(self, job_id: str, flags: Flags, files_pool: Executor,
+                copier: BatchCopier | None = None) -> None: ...
+
+
+class Copier(BatchCopier, Protocol):
+    """The worker processes the runner hands to every job, and stops with itself."""
+
+    def stop(self) -> None: ...
+
+    def restart(self) -> None: ...
 
 
 def lower_priority(nice: int) -> None:
@@ -47,9 +56,10 @@ class Runner:
     def __init__(self, store: JobStore, executor: JobExecutor, events: JobEvents, *,
                  max_jobs: int, max_files: int, poll_interval: float,
                  log: logging.Logger | logging.LoggerAdapter[logging.Logger],
-                 nice: int = 0) -> None:
+                 nice: int = 0, copier: Copier | None = None) -> None:
         self.store = store
         self.executor = executor
+        self.copier = copier
         self.events = events
         self.max_jobs = max(1, max_jobs)
         self.log = log
@@ -77,6 +87,8 @@ class Runner:
             return
         self._loop = asyncio.get_running_loop()
         self._shutdown.clear()
+        if self.copier is not None:
+            self.copier.restart()
         resumed = await asyncio.to_thread(self.store.requeue_interrupted)
         if resumed:
             self.log.info("staging: resuming %d interrupted job(s)", len(resumed))
@@ -114,7 +126,7 @@ class Runner:
         assert self._loop is not None
         flags = Flags(cancel=threading.Event(), shutdown=self._shutdown)
         fut = self._loop.run_in_executor(self._jobs_pool, self.executor.run_job, job_id, flags,
-                                         self.files_pool)
+                                         self.files_pool, self.copier)
         self._tasks[job_id] = fut
 
         def done(f: asyncio.Future[None]) -> None:
@@ -141,3 +153,5 @@ class Runner:
             self.log.info("staging: %d job(s) handed back to the queue", len(released))
         self._jobs_pool.shutdown(wait=False, cancel_futures=True)
         self.files_pool.shutdown(wait=False, cancel_futures=True)
+        if self.copier is not None:
+            await asyncio.to_thread(self.copier.stop)

@@ -30,7 +30,7 @@ from ..core.identity import User
 from ..core.timeutil import utcnow
 from .browse import Download, open_download
 from .fserrors import fs_errors
-from .jobs import Flags, JobRun, Settings, Shutdown, rate_and_eta
+from .jobs import BatchCopier, Flags, JobRun, Settings, Shutdown
 from .jobstore import OBJECT_TYPE, JobEvents, JobStore, LostClaim
 from .models import StagingFile, StagingJob
 from .paths import clean_relpath, confine_local, is_within, join_rel
@@ -50,6 +50,17 @@ from .transfer import Cancelled
 
 COMPAT_METHODS = ("local_copy", "local_symlink", "direct_download", "jupyter_copy")
 COMPAT_TO_JOB = {"local_copy": "copy", "jupyter_copy": "copy", "local_symlink": "symlink"}
+
+
+def rate_and_eta(job: StagingJob) -> tuple[float | None, float | None]:
+    """Average rate since start (bytes/s) and the time left at that rate."""
+    if job.started is None or job.bytes_done <= 0:
+        return None, None
+    end = job.finished or utcnow()
+    elapsed = max((end - job.started).total_seconds(), 1e-3)
+    rate = job.bytes_done / elapsed
+    left = max(job.bytes_total - job.bytes_done, 0)
+    return rate, (left / rate if rate > 0 and job.finished is None else None)
 
 
 def to_out(job: StagingJob) -> JobOut:
@@ -268,15 +279,17 @@ class StagingService(LoggingConfigurable):
                         unnamed=self.unnamed_temp_files,
                         max_bytes_per_second=max(0, self.max_bytes_per_second))
 
-    def run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
+    def run_job(self, job_id: str, flags: Flags, files_pool: Executor,
+                copier: BatchCopier | None = None) -> None:
         """Run one claimed job to its end (called by the runner in a job thread)."""
         try:
-            self._run_job(job_id, flags, files_pool)
+            self._run_job(job_id, flags, files_pool, copier)
         except Exception as exc:  # never leave a job running because of a bug
             self.log.exception("staging job %s crashed", job_id)
             self.store.finish(job_id, "failed", f"internal error: {exc}", [])
 
-    def _run_job(self, job_id: str, flags: Flags, files_pool: Executor) -> None:
+    def _run_job(self, job_id: str, flags: Flags, files_pool: Executor,
+                 copier: BatchCopier | None) -> None:
         job = self.store.load_job(job_id)
         if job is None:
             return
@@ -287,7 +300,7 @@ class StagingService(LoggingConfigurable):
         if root is None:
             self.store.finish(job_id, "failed", f"storage root {job.root!r} is gone", [])
             return
-        run = JobRun(self.store, job, root, files_pool, self.settings(), flags)
+        run = JobRun(self.store, job, root, files_pool, self.settings(), flags, copier)
         self._execute(run, flags)
 
     def _execute(self, run: JobRun, flags: Flags) -> None:
