@@ -89,7 +89,7 @@ typecheck: setup
 # workers on two CPUs take 11.5 min where one took 18.5; each has its own PostgreSQL cluster.
 PYTEST_WORKERS ?= 2
 pytest: setup labext-build hub-proxy
-	ASTRO_OPS_REQUIRE_PG=1 $(BIN)/pytest $(PYTEST_FLAGS) -n $(PYTEST_WORKERS) --dist worksteal \
+	ASTRO_OPS_REQUIRE_PG=1 $(BIN)/pytest $(PYTEST_FLAGS) -n $(PYTEST_WORKERS) --dist loadscope \
 		tests
 
 # Browser tests run in their own pytest process (pytest-playwright and pytest-jupyter clash).
