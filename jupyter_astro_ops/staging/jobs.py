@@ -161,7 +161,6 @@ class JobRun:
         self.flags.check()
         result = make_symlink(src, os.path.join(directory, name))
         self.counts["copied" if result.state == "done" else "skipped"] = 1
-        self.store.progress(self, [], final=True)
 
     def _plan(self) -> list[PlannedFile]:
         info = self.root.info(self.job.source)
@@ -211,7 +210,6 @@ class JobRun:
                 if time.monotonic() - last >= self.s.progress_interval:
                     last = time.monotonic()
                     self._flush()
-            self._flush(final=True)
         finally:
             if inflight:  # stop the files still in flight before leaving
                 if not self.flags.shutdown.is_set():
@@ -301,9 +299,13 @@ class JobRun:
                 self.counts["bytes"] += res.size
         self._pending.append((f.job_id, f.seq, res.state, res.checksum, res.size, None))
 
-    def _flush(self, final: bool = False) -> None:
+    def take_pending(self) -> list[tuple[Any, ...]]:
+        """The file states not written yet (the job's final write takes them)."""
         batch, self._pending = self._pending, []
-        self.flags.cancelled_by = self.store.progress(self, batch, final=final)
+        return batch
+
+    def _flush(self) -> None:
+        self.flags.cancelled_by = self.store.progress(self, self.take_pending())
         if self.flags.cancelled_by:
             self.flags.cancel.set()
         self.flags.check()

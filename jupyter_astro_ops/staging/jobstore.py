@@ -213,36 +213,48 @@ class JobStore(LoggingConfigurable):
                                           f.checksum).where(f.job_id == job_id).order_by(f.seq))
             return [PlannedFile(*row) for row in rows]
 
-    def progress(self, run: Any, batch: list[tuple[Any, ...]], final: bool = False
-                 ) -> str | None:
-        """Store file states (``batch``: tuples of ``FILE_STATE``) and
-        counters; answer who asked to cancel (if anyone)."""
-        c = run.counts
+    def progress(self, run: Any, batch: list[tuple[Any, ...]]) -> str | None:
+        """Store file states (``batch``: tuples of ``FILE_STATE``) and counters; answer who
+        asked to cancel (if anyone)."""
         with self.db.write() as session:
             job = self._own(session, run.job.id)
             job.lease_until = self._lease()
-            _SET_FILE_STATE.executemany(session, FILE_STATE, batch)
-            job.files_done = c["copied"] + c["skipped"] + c["failed"]
-            job.files_skipped, job.files_failed = c["skipped"], c["failed"]
-            job.bytes_done = max(c["bytes"], 0)
-            if run.job.method == "symlink":
-                job.files_total = job.files_done
+            data = self._record_progress(session, job, run, batch)
             ev = self.event(session, job)
             if ev is not None:
-                data = {"files_done": job.files_done, "files_total": job.files_total,
-                        "bytes_done": job.bytes_done, "bytes_total": job.bytes_total,
-                        "files_failed": job.files_failed, "files_skipped": job.files_skipped}
                 self.act.note(session, ev, None, data=data)
             return job.cancel_requested_by
 
-    def finish(self, job_id: str, status: str, message: str, errors: list[str]) -> None:
+    @staticmethod
+    def _record_progress(session: Session, job: StagingJob, run: Any,
+                         batch: list[tuple[Any, ...]]) -> dict[str, int]:
+        """Write ``batch`` and ``run``'s counters to the job; the event's progress data."""
+        c = run.counts
+        _SET_FILE_STATE.executemany(session, FILE_STATE, batch)
+        job.files_done = c["copied"] + c["skipped"] + c["failed"]
+        job.files_skipped, job.files_failed = c["skipped"], c["failed"]
+        job.bytes_done = max(c["bytes"], 0)
+        if run.job.method == "symlink":
+            job.files_total = job.files_done
+        return {"files_done": job.files_done, "files_total": job.files_total,
+                "bytes_done": job.bytes_done, "bytes_total": job.bytes_total,
+                "files_failed": job.files_failed, "files_skipped": job.files_skipped}
+
+    def finish(self, job_id: str, status: str, message: str, errors: list[str],
+               run: Any = None, batch: list[tuple[Any, ...]] | None = None) -> None:
         """Final status of the job and its event (``succeeded``/``failed``/``cancelled``);
-        nothing if the job is no longer ours."""
+        nothing if the job is no longer ours. With ``run``, its last file states (``batch``)
+        and counters are written in the same transaction (one commit fewer per job), and a
+        cancel that arrived since the last progress write still wins over ``succeeded``."""
         with self.db.write() as session:
             try:
                 job = self._own(session, job_id)
             except LostClaim:
                 return
+            data = (self._record_progress(session, job, run, batch or []) if run is not None
+                    else None)
+            if run is not None and job.cancel_requested_by:  # as a last progress write would
+                status, message = "cancelled", f"cancelled by {job.cancel_requested_by}"
             job.status, job.claimed_by, job.lease_until = status, None, None
             job.finished = utcnow()
             if status != "succeeded":
@@ -258,9 +270,9 @@ class JobStore(LoggingConfigurable):
             level = "info" if status == "succeeded" else (
                 "warning" if status == "cancelled" else "error")
             if ev.status in [s.value for s in FINAL]:  # e.g. a job re-run after it ended
-                self.act.note(session, ev, message, level=level)
+                self.act.note(session, ev, message, level=level, data=data)
                 return
             if ev.status in ("NEW", "WAITING") and status != "cancelled":
                 self.act.transition(session, ev, "RUNNING", message="started")
             final = "SUCCESS" if status == "succeeded" else "ERROR"
-            self.act.transition(session, ev, final, message=message, level=level)
+            self.act.transition(session, ev, final, message=message, level=level, data=data)

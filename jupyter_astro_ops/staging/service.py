@@ -304,12 +304,14 @@ class StagingService(LoggingConfigurable):
         self._execute(run, flags)
 
     def _execute(self, run: JobRun, flags: Flags) -> None:
+        """Run the job; a run that went to its end writes its last file states and counters
+        with its final status, in one transaction."""
         job_id = run.job.id
         try:
             run.run()
         except (Shutdown, LostClaim):  # stopping, or another runner holds the job now
             return
-        except Cancelled:
+        except Cancelled:  # the counters stay as the last progress write left them
             self.store.finish(job_id, "cancelled", f"cancelled by {flags.cancelled_by or '?'}",
                               run.errors)
             return
@@ -325,9 +327,10 @@ class StagingService(LoggingConfigurable):
         summary = f"{c['copied']} copied, {c['skipped']} skipped, {c['failed']} failed"
         if c["failed"]:
             self.store.finish(job_id, "failed", f"{c['failed']} file(s) failed; {summary}",
-                              run.errors)
+                              run.errors, run, run.take_pending())
         else:
-            self.store.finish(job_id, "succeeded", f"finished: {summary}", [])
+            self.store.finish(job_id, "succeeded", f"finished: {summary}", [], run,
+                              run.take_pending())
 
 
 def _compat_source(root: Root, raw: str) -> str:

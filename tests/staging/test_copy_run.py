@@ -74,7 +74,7 @@ def test_a_file_swapped_for_a_link_out_after_planning_fails_alone(db, users, tmp
     assert run.counts["failed"] == 1 and run.counts["copied"] == 2
     assert "leads outside its root" in run.errors[0]
     assert sorted(os.listdir(home / "copy" / "sub")) == ["a.fits", "c.fits"]
-    run._flush(final=True)
+    run._flush()
     rows = _rows(db, job.id)
     state, size, checksum, error = rows["sub/b.fits"]
     assert (state, size, checksum) == ("failed", 6000, None)  # the planned size stays
@@ -98,3 +98,19 @@ def test_a_file_swapped_for_a_link_inside_is_copied_as_its_target(db, users, tmp
     copied = home / "copy" / "sub" / "c.fits"
     assert not copied.is_symlink()
     assert copied.read_bytes() == (root / "other.fits").read_bytes()
+
+
+def test_the_final_write_stores_the_last_states_and_a_late_cancel_wins(db, users,
+                                                                      tmp_path) -> None:
+    """A run that went to its end writes its last file states with its final status, in one
+    transaction; a cancel that arrived after the last progress write still makes the job
+    cancelled (as that write would have)."""
+    services, job, root, home = _setup(db, users, tmp_path)
+    run = _run_with_swaps(services, job, lambda: None)
+    svc = services.staging.service
+    svc.cancel_job(users["bob"], job.id)  # running: only asks
+    svc.store.finish(job.id, "succeeded", "finished", [], run, run.take_pending())
+    done = svc.get_job(users["bob"], job.id)
+    assert done.status == "cancelled" and done.error == "cancelled by bob"
+    assert done.files_done == 3 and done.bytes_done == done.bytes_total == 6000 * 3
+    assert {state for state, *_ in _rows(db, job.id).values()} == {"done"}
