@@ -209,10 +209,13 @@ async def test_a_job_of_many_small_files_is_copied_by_the_workers(db, users, tmp
         job = await asyncio.to_thread(services.staging.service.create_job, users["bob"],
                                       _job("many"))
         done = await _wait(services.staging.service, users["bob"], job.id)
+        copier = services.staging.runner.copier
+        procs = [w.proc for w in copier._idle]
     finally:
         await services.staging.runner.stop()
     assert done.status == "succeeded" and done.files_copied == 300
-    assert sum(answered) > 0  # the workers copied (some of) it
+    assert sum(answered) > 0 and procs  # the workers copied (some of) it ...
+    assert all(p.poll() is not None for p in procs) and copier._count == 0  # ... and stopped
     copied = {str(p.relative_to(home / "copy")): p.read_bytes()
               for p in (home / "copy").rglob("*") if p.is_file()}
     assert copied == {rel.removeprefix("many/"): data for rel, data in files.items()}
