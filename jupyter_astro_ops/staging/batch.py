@@ -29,7 +29,9 @@ from typing import BinaryIO, NamedTuple
 
 import xxhash
 
-from .transfer import AT_EMPTY_PATH, CLOEXEC, NOFOLLOW, SOURCE_FLAGS, TMPFILE, libc, tagged
+from .fsops import CLOEXEC, NOFOLLOW, SOURCE_FLAGS, TMPFILE, link_fd, write_all
+from .paths import is_within
+from .transfer import tagged
 
 AGAIN = "again"  # the state of a file this fast path left to ``Transfer``
 DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | CLOEXEC
@@ -68,8 +70,7 @@ def open_dir(path: str, base: str) -> int:
     """Open the directory ``path`` without following a final link, and check that what was
     opened lies inside ``base`` (``PermissionError`` if not)."""
     fd = os.open(path, DIR_FLAGS)
-    real = fd_path(fd) or os.path.realpath(path)
-    if real != base and not real.startswith(base.rstrip("/") + "/"):
+    if not is_within(fd_path(fd) or os.path.realpath(path), base):
         os.close(fd)
         raise PermissionError(f"{path!r} leads outside its root")
     return fd
@@ -113,17 +114,14 @@ def _copy_one(src_dir: int, dst_dir: int, name: str, batch: Batch) -> Result:
             pass
         fd = os.open(".", os.O_RDWR | TMPFILE | CLOEXEC, 0o644, dir_fd=dst_dir)
         try:
-            view = memoryview(data)[os.write(fd, data):]
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
             if os.pread(fd, len(data) + 1, 0) != data:
                 return (AGAIN, 0, "the written copy differs from the source")
             if batch.read_only:
                 os.fchmod(fd, 0o444)
             if batch.fsync:
                 os.fsync(fd)
-            if libc().linkat(fd, b"", dst_dir, os.fsencode(name), AT_EMPTY_PATH) != 0:
-                return (AGAIN, 0, "linking the copy into place failed")
+            link_fd(fd, name, dst_dir)  # an error (a name taken meanwhile) is AGAIN below
         finally:
             os.close(fd)
         return ("done", len(data), tagged(xxhash.xxh3_128_hexdigest(data)))

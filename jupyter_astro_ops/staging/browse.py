@@ -20,6 +20,7 @@ from typing import Any
 from ..core.errors import Forbidden, ValidationError
 from ..core.identity import User
 from .fserrors import fs_errors
+from .fsops import CLOEXEC
 from .paths import clean_relpath, is_within, join_rel, makedirs_confined
 from .roots import Root, Roots
 from .schemas import (
@@ -31,7 +32,7 @@ from .schemas import (
     MethodsOut,
     RootOut,
 )
-from .transfer import CLOEXEC, Transfer
+from .transfer import Transfer
 
 DOWNLOAD_CHUNK = 1 << 20
 MAX_LS = 10_000

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from ..core.errors import AstroOpsError
 from .batch import AGAIN, Batch, Result, Run, copy_batch
+from .fsops import SOURCE_FLAGS, tmpfile_works
 from .jobstore import PlannedFile
 from .models import StagingJob
 from .paths import check_dir_inside, join_rel, makedirs_confined
@@ -32,15 +33,14 @@ from .plan import check_links_confined, plan_source
 from .roots import Root
 from .throttle import Throttle
 from .transfer import (
-    SOURCE_FLAGS,
     Cancelled,
     FileResult,
     IntegrityError,
     Transfer,
     hash_local,
     make_symlink,
-    tmpfile_works,
 )
+from .workers import usable_cpus
 
 PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
              IntegrityError, AstroOpsError)
@@ -128,7 +128,6 @@ class JobRun:
         self._lock = threading.Lock()
         self._src_dirs: dict[str, str] = {}
         self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
-        self._tmpfile_dirs: dict[str, bool] = {}  # target directory -> O_TMPFILE works there
         self._pending: list[tuple[Any, ...]] = []  # jobstore.FILE_STATE each
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
@@ -245,10 +244,7 @@ class JobRun:
         for f in group:
             src_dir, _, name = join_rel(self.job.source, f.relpath).rpartition("/")
             directory, target_name = self._target_of(f.relpath)
-            unnamed = self._tmpfile_dirs.get(directory)
-            if unnamed is None:
-                unnamed = self._tmpfile_dirs.setdefault(directory, tmpfile_works(directory))
-            if target_name != name or not unnamed:
+            if target_name != name or not tmpfile_works(directory):
                 places.append(None)  # renamed single file, or no O_TMPFILE there
                 continue
             source = self._source_dir(src_dir)
@@ -398,11 +394,3 @@ class JobRun:
                     check_dir_inside(directory, self.base, "target")
                     self._target_dirs[src_dir] = directory
         return directory, name
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)

@@ -3,7 +3,7 @@
 The protocol for one file (as rclone and Rucio do it):
 
 1. open an unnamed ``O_TMPFILE`` inode in the target directory when the target is new (Linux;
-   probed once per directory), else a hidden temporary file next to the target
+   probed once per file system: ``fsops``), else a hidden temporary file next to the target
    (``O_EXCL | O_NOFOLLOW``, deterministic name per job so a resumed job removes what a killed
    one left behind);
 2. stream the source into it while hashing the source bytes (xxh3-128: ~15 GB/s, so the hash
@@ -16,17 +16,16 @@ The protocol for one file (as rclone and Rucio do it):
 Local to local, large files are copied by the kernel (``os.copy_file_range``, as ``cp`` does)
 while two threads hash the source and the copy right behind it; small files use one
 ``read``/``write``/``pread`` each. Remote sources (fsspec) are streamed in ``chunk_size`` pieces.
-Everything here is blocking: callers run it in worker threads.
+Everything here is blocking: callers run it in worker threads. The system calls shared with
+the small-file batches (``batch``) are in ``fsops``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import queue
 import stat
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,17 +35,10 @@ from typing import Any, BinaryIO
 import xxhash
 
 from ..core.errors import Conflict
+from .fsops import CLOEXEC, NOFOLLOW, TMPFILE, link_fd, tmpfile_works, write_all
 
 ALGORITHM = "xxh3_128"
 TMP_SUFFIX = ".astro-part"
-NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-TMPFILE = getattr(os, "O_TMPFILE", 0)
-# how a source file is opened: never through a link, and a FIFO swapped in does not block
-SOURCE_FLAGS = os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0)
-AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000
-_LIBC: list[Any] = []
-_TMPFILE_DEVICES: dict[int, bool] = {}  # st_dev -> O_TMPFILE + linkat works on that file system
 KERNEL_COPY_MIN = 32 << 20  # below this, one userspace pass is cheaper than two threads
 # Re-reads for hashing go through a buffer small enough to stay in the CPU's caches: ``pread``
 # writes it and xxh3 reads it back from there. With the 8 MiB copy chunk as the buffer, more
@@ -273,9 +265,7 @@ class Transfer:
             data = os.pread(fd_src, size + 1, 0)
             if len(data) != size:
                 raise IntegrityError("source changed size while copying")
-            view = memoryview(data)[os.write(fd_dst, data):]  # the rest of a short write
-            while view:
-                view = view[os.write(fd_dst, view):]
+            write_all(fd_dst, data)
             self.on_bytes(size)
             return tagged(xxhash.xxh3_128_hexdigest(data))
         with os.fdopen(os.dup(fd_src), "rb", buffering=0) as f:
@@ -346,54 +336,9 @@ class Transfer:
                 break
             h.update(data)
             if fd_dst is not None:
-                out = memoryview(data)
-                while out:
-                    out = out[os.write(fd_dst, out):]
+                write_all(fd_dst, data)
                 self.on_bytes(n)
         return tagged(h.hexdigest())
-
-
-def libc() -> Any:
-    """The C library, for ``linkat`` (Python's ``os.link`` cannot pass ``AT_EMPTY_PATH``)."""
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
-
-
-def link_fd(fd: int, path: str) -> None:
-    """Give the unnamed ``O_TMPFILE`` inode ``fd`` the name ``path`` (``linkat`` with
-    ``AT_EMPTY_PATH``; fails with ``FileExistsError`` rather than replacing anything)."""
-    if libc().linkat(fd, b"", AT_FDCWD, os.fsencode(path), AT_EMPTY_PATH) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), path)
-
-
-def tmpfile_works(directory: str) -> bool:
-    """Whether unnamed temporary files can be created and linked in ``directory``: it needs
-    Linux, file system support and the right to ``linkat`` one, so it is probed once per file
-    system (``st_dev``), in the first directory of it that is asked about."""
-    try:
-        device = os.stat(directory).st_dev
-    except OSError:
-        return False
-    known = _TMPFILE_DEVICES.get(device)
-    if known is not None:
-        return known
-    ok = False
-    if TMPFILE and sys.platform.startswith("linux"):
-        probe = os.path.join(directory, f".astro-probe-{os.getpid()}-{threading.get_ident()}")
-        try:
-            fd = os.open(directory, os.O_RDWR | TMPFILE | CLOEXEC | NOFOLLOW, 0o600)
-            try:
-                link_fd(fd, probe)
-                os.unlink(probe)
-                ok = True
-            finally:
-                os.close(fd)
-        except OSError:
-            ok = False
-    _TMPFILE_DEVICES[device] = ok
-    return ok
 
 
 def make_symlink(source: str, target: str) -> FileResult:
