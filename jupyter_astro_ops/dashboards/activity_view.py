@@ -40,7 +40,7 @@ from .activity_text import (
     user_log,
     who,
 )
-from .tasks import follow_while_open, run_blocking, served
+from .tasks import first_load, follow_while_open, run_blocking, served
 from .text import escape_md
 from .widgets import Notice, TableOrEmpty, alert, empty_state
 
@@ -273,18 +273,10 @@ def _log_text(ev: EventOut) -> str:
     return "**Log (UTC)**\n\n" + ("\n".join(lines) or "(no entries)")
 
 
-def build(ctx: Any, user: User) -> ActivityDashboard:
-    """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
+async def build(ctx: Any, user: User) -> ActivityDashboard:
+    """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = ActivityDashboard(source=ActivitySource(ctx.services.activity, user))
-
-    async def start() -> None:
-        try:
-            dash.set_data(*await asyncio.to_thread(dash.fetch))
-        except Exception:  # say so on the page rather than show an empty table
-            log.exception("activity dashboard: initial load failed")
-            dash.say("Could not load the activity feed; reload the page to retry.", "error")
-            return
+    if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say,
+                        "the activity feed"):
         follow_while_open(dash.follow(await ctx.feed()))
-
-    pn.state.execute(start)
     return dash

@@ -50,7 +50,14 @@ from .calendar_source import (
 from .calendar_text import COLUMNS, TYPE_LABELS, Names, reservation_row
 from .calendar_timeline import Timeline
 from .calendar_widgets import CalendarWidgets, readonly_text
-from .tasks import follow_while_open, run_blocking, served, session_document, with_document
+from .tasks import (
+    first_load,
+    follow_while_open,
+    run_blocking,
+    served,
+    session_document,
+    with_document,
+)
 from .text import escape_md, short_span
 from .widgets import KINDS, Notice
 
@@ -329,13 +336,8 @@ async def build(ctx: Any, user: User) -> CalendarDashboard:
     dash = CalendarDashboard(source=CalendarSource(services.calendar.service,
                                                    services.activity.projects, user))
     assert served(), "build() runs in a served session"
-    try:
-        dash.set_data(*await asyncio.to_thread(dash.fetch))
-    except Exception:
-        log.exception("calendar dashboard: initial load failed")
-        dash.say("Could not load the calendar; reload the page to retry.", "error")
-        return dash
-    follow_while_open(dash.follow(await ctx.feed()))
+    if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say, "the calendar"):
+        follow_while_open(dash.follow(await ctx.feed()))
     return dash
 
 

@@ -27,10 +27,10 @@ import panel_material_ui as pmui
 import param
 
 from ..core.identity import User
-from ..ocat.schemas import BoardRow, CatalogOut, RevisionDetail, RevisionOut
+from ..ocat.schemas import BoardRow, CatalogOut, RevisionDetail, RevisionOut, RotaPeriodOut
 from .ocat_forms import ExpressView, RotaView, SubmitView
 from .ocat_source import OcatSource, board_frame, esc, follow_ocat, values_frame, when
-from .tasks import follow_while_open, run_blocking, served
+from .tasks import first_load, follow_while_open, run_blocking, served
 from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
@@ -294,23 +294,18 @@ class OcatDashboard(pn.viewable.Viewer):
                        dynamic=False, sizing_mode="stretch_width")
 
 
-def build(ctx: Any, user: User) -> OcatDashboard:
-    """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
+async def build(ctx: Any, user: User) -> OcatDashboard:
+    """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     people = ctx.services.activity.events.display_names
     dash = OcatDashboard(source=OcatSource(ctx.services.ocat, user, people))
-    doc = pn.state.curdoc
-    assert doc is not None, "build() runs in a served session"
 
-    async def start() -> None:
-        rows = await asyncio.to_thread(dash.board.fetch)
-        periods = await asyncio.to_thread(dash.source.rota)
+    def fetch() -> tuple[list[BoardRow], list[RotaPeriodOut]]:
+        return dash.board.fetch(), dash.source.rota()
 
-        def show() -> None:
-            dash.board.set_rows(rows)
-            dash.rota.set_periods(periods)
+    def show(data: tuple[list[BoardRow], list[RotaPeriodOut]]) -> None:
+        dash.board.set_rows(data[0])
+        dash.rota.set_periods(data[1])
 
-        doc.add_next_tick_callback(show)
+    if await first_load(fetch, show, dash.board.tell, "the Ocat board"):
         follow_while_open(dash.follow(await ctx.feed()))
-
-    pn.state.execute(start)
     return dash

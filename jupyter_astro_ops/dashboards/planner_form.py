@@ -78,6 +78,10 @@ class CellForm(pn.viewable.Viewer):
         me = self.source.user.username
         self.param.offer_to.objects = [NONE, *(n for n in names if n != me)]
 
+    def refuse(self, text: str, _kind: str = "error") -> None:
+        """Show ``text`` as the refusal (a failed load, too)."""
+        self.refusal = text
+
     def clear(self) -> None:
         """Forget the outcome of the last action (it is stale after a navigation)."""
         self.notice = self.refusal = ""

@@ -55,7 +55,7 @@ from .planner_source import (
     window_for,
     window_label,
 )
-from .tasks import follow_while_open, run_blocking, served
+from .tasks import first_load, follow_while_open, run_blocking, served
 from .widgets import alert, empty_state
 
 log = logging.getLogger(__name__)
@@ -334,16 +334,10 @@ class PlannerDashboard(pn.viewable.Viewer):
         return pn.Row(main, side, sizing_mode="stretch_width")
 
 
-def build(ctx: Any, user: User) -> PlannerDashboard:
-    """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
+async def build(ctx: Any, user: User) -> PlannerDashboard:
+    """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = PlannerDashboard(source=PlannerSource(ctx.services.planner, user))
-    doc = pn.state.curdoc
-    assert doc is not None, "build() runs in a served session"
-
-    async def start() -> None:
-        data = await asyncio.to_thread(dash.fetch)
-        doc.add_next_tick_callback(partial(dash.set_data, *data))
+    if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.form.refuse,
+                        "the planner"):
         follow_while_open(dash.follow(await ctx.feed()))
-
-    pn.state.execute(start)
     return dash

@@ -47,7 +47,7 @@ from .staging_text import (
     parent,
     path_label,
 )
-from .tasks import DOMAIN_ERRORS, follow_while_open, run_blocking, served, with_document
+from .tasks import DOMAIN_ERRORS, first_load, follow_while_open, run_blocking, served, with_document
 from .text import escape_md
 from .widgets import Notice, TableOrEmpty, alert, empty_state
 
@@ -390,16 +390,11 @@ def job_progress(job: JobOut) -> list[Any]:
     ]
 
 
-def build(ctx: Any, user: User) -> StagingDashboard:
-    """Page builder for ``panel serve``: load in a thread, then follow the live feed."""
+async def build(ctx: Any, user: User) -> StagingDashboard:
+    """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = StagingDashboard(source=StagingSource(ctx.services.staging, user))
-    doc = pn.state.curdoc
-    assert doc is not None, "build() runs in a served session"
-
-    async def start() -> None:
-        feed = await ctx.feed()  # standalone, this also starts the staging runner
-        doc.add_next_tick_callback(partial(dash.set_data, *await asyncio.to_thread(dash.fetch)))
+    feed = await ctx.feed()  # standalone, this also starts the staging runner
+    if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say,
+                        "the staging roots and jobs"):
         follow_while_open(dash.follow(feed))
-
-    pn.state.execute(start)
     return dash

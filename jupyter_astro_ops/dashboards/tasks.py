@@ -5,6 +5,10 @@ Shared by every Viewer so that each follows the same rules under ``panel serve``
 * ``run_blocking`` runs a (blocking, SQLAlchemy/fsspec) service call in a thread when served and
   inline in a notebook or test; the result or the refusal comes back as a next-tick callback of
   the session's document, i.e. with its lock held, so callbacks may change Bokeh models.
+* ``first_load`` reads a page's first data in a thread and sets it *before* the page shows
+  the Viewer (an ``async`` page builder): each table and figure reaches the browser complete.
+  Data set on a next tick after the page showed its Viewer raced the first render of the
+  table in Chromium, and now and then an Ocat board stayed empty (a CI run).
 * ``follow_while_open`` keeps a live-feed follower running for as long as the session lives;
   ``reload_on_events`` turns a feed subscription into coalesced reloads (one per burst).
 * ``with_document`` applies a change to raw Bokeh models (the calendar's timeline) with the
@@ -20,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import panel as pn
 import pydantic
@@ -28,6 +32,7 @@ import pydantic
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Refusals a user can cause (400/403/404/409): shown on the page, never raised.
 DOMAIN_ERRORS = (Conflict, Forbidden, NotFound, ValidationError, pydantic.ValidationError)
@@ -79,6 +84,20 @@ def run_blocking(work: Callable[[], Any], done: Callable[[Any], None],
             doc.add_next_tick_callback(partial(done, result))
 
     pn.state.execute(run)
+
+
+async def first_load(fetch: Callable[[], T], show: Callable[[T], None],
+                     say: Callable[[str, str], None], what: str) -> bool:
+    """``show(fetch())`` with ``fetch`` in a thread; on failure log it and ``say`` on the page
+    that ``what`` could not be loaded (an error, never a blank page). True if shown."""
+    try:
+        data = await asyncio.to_thread(fetch)
+    except Exception:
+        log.exception("dashboards: loading %s failed", what)
+        say(f"Could not load {what}; reload the page to retry.", "error")
+        return False
+    show(data)
+    return True
 
 
 def follow_while_open(follower: Coroutine[Any, Any, None]) -> None:

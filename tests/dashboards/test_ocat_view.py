@@ -11,6 +11,8 @@ import pytest
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.dashboards.ocat_source import OcatSource
 from jupyter_astro_ops.dashboards.ocat_view import OcatDashboard
+from jupyter_astro_ops.dashboards.tasks import first_load
+from jupyter_astro_ops.ocat.schemas import SubmitIn
 
 from ..ocat.conftest import CATALOG, OCAT_ROLES, ocat_services
 from ..ocat.conftest import who as _who  # noqa: F401  (fixture)
@@ -187,3 +189,23 @@ def test_people_by_their_display_names(services: Any) -> None:
     assert "by Pat Oconnor" in head and "| Ari Castillo |" in head
     assert people(["pocone", "arc", "stranger"]) == {"pocone": "Pat Oconnor",
                                                      "arc": "Ari Castillo"}
+
+
+async def test_first_load_fills_the_board_before_it_shows_or_says_why_not(services: Any) -> None:
+    """The page builder's first load: rows set before the Viewer is shown; a failed read is
+    an error on the page (not an empty board) and starts no follower."""
+    poc = services.roles.resolve("pocone", "Poc One", ["usint"])
+    services.ocat.service.submit(poc, SubmitIn(obsid=1001, changes={"roll_obsr": 120.5}))
+    dash = OcatDashboard(source=OcatSource(services.ocat, poc))
+    assert dash.board.frame.empty
+    assert await first_load(dash.board.fetch, dash.board.set_rows, dash.board.tell, "the board")
+    assert list(dash.board.frame["revision"]) == ["1001.001"]
+    assert dash.board.notice == ""
+
+    def gone() -> list[Any]:
+        raise OSError("database unreachable")
+
+    empty = OcatDashboard(source=OcatSource(services.ocat, poc))
+    assert not await first_load(gone, empty.board.set_rows, empty.board.tell, "the Ocat board")
+    assert empty.board.notice == "Could not load the Ocat board; reload the page to retry."
+    assert empty.board.notice_kind == "error"
