@@ -156,11 +156,12 @@ class DriverStatement:
         self._by_dialect[f"{dialect.name}+{dialect.driver}"] = done
         return done
 
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        return self._by_dialect.get(f"{dialect.name}+{dialect.driver}") or self._compile(dialect)
+
     def _prepared(self, session: Session) -> tuple[Any, _Compiled]:
         conn = session.connection()
-        dialect = conn.dialect
-        return conn, (self._by_dialect.get(f"{dialect.name}+{dialect.driver}")
-                      or self._compile(dialect))
+        return conn, self._compiled(conn.dialect)
 
     @staticmethod
     def _args(done: _Compiled, values: list[Any]) -> Any:
@@ -201,9 +202,13 @@ class DriverStatement:
         self._run(conn, done, args, many=True).close()
 
     @staticmethod
-    def _run(conn: Any, done: _Compiled, args: Any, many: bool) -> Any:
-        dialect = conn.dialect
-        dbapi_conn: Any = conn.connection.dbapi_connection
+    def _run(conn: Any, done: _Compiled, args: Any, many: bool,
+             dialect: Dialect | None = None) -> Any:
+        """Execute on ``conn``: a session's ``Connection``, or a pooled DB-API connection with
+        its ``dialect``. A driver error becomes SQLAlchemy's; a lost connection is dropped."""
+        dialect = dialect or conn.dialect
+        dbapi_conn: Any = conn.dbapi_connection if hasattr(conn, "dbapi_connection") \
+            else conn.connection.dbapi_connection
         cursor = dbapi_conn.cursor()
         try:
             (cursor.executemany if many else cursor.execute)(done.sql, args)
@@ -233,6 +238,26 @@ class DriverStatement:
             return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def probe(self, db: Database, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on a pooled connection of ``db`` outside any session and transaction of
+        ours, and fetch every row: the statement reads what is committed when it runs.
+
+        For a cheap question asked after every commit (the live feed's "anything past my
+        cursor?"): about 40 µs on SQLite, where a session's read costs about 450 µs. The
+        connection goes back to the pool rolled back."""
+        dialect = db.engine.dialect
+        done = self._compiled(dialect)
+        values = [params[n] if n in params else done.defaults[n] for n in done.names]
+        raw = db.engine.raw_connection()
+        try:
+            cursor = self._run(raw, done, self._args(done, values), False, dialect)
+            try:
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
 
 
 class Database:

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError, StatementError
 
-from jupyter_astro_ops.core.db import Database, UTCDateTime
+from jupyter_astro_ops.core.db import Database, DriverStatement, UTCDateTime
 
 # A scratch table outside Base.metadata, so the migration comparison never sees it.
 scratch = MetaData()
@@ -135,3 +135,20 @@ def test_the_default_database_comes_from_the_environment_when_set(monkeypatch, t
     assert default_db_url() == "postgresql+psycopg://astro@db/astro"
     monkeypatch.delenv(DB_URL_ENV)
     assert default_db_url() == f"sqlite:///{tmp_path / 'astro_ops' / 'astro_ops.db'}"
+
+
+def test_probe_reads_only_what_is_committed_and_returns_its_connection(scratch_db: Database):
+    newer = DriverStatement(select(stamps.c.id).where(stamps.c.id > bindparam("after"))
+                            .order_by(stamps.c.id))
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with scratch_db.write() as s:
+        s.execute(stamps.insert(), [{"id": 1, "at": at}, {"id": 2, "at": at}])
+        s.flush()
+        assert newer.probe(scratch_db, {"after": 0}) == []  # not committed yet
+    assert newer.probe(scratch_db, {"after": 0}) == [(1,), (2,)]
+    assert newer.probe(scratch_db, {"after": 1}) == [(2,)]
+    assert scratch_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    missing = Table("test_missing", MetaData(), Column("id", Integer, primary_key=True))
+    with pytest.raises(DBAPIError):  # the driver's error, as SQLAlchemy raises it
+        DriverStatement(select(missing.c.id)).probe(scratch_db, {})
+    assert scratch_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
