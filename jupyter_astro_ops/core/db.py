@@ -5,7 +5,8 @@
 * ``db.read()`` for queries;
 * ``db.write()`` for changes. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so
   writers are serialized up front (check-then-write rules such as "no double booking" hold, and
-  no writer dies on a lock upgrade); WAL mode keeps readers running beside the writer. On
+  no writer dies on a lock upgrade); the threads of one process queue on a lock before it, so
+  they never sleep in SQLite's busy handler. WAL mode keeps readers running beside the writer. On
   PostgreSQL a write is an ordinary transaction and invariants are backed by constraints and
   row locks in the services.
 
@@ -34,12 +35,13 @@ from typing import Any
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
+from .fairlock import FairLock
 from .timeutil import as_utc
 
 NAMING_CONVENTION = {
@@ -281,6 +283,11 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(astro_write=True), expire_on_commit=False
         )
+        # SQLite: this process's writers queue here, in order, not in SQLite's busy handler
+        # (which sleeps 1, 2, 5, 10 ... ms between tries); other processes still meet the
+        # busy timeout
+        self._writers = FairLock() if self.dialect == "sqlite" else None
+        self._writer_wait = busy_timeout_ms / 1000
 
     @property
     def dialect(self) -> str:
@@ -299,8 +306,23 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
-        with self._write() as session, session.begin():
+        with self._writer_turn(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """SQLite: wait for this process's writers before us (in order), at most the busy
+        timeout, as SQLite would have; PostgreSQL: nothing to wait for here."""
+        if self._writers is None:
+            yield
+            return
+        if not self._writers.acquire(timeout=self._writer_wait):
+            raise OperationalError("BEGIN IMMEDIATE", (), sqlite3.OperationalError(
+                "database is locked (by another writer of this process)"))
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     def on_session_event(self, name: str, fn: Callable[[Session], None]) -> None:
         """Call ``fn(session)`` on the session event ``name`` (``"after_commit"``, ...) of the

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select, text, update
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from jupyter_astro_ops.core.db import Database, DriverStatement, UTCDateTime
 
@@ -152,3 +152,34 @@ def test_probe_reads_only_what_is_committed_and_returns_its_connection(scratch_d
     with pytest.raises(DBAPIError):  # the driver's error, as SQLAlchemy raises it
         DriverStatement(select(missing.c.id)).probe(scratch_db, {})
     assert scratch_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_sqlite_writer_waits_its_turn_at_most_the_busy_timeout(tmp_path: Path):
+    """Writers of one process queue before BEGIN IMMEDIATE; one kept waiting longer than the
+    busy timeout is refused as SQLite would refuse it, and changes nothing."""
+    db = Database(f"sqlite:///{tmp_path}/turn.db", busy_timeout_ms=200)
+    scratch.create_all(db.engine)
+    with db.write() as s:
+        s.execute(counters.insert().values(name="n", value=0))
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as s:
+            s.execute(update(counters).values(value=counters.c.value + 1))
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(OperationalError, match="database is locked"), db.write() as s:
+            s.execute(update(counters).values(value=counters.c.value + 10))
+    finally:
+        done.set()
+        holder.join(10)
+    with db.write() as s:  # the queue is free again
+        s.execute(update(counters).values(value=counters.c.value + 100))
+    with db.read() as r:
+        assert r.execute(select(counters.c.value)).scalar_one() == 101
+    db.dispose()
