@@ -6,7 +6,8 @@
 * ``db.write()`` for changes. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so
   writers are serialized up front (check-then-write rules such as "no double booking" hold, and
   no writer dies on a lock upgrade); the threads of one process queue on a lock before it, so
-  they never sleep in SQLite's busy handler. WAL mode keeps readers running beside the writer. On
+  they never sleep in SQLite's busy handler. WAL mode keeps readers running beside the writer;
+  its checkpoints run on a thread of their own (``checkpoint.WalCheckpointer``). On
   PostgreSQL a write is an ordinary transaction and invariants are backed by constraints and
   row locks in the services.
 
@@ -41,6 +42,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
+from .checkpoint import WalCheckpointer
 from .fairlock import FairLock
 from .timeutil import as_utc
 
@@ -93,6 +95,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database's WalCheckpointer does it
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -288,6 +291,9 @@ class Database:
         # busy timeout
         self._writers = FairLock() if self.dialect == "sqlite" else None
         self._writer_wait = busy_timeout_ms / 1000
+        self._checkpointer = WalCheckpointer(str(self.engine.url.database),
+                                             busy_timeout=busy_timeout_ms / 1000) \
+            if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -323,6 +329,8 @@ class Database:
             yield
         finally:
             self._writers.release()
+            if self._checkpointer is not None:
+                self._checkpointer.poke()  # the WAL grew: checkpoint soon, on its thread
 
     def on_session_event(self, name: str, fn: Callable[[Session], None]) -> None:
         """Call ``fn(session)`` on the session event ``name`` (``"after_commit"``, ...) of the
@@ -331,7 +339,9 @@ class Database:
             event.listen(factory, name, fn)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and stop the checkpoint thread until the next write)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -182,4 +186,37 @@ def test_sqlite_writer_waits_its_turn_at_most_the_busy_timeout(tmp_path: Path):
         s.execute(update(counters).values(value=counters.c.value + 100))
     with db.read() as r:
         assert r.execute(select(counters.c.value)).scalar_one() == 101
+    db.dispose()
+
+
+def test_sqlite_wal_is_checkpointed_by_its_own_thread_not_by_a_commit(tmp_path: Path):
+    """Commits leave the WAL alone (``wal_autocheckpoint=0``); the checkpoint thread copies
+    it into the database file soon after: a copy of the file alone holds every row."""
+    db = Database(f"sqlite:///{tmp_path}/ck.db")
+    scratch.create_all(db.engine)
+    raw = db.engine.raw_connection()
+    try:
+        assert raw.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    finally:
+        raw.close()
+    for i in range(50):
+        with db.write() as s:
+            s.execute(counters.insert().values(name=f"n{i}", value=i))
+    deadline, found = time.monotonic() + 20, -1
+    while found != 50 and time.monotonic() < deadline:
+        shutil.copyfile(tmp_path / "ck.db", tmp_path / "copy.db")  # without its -wal
+        try:
+            with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+                found = copy.execute("SELECT count(*) FROM test_counters").fetchone()[0]
+        except sqlite3.DatabaseError:  # copied halfway through a checkpoint: look again
+            pass
+        time.sleep(0.05)
+    assert found == 50
+    checkpointer = db._checkpointer
+    assert checkpointer is not None and checkpointer.checkpoints >= 1
+    db.dispose()
+    assert checkpointer._thread is None  # stopped; the next write starts it again
+    with db.write() as s:
+        s.execute(update(counters).values(value=0))
+    assert checkpointer._thread is not None
     db.dispose()
