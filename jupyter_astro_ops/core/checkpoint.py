@@ -17,6 +17,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 class WalCheckpointer:
     """One daemon thread per SQLite database file of this process, started at the first poke."""
 
-    def __init__(self, path: str, interval: float = 0.25, busy_timeout: float = 5.0) -> None:
-        self.path = path
+    def __init__(self, locate: Callable[[], str], interval: float = 0.25,
+                 busy_timeout: float = 5.0) -> None:
+        self.locate = locate  # the database file's path, as SQLite opened it
+        self.path = ""
         self.interval = interval
         self.busy_timeout = busy_timeout
         self.checkpoints = 0
@@ -38,6 +41,13 @@ class WalCheckpointer:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
+                    if not self.path:
+                        try:
+                            self.path = self.locate()
+                        except Exception:  # the write itself committed; say so and go on
+                            log.warning("WAL checkpoints: cannot locate the database file",
+                                        exc_info=True)
+                            return
                     stop = threading.Event()
                     thread = threading.Thread(target=self._run, args=(stop,), daemon=True,
                                               name="astro-ops-wal-checkpoint")
@@ -58,8 +68,13 @@ class WalCheckpointer:
                 thread.join(self.busy_timeout + 1)
 
     def _run(self, stop: threading.Event) -> None:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                               check_same_thread=False)
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error:
+            log.warning("no WAL checkpoints for this process: cannot open the database",
+                        exc_info=True)
+            return
         try:
             while True:
                 self._wake.wait()

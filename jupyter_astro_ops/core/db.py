@@ -291,9 +291,17 @@ class Database:
         # busy timeout
         self._writers = FairLock() if self.dialect == "sqlite" else None
         self._writer_wait = busy_timeout_ms / 1000
-        self._checkpointer = WalCheckpointer(str(self.engine.url.database),
+        self._checkpointer = WalCheckpointer(self._main_file,
                                              busy_timeout=busy_timeout_ms / 1000) \
             if self.dialect == "sqlite" else None
+
+    def _main_file(self) -> str:
+        """SQLite: the path of the database file, as SQLite resolved the URL."""
+        raw = self.engine.raw_connection()
+        try:
+            return str(raw.cursor().execute("PRAGMA database_list").fetchone()[2])
+        finally:
+            raw.close()
 
     @property
     def dialect(self) -> str:
