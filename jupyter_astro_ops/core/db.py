@@ -176,11 +176,16 @@ class DriverStatement:
                 values[i] = process(values[i])
         return tuple(values) if done.positional else dict(zip(done.wire, values, strict=True))
 
+    @classmethod
+    def _bound(cls, done: _Compiled, params: Mapping[str, Any]) -> Any:
+        """Driver parameters from ``params`` (by bind name), literals where one is missing."""
+        return cls._args(done, [params[n] if n in params else done.defaults[n]
+                                for n in done.names])
+
     def cursor(self, session: Session, params: Mapping[str, Any]) -> Any:
         """Execute with ``params`` (by bind name) and return the DB-API cursor."""
         conn, done = self._prepared(session)
-        values = [params[n] if n in params else done.defaults[n] for n in done.names]
-        return self._run(conn, done, self._args(done, values), many=False)
+        return self._run(conn, done, self._bound(done, params), many=False)
 
     def executemany(self, session: Session, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> None:
@@ -253,10 +258,9 @@ class DriverStatement:
         connection goes back to the pool rolled back."""
         dialect = db.engine.dialect
         done = self._compiled(dialect)
-        values = [params[n] if n in params else done.defaults[n] for n in done.names]
         raw = db.engine.raw_connection()
         try:
-            cursor = self._run(raw, done, self._args(done, values), False, dialect)
+            cursor = self._run(raw, done, self._bound(done, params), False, dialect)
             try:
                 return list(cursor.fetchall())
             finally:

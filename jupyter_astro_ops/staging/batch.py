@@ -48,7 +48,8 @@ class Run(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """What a batch copies and how; plain data, so it travels to a worker as a pickle."""
+    """What a batch copies and how; plain data, so it travels to a worker as a line of JSON
+    (``encode``, ``decode_batch``)."""
 
     source_base: str  # the resolved root of the sources ...
     target_base: str  # ... and of the targets: every directory must lie inside its own
