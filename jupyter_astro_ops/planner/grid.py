@@ -14,20 +14,21 @@ A cell also lists its conflicts: a duty block on a day the person has leave. The
 as plain data in the shape of ``schemas.GridOut`` (a month of 500 people is 15,500 cells:
 building models cell by cell would cost more than reading them), validated into ``GridOut`` by
 ``PlannerService.grid`` or rendered to JSON once by ``PlannerService.grid_json``.
+``where_is`` answers "where is X now" from the same cells (yesterday's and today's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import timing
 from .locations import HOLIDAY, LocationType
 from .models import Employee
 from .queries import StoredBlock
-from .schemas import NO_LOCATION
+from .schemas import NO_LOCATION, GridBlock, GridCell, WhereIsOut
 
 
 @dataclass(frozen=True)
@@ -157,5 +158,43 @@ def build_grid(people: Sequence[Person], first: date, last: date,
     return {"start": first, "end": last, "days": dates, "rows": rows}
 
 
-__all__ = ["GridBuilder", "Person", "build_grid", "duty_leave_pairs", "duty_on_leave",
-           "stored_block"]
+def where_is(person: Person, at: datetime, today: date, blocks: Sequence[StoredBlock],
+             builder: GridBuilder) -> WhereIsOut:
+    """Where ``person`` is at ``at`` (``today``: that instant's local day; ``blocks``: theirs
+    of the day before and of ``today``, as a night shift may still run), with a sentence."""
+    yesterday = today - timedelta(days=1)
+    cells = {d: GridCell.model_validate(builder.cell(person, d, [b for b in blocks
+                                                                  if b.day == d]))
+             for d in (yesterday, today)}
+    now = [b for d in (yesterday, today) for b in cells[d].blocks if b.start <= at < b.end]
+    return WhereIsOut(username=person.username, display_name=person.display_name, at=at,
+                      timezone=person.timezone,
+                      local_time=timing.local_clock(at, timing.zone(person.timezone)),
+                      now=now, today=cells[today],
+                      summary=_summary(person, now, cells[today].blocks, builder.types))
+
+
+def _summary(person: Person, now: list[GridBlock], today: list[GridBlock],
+             types: Mapping[str, LocationType]) -> str:
+    who = f"{person.display_name} ({person.username})"
+    if now:
+        b = now[0]
+        label = types[b.location].label if b.location in types else b.location
+        return (f"{who} is at {label} ({b.location}) until {b.local_end} "
+                f"{person.timezone} ({b.kind})")
+    if today:
+        plan = ", ".join(f"{b.location} {b.local_start}-{b.local_end} ({b.kind})"
+                         for b in today)
+        return f"{who} has nothing scheduled right now; today: {plan}"
+    return f"{who} has nothing scheduled today"
+
+
+__all__ = [
+    "GridBuilder",
+    "Person",
+    "build_grid",
+    "duty_leave_pairs",
+    "duty_on_leave",
+    "stored_block",
+    "where_is",
+]

@@ -45,7 +45,7 @@ from .coverage import (
     parse_rules,
     relevant_locations,
 )
-from .grid import GridBuilder, Person, build_grid
+from .grid import GridBuilder, Person, build_grid, where_is
 from .locations import DEFAULT_LOCATION_TYPES, LocationType, parse_location_types
 from .models import Employee, Entry
 from .schemas import (
@@ -54,8 +54,6 @@ from .schemas import (
     EntryIn,
     EntryOut,
     EntryPatch,
-    GridBlock,
-    GridCell,
     GridOut,
     LocationTypeOut,
     PlannerSettings,
@@ -324,15 +322,7 @@ class PlannerService(LoggingConfigurable):
             yesterday = today - timedelta(days=1)
             blocks = q.stored_blocks(session, yesterday, today, [name])
             holidays = self.holidays.holiday_map(session, yesterday, today)
-        builder = GridBuilder(self.types, holidays)
-        cells = {d: GridCell.model_validate(builder.cell(person, d, [b for b in blocks
-                                                                      if b.day == d]))
-                 for d in (yesterday, today)}
-        now = [b for d in (yesterday, today) for b in cells[d].blocks if b.start <= at < b.end]
-        return WhereIsOut(username=name, display_name=person.display_name, at=at,
-                          timezone=person.timezone, local_time=timing.local_clock(at, tz),
-                          now=now, today=cells[today],
-                          summary=self._summary(person, now, cells[today].blocks))
+        return where_is(person, at, today, blocks, GridBuilder(self.types, holidays))
 
     def coverage(self, user: User, start: date, end: date | None = None) -> CoverageOut:
         """Every coverage rule x day of ``[start, end]``: required, covered, who, gap."""
@@ -409,19 +399,6 @@ class PlannerService(LoggingConfigurable):
 
     def _out(self, session: Session, row: Entry) -> EntryOut:
         return q.entry_out(row, [(b.location, b.start, b.end) for b in blocks_of(session, row.id)])
-
-    def _summary(self, person: Person, now: list[GridBlock], today: list[GridBlock]) -> str:
-        who = f"{person.display_name} ({person.username})"
-        if now:
-            b = now[0]
-            label = self.types[b.location].label if b.location in self.types else b.location
-            return (f"{who} is at {label} ({b.location}) until {b.local_end} "
-                    f"{person.timezone} ({b.kind})")
-        if today:
-            plan = ", ".join(f"{b.location} {b.local_start}-{b.local_end} ({b.kind})"
-                             for b in today)
-            return f"{who} has nothing scheduled right now; today: {plan}"
-        return f"{who} has nothing scheduled today"
 
 
 __all__ = ["PLANNER_ADMIN", "HolidayLookup", "PlannerService"]
