@@ -64,6 +64,12 @@ class LiveHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin,  # ty
         self._user = user_from_jupyter(self.current_user, services_of(self.settings).roles)
         await super().get(*args, **kwargs)
 
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)
+        # every event is one small frame: with Nagle's algorithm on, a frame sent while the
+        # previous one awaits the client's (delayed, ~40 ms) ACK waited for it
+        self.set_nodelay(True)
+
     async def on_message(self, message: str | bytes) -> None:
         raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
         try:  # the REST body limits (size, depth, string policy), then the model

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import socket
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
+
+from jupyter_astro_ops.activity.live import LiveHandler
 
 from ..conftest import USERS
 
@@ -90,6 +94,22 @@ async def test_replay_missed_events_then_live(api, live_url):
     got = await _until_pending(ws, [live])
     assert {m["event"]["id"] for m in got} == {live}
     assert got[0]["seq"] > last_seq
+    ws.close()
+
+
+async def test_events_are_sent_without_waiting_for_acks(api, live_url):
+    """Each event is one small frame: Nagle's algorithm would hold a frame until the client
+    acknowledged the previous one (Linux delays ACKs by ~40 ms), so the server's socket of
+    the feed must have TCP_NODELAY set."""
+    ws = await _connect(live_url, "carol")
+    await _subscribe(ws, since=None)
+    await _until_pending(ws, [await _request(api, "carol", "Fast")])
+    handlers = [h for h in gc.get_objects() if isinstance(h, LiveHandler)
+                and h.ws_connection is not None and not h.ws_connection.is_closing()]
+    assert handlers, "no open feed socket on the server"
+    for handler in handlers:
+        sock = handler.ws_connection.stream.socket
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     ws.close()
 
 
