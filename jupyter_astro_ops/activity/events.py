@@ -24,39 +24,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..core.db import Database, DriverStatement
+from ..core.db import Database
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import isoformat, utcnow
+from . import journal as j
 from .convert import to_out
 from .models import ActivityChange, ActivityEvent, ProjectMember
 from .remote import new_origin, send_notify
 from .schemas import EventFilter, EventOut
 from .states import Action, Status, check_transition
 
-_EVENTS: Table = ActivityEvent.__table__  # type: ignore[assignment]
-_CHANGES: Table = ActivityChange.__table__  # type: ignore[assignment]
-# append(): the statements of a booking's event, compiled once and run on the driver
-_NEXT_SEQ = select(func.coalesce(func.max(_CHANGES.c.seq), 0) + 1).scalar_subquery()
-_APPEND_NUMBERED = DriverStatement(  # SQLite: the event with its journal number already taken
-    insert(_EVENTS).values(seq=_NEXT_SEQ), keys=[c.key for c in _EVENTS.c if c.key != "seq"])
-_JOURNAL_COPY = DriverStatement(insert(_CHANGES).from_select(  # ... its journal row, copied
-    ["seq", "event_id", "status", "at"],
-    select(_EVENTS.c.seq, _EVENTS.c.id, _EVENTS.c.status, _EVENTS.c.updated)
-    .where(_EVENTS.c.id == bindparam("b_id"))))
-_APPEND_EVENT = DriverStatement(insert(_EVENTS), keys=[c.key for c in _EVENTS.c])
-_JOURNAL = (insert(_CHANGES)  # PostgreSQL: the journal row, then its seq onto the event
-            .values(event_id=bindparam("b_id"), status=bindparam("b_status"),
-                    at=bindparam("b_at")).returning(_CHANGES.c.seq).cte("journal"))
-_JOURNAL_AND_SEQ = DriverStatement(  # as record()'s second flush: the version moves on (1 -> 2)
-    update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
-    .values(seq=select(_JOURNAL.c.seq).scalar_subquery(), version=_EVENTS.c.version + 1)
-    .returning(_EVENTS.c.seq))
 BASE_OBJECT_TYPES = frozenset({"AUTHORITY", "USER", "PROJECT", "SLICE", "RESOURCE"})
 Listener = Callable[[frozenset[str]], None]
 
@@ -209,11 +192,11 @@ class EventLog:
         session.flush()  # anything the ORM holds goes first, as it would in record()
         seq: Any
         if self.db.dialect == "sqlite":
-            _APPEND_NUMBERED.execute(session, {**values, "version": 2})
-            seq = _JOURNAL_COPY.execute(session, {"b_id": values["id"]})
+            j.APPEND_NUMBERED.execute(session, {**values, "version": 2})
+            seq = j.JOURNAL_COPY.execute(session, {"b_id": values["id"]})
         else:
-            _APPEND_EVENT.execute(session, {**values, "version": 1})
-            seq = _JOURNAL_AND_SEQ.rows(session, {"b_id": values["id"],
+            j.APPEND_EVENT.execute(session, {**values, "version": 1})
+            seq = j.JOURNAL_AND_SEQ.rows(session, {"b_id": values["id"],
                                                   "b_status": values["status"],
                                                   "b_at": values["updated"]})[0][0]
         self._mark(session, object_type, int(seq))
@@ -231,7 +214,7 @@ class EventLog:
         new_id = event_id or uuid.uuid4().hex
         act, state = Action(action).value, Status(status).value
         return {
-            "id": new_id, "seq": _placeholder_seq(new_id), "action": act,
+            "id": new_id, "seq": j.placeholder_seq(new_id), "action": act,
             "object_type": object_type, "object_id": object_id,
             "username": user.username if isinstance(user, User) else user,
             "user_name": user.display_name[:256] if isinstance(user, User) else "",
@@ -264,23 +247,30 @@ class EventLog:
         if message:
             row.log = [*(row.log or []), _entry(message, level)]
         row.updated = utcnow()
-        try:
-            session.flush()
-        except StaleDataError as exc:
-            raise Conflict("the event was changed by someone else; reload and retry") from exc
+        if self.db.dialect != "sqlite":  # SQLite: _bump writes the row's change with its seq
+            _flush_event(session)
         self._bump(session, row)
         return row
 
     def _bump(self, session: Session, row: ActivityEvent) -> None:
-        change = ActivityChange(event_id=row.id, status=row.status, at=row.updated)
-        session.add(change)
-        session.flush()
-        row.seq = change.seq
-        self._mark(session, row.object_type, change.seq)
-        try:
+        """Add the journal row of ``row``'s current state and set its ``seq``.
+
+        SQLite serializes writers, so the journal row can take the next number in one
+        statement on the driver and the event's changes and new ``seq`` go out in one UPDATE
+        (``row`` exists: loaded, or flushed by ``record``). PostgreSQL: the event is written
+        first, so that its transaction has an id before the number is drawn (``gaps.py``)."""
+        if self.db.dialect == "sqlite":
+            seq = j.JOURNAL_NEXT.execute(session, {"b_id": row.id, "b_status": row.status,
+                                                  "b_at": row.updated})
+            assert seq is not None  # the new row's INTEGER PRIMARY KEY
+        else:
+            change = ActivityChange(event_id=row.id, status=row.status, at=row.updated)
+            session.add(change)
             session.flush()
-        except StaleDataError as exc:
-            raise Conflict("the event was changed by someone else; reload and retry") from exc
+            seq = change.seq
+        row.seq = seq
+        self._mark(session, row.object_type, seq)
+        _flush_event(session)
 
     def _mark(self, session: Session, object_type: str, seq: int) -> None:
         """Remember, for the commit hooks, what this transaction wrote to the journal."""
@@ -382,17 +372,17 @@ class EventLog:
             return int(session.scalar(select(func.max(ActivityChange.seq))) or 0)
 
 
-def _placeholder_seq(event_id: str) -> int:
-    """A distinct negative ``seq`` until ``_bump`` sets the real one in the same transaction.
-
-    A shared placeholder (0) would make every concurrent ``record`` on PostgreSQL wait on the
-    unique index for the first writer's commit (the superseded row version still holds 0).
-    """
-    return -1 - (uuid.uuid5(uuid.NAMESPACE_OID, event_id).int >> 66)
-
-
 def _entry(message: str, level: str = "info") -> dict[str, Any]:
     return {"time": isoformat(utcnow()), "level": level, "message": message}
 
 
+def _flush_event(session: Session) -> None:
+    """Flush; an event changed by someone else since it was read is a ``Conflict``."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("the event was changed by someone else; reload and retry") from exc
+
+
 __all__ = ["BASE_OBJECT_TYPES", "EventLog", "Listener"]
+

@@ -36,6 +36,14 @@ def test_record_transition_note_grow_seq_and_log(act, users):
     assert ev.data == {"a": 1, "b": 2}
     assert [e.message for e in ev.log][-2:] == ["go", "half way"]
     assert act.events.latest_seq() == ev.seq
+    # one journal row per write, each with the state it wrote; the event carries the last
+    c = ActivityChange.__table__.c
+    with act.events.db.read() as s:
+        journal = s.execute(select(c.seq, c.status, c.at).where(c.event_id == eid)
+                            .order_by(c.seq)).all()
+    assert [j.status for j in journal] == ["NEW", "RUNNING", "RUNNING"]
+    assert journal[0].seq == first.seq and journal[-1].seq == ev.seq
+    assert journal[-1].at == ev.updated
 
 
 def test_illegal_transition_conflicts_and_rolls_back(act, users):
