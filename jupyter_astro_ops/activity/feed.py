@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
-from ..core.db import Database, DriverStatement
+from ..core.db import Database
+from ..core.driver import DriverStatement
 from ..core.identity import User
 from ..core.lifecycle import BackgroundLoop
 from .convert import to_out

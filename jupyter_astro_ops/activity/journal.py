@@ -13,7 +13,7 @@ import uuid
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 
-from ..core.db import DriverStatement
+from ..core.driver import DriverStatement
 from .models import ActivityChange, ActivityEvent
 
 _EVENTS: Table = ActivityEvent.__table__  # type: ignore[assignment]

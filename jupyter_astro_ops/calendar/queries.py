@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..core.db import DriverStatement, UTCDateTime
+from ..core.db import UTCDateTime
+from ..core.driver import DriverStatement
 from .models import Reservation, Site
 from .schemas import ReservationOut, SiteOut
 

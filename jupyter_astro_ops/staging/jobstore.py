@@ -27,7 +27,8 @@ from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import EventRecorder
 from ..activity.states import FINAL
-from ..core.db import Database, DriverStatement
+from ..core.db import Database
+from ..core.driver import DriverStatement
 from ..core.timeutil import utcnow
 from .models import StagingFile, StagingJob
 from .scopes import OwnDirectory, Scope, UserHomes

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from jupyter_astro_ops.core.db import Database, DriverStatement, UTCDateTime
+from jupyter_astro_ops.core.db import Database, UTCDateTime
+from jupyter_astro_ops.core.driver import DriverStatement
 
 # A scratch table outside Base.metadata, so the migration comparison never sees it.
 scratch = MetaData()
