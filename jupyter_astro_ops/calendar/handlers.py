@@ -88,7 +88,7 @@ class ReservationsHandler(CalendarHandler):
     async def post(self) -> None:
         spec = self.parse_body(ReservationIn)
         with self.wakeups_after_reply():
-            out = await self.call(self.cal.create, self.astro_user, spec)
+            out = await self.call_write(self.cal.create, self.astro_user, spec)
             self.write_reservation(out, 201, self.url_for_api(f"calendar/reservations/{out.id}"))
 
 
@@ -103,15 +103,15 @@ class ReservationHandler(CalendarHandler):
     async def patch(self, reservation_id: str) -> None:
         patch = self.parse_body(ReservationPatch)
         with self.wakeups_after_reply():
-            out = await self.call(self.cal.modify, self.astro_user, reservation_id, patch,
-                                  self.if_match())
+            out = await self.call_write(self.cal.modify, self.astro_user, reservation_id,
+                                        patch, self.if_match())
             self.write_reservation(out)
 
     @web.authenticated
     @authorized
     async def delete(self, reservation_id: str) -> None:
         with self.wakeups_after_reply():
-            await self.call(self.cal.cancel, self.astro_user, reservation_id, self.if_match())
+            await self.call_write(self.cal.cancel, self.astro_user, reservation_id, self.if_match())
             self.no_content()
 
 

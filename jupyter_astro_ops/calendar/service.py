@@ -27,7 +27,7 @@ from traitlets import Dict, Float, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from ..activity.protocols import ProjectDirectory
-from ..core.db import Database
+from ..core.db import Database, WriterBusy
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..core.identity import User
 from ..core.timeutil import as_utc, utcnow
@@ -100,7 +100,9 @@ class CalendarService(LoggingConfigurable):
         each public entry that needs the sites calls it once, a flag check after the first)."""
         if self._synced:
             return
-        with self._sync_lock:
+        if not self._sync_lock.acquire(blocking=self.db.may_wait):
+            raise WriterBusy("the sites are being written by another thread")
+        try:
             if self._synced:
                 return
             with self.db.write() as session:
@@ -112,6 +114,8 @@ class CalendarService(LoggingConfigurable):
                     row.name = spec.get("name", code)
                     row.timezone = spec.get("timezone", "UTC")
             self._synced = True
+        finally:
+            self._sync_lock.release()
 
     def list_sites(self, user: User) -> list[SiteOut]:
         """Every site, by code."""

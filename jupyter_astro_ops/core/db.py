@@ -14,7 +14,9 @@
 ``serialize(session, name)`` makes one kind of background work (an import, the reminders) run
 in one process at a time however many workers share the database.
 
-All methods are synchronous; async callers run them through ``asyncio.to_thread``.
+All methods are synchronous; async callers run them through ``asyncio.to_thread``, or, for one
+short SQLite write, on the event loop inside ``db.no_wait()``, which raises ``WriterBusy``
+instead of waiting for another writer (the caller then goes to a thread).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +80,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+class WriterBusy(Exception):
+    """A write inside ``Database.no_wait()`` would have had to wait for another writer; it
+    raised before anything was written."""
+
+
+class _NoWait:
+    """The state of one ``no_wait`` block: has its first write transaction begun?"""
+
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first = True
+
+
+_NO_WAIT: ContextVar[_NoWait | None] = ContextVar("astro_ops_no_wait", default=None)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout, foreign keys, and explicit BEGIN control for pysqlite."""
 
@@ -96,9 +116,24 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         # on the driver: SQLAlchemy's execution layers cost more than BEGIN itself; a busy
         # timeout still raises SQLAlchemy's OperationalError, as exec_driver_sql did
-        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("astro_write") else "BEGIN"
+        write = conn.get_execution_options().get("astro_write")
+        sql = "BEGIN IMMEDIATE" if write else "BEGIN"
+        raw = conn.connection.dbapi_connection
+        no_wait = _NO_WAIT.get() if write else None
+        if no_wait is not None and no_wait.first:
+            # another process holds the database: say so at once instead of waiting in
+            # SQLite's busy handler (the caller then waits on a thread, not on the event loop)
+            no_wait.first = False
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                raw.execute(sql)
+            except sqlite3.OperationalError as exc:
+                raise WriterBusy(str(exc)) from exc
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            return
         try:
-            conn.connection.dbapi_connection.execute(sql)
+            raw.execute(sql)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
@@ -178,7 +213,10 @@ class Database:
         if self._writers is None:
             yield
             return
-        if not self._writers.acquire(timeout=self._writer_wait):
+        if not self.may_wait:
+            if not self._writers.acquire(timeout=0):
+                raise WriterBusy("another writer of this process holds the database")
+        elif not self._writers.acquire(timeout=self._writer_wait):
             raise OperationalError("BEGIN IMMEDIATE", (), sqlite3.OperationalError(
                 "database is locked (by another writer of this process)"))
         try:
@@ -187,6 +225,26 @@ class Database:
             self._writers.release()
             if self._checkpointer is not None:
                 self._checkpointer.poke()  # the WAL grew: checkpoint soon, on its thread
+
+    @contextmanager
+    def no_wait(self) -> Iterator[None]:
+        """SQLite: the first write transaction begun inside the block does not wait for the
+        database. If another writer holds it (a thread of this process or another process),
+        ``write()`` raises ``WriterBusy`` before anything is written; later writes in the
+        block wait as usual. What a request handler runs on the event loop is wrapped in it
+        (``AstroOpsHandler.call_write``), so the loop never sleeps on a lock."""
+        token = _NO_WAIT.set(_NoWait())
+        try:
+            yield
+        finally:
+            _NO_WAIT.reset(token)
+
+    @property
+    def may_wait(self) -> bool:
+        """False inside ``no_wait()`` until its first write has begun: a lock that write needs
+        (a service's own, before the database's) is taken at once or ``WriterBusy`` raised."""
+        no_wait = _NO_WAIT.get()
+        return no_wait is None or not no_wait.first
 
     def on_session_event(self, name: str, fn: Callable[[Session], None]) -> None:
         """Call ``fn(session)`` on the session event ``name`` (``"after_commit"``, ...) of the

@@ -26,6 +26,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ..compose import Services
+from ..core.db import WriterBusy
 from ..core.errors import NotFound, Unauthenticated
 from ..core.identity import RoleMap, User
 from .errors import describe, reason_for_status, status_for
@@ -91,6 +92,26 @@ class AstroOpsHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     async def call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run blocking service code (SQLAlchemy, fsspec) off the event loop (argument types
         are checked against ``fn``'s signature by mypy)."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def call_write(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``fn``, one short write transaction, as ``call`` does; on SQLite, when no other
+        writer holds the database, on the event loop itself.
+
+        A booking is a few SQLite calls of tens of µs each; on a worker thread each of them
+        gives up the GIL and waits to get it back from the busy loop thread (a booking took
+        4.8 ms p50 there, 2.0 ms on the loop). ``db.no_wait()`` makes the write raise
+        ``WriterBusy`` instead of waiting for another writer, before it wrote anything, and
+        ``fn`` then runs again on a thread, where it may wait. So ``fn`` must be one write
+        transaction with nothing but reads before it (the calendar's create, change and
+        cancel are)."""
+        db = self.services.db
+        if db.dialect == "sqlite":
+            try:
+                with db.no_wait():
+                    return fn(*args, **kwargs)
+            except WriterBusy:
+                pass  # another writer is at work: wait for it off the loop
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     # -- input -----------------------------------------------------------------------------

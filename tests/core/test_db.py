@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from jupyter_astro_ops.core.db import Database, UTCDateTime
+from jupyter_astro_ops.core.db import Database, UTCDateTime, WriterBusy
 from jupyter_astro_ops.core.driver import DriverStatement
 
 # A scratch table outside Base.metadata, so the migration comparison never sees it.
@@ -220,4 +220,71 @@ def test_sqlite_wal_is_checkpointed_by_its_own_thread_not_by_a_commit(tmp_path: 
     with db.write() as s:
         s.execute(update(counters).values(value=0))
     assert checkpointer._thread is not None
+    db.dispose()
+
+
+def _counter_db(path: Path) -> Database:
+    db = Database(f"sqlite:///{path}", busy_timeout_ms=5000)
+    scratch.create_all(db.engine)
+    with db.write() as s:
+        s.execute(counters.insert().values(name="n", value=0))
+    return db
+
+
+def _add(db: Database, n: int) -> None:
+    with db.write() as s:
+        s.execute(update(counters).values(value=counters.c.value + n))
+
+
+def _value(db: Database) -> int:
+    with db.read() as r:
+        return int(r.execute(select(counters.c.value)).scalar_one())
+
+
+def test_no_wait_refuses_at_once_while_a_thread_of_this_process_writes(tmp_path: Path):
+    """Inside ``no_wait`` the first write does not queue behind another writer of the process
+    (5 s busy timeout): it raises WriterBusy before writing; once free, it writes."""
+    db = _counter_db(tmp_path / "nowait.db")
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as s:
+            s.execute(update(counters).values(value=counters.c.value + 1))
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(WriterBusy), db.no_wait():  # waiting would end in OperationalError
+            _add(db, 10)
+    finally:
+        done.set()
+        holder.join(10)
+    with db.no_wait():
+        _add(db, 100)
+    assert _value(db) == 101
+    db.dispose()
+
+
+def test_no_wait_refuses_at_once_while_another_process_writes(tmp_path: Path):
+    """A writer outside the process (here a bare sqlite3 connection) holds the database: the
+    ``no_wait`` write raises WriterBusy, the connection's busy timeout is back to the
+    configured one, and the next writes (waiting, or not) go through."""
+    db = _counter_db(tmp_path / "other.db")
+    other = sqlite3.connect(tmp_path / "other.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriterBusy), db.no_wait():
+            _add(db, 10)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with db.read() as r:
+        assert r.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
+    with db.no_wait():
+        _add(db, 1)
+        _add(db, 2)  # a second write in the block waits as any other
+    assert _value(db) == 3
     db.dispose()
