@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -159,13 +160,29 @@ def test_probe_reads_only_what_is_committed_and_returns_its_connection(scratch_d
     assert scratch_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
-def test_sqlite_writer_waits_its_turn_at_most_the_busy_timeout(tmp_path: Path):
-    """Writers of one process queue before BEGIN IMMEDIATE; one kept waiting longer than the
-    busy timeout is refused as SQLite would refuse it, and changes nothing."""
-    db = Database(f"sqlite:///{tmp_path}/turn.db", busy_timeout_ms=200)
+
+
+def _counter_db(path: Path, busy_timeout_ms: int = 5000) -> Database:
+    db = Database(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
     scratch.create_all(db.engine)
     with db.write() as s:
         s.execute(counters.insert().values(name="n", value=0))
+    return db
+
+
+def _add(db: Database, n: int) -> None:
+    with db.write() as s:
+        s.execute(update(counters).values(value=counters.c.value + n))
+
+
+def _value(db: Database) -> int:
+    with db.read() as r:
+        return int(r.execute(select(counters.c.value)).scalar_one())
+
+
+@contextlib.contextmanager
+def _writer_held(db: Database) -> Iterator[None]:
+    """A thread of this process adds 1 and holds its write transaction open for the block."""
     holding, done = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -178,15 +195,20 @@ def test_sqlite_writer_waits_its_turn_at_most_the_busy_timeout(tmp_path: Path):
     holder.start()
     try:
         assert holding.wait(10)
-        with pytest.raises(OperationalError, match="database is locked"), db.write() as s:
-            s.execute(update(counters).values(value=counters.c.value + 10))
+        yield
     finally:
         done.set()
         holder.join(10)
-    with db.write() as s:  # the queue is free again
-        s.execute(update(counters).values(value=counters.c.value + 100))
-    with db.read() as r:
-        assert r.execute(select(counters.c.value)).scalar_one() == 101
+
+
+def test_sqlite_writer_waits_its_turn_at_most_the_busy_timeout(tmp_path: Path):
+    """Writers of one process queue before BEGIN IMMEDIATE; one kept waiting longer than the
+    busy timeout is refused as SQLite would refuse it, and changes nothing."""
+    db = _counter_db(tmp_path / "turn.db", busy_timeout_ms=200)
+    with _writer_held(db), pytest.raises(OperationalError, match="database is locked"):
+        _add(db, 10)
+    _add(db, 100)  # the queue is free again
+    assert _value(db) == 101
     db.dispose()
 
 
@@ -223,45 +245,12 @@ def test_sqlite_wal_is_checkpointed_by_its_own_thread_not_by_a_commit(tmp_path: 
     db.dispose()
 
 
-def _counter_db(path: Path) -> Database:
-    db = Database(f"sqlite:///{path}", busy_timeout_ms=5000)
-    scratch.create_all(db.engine)
-    with db.write() as s:
-        s.execute(counters.insert().values(name="n", value=0))
-    return db
-
-
-def _add(db: Database, n: int) -> None:
-    with db.write() as s:
-        s.execute(update(counters).values(value=counters.c.value + n))
-
-
-def _value(db: Database) -> int:
-    with db.read() as r:
-        return int(r.execute(select(counters.c.value)).scalar_one())
-
-
 def test_no_wait_refuses_at_once_while_a_thread_of_this_process_writes(tmp_path: Path):
     """Inside ``no_wait`` the first write does not queue behind another writer of the process
     (5 s busy timeout): it raises WriterBusy before writing; once free, it writes."""
     db = _counter_db(tmp_path / "nowait.db")
-    holding, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with db.write() as s:
-            s.execute(update(counters).values(value=counters.c.value + 1))
-            holding.set()
-            done.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(10)
-        with pytest.raises(WriterBusy), db.no_wait():  # waiting would end in OperationalError
-            _add(db, 10)
-    finally:
-        done.set()
-        holder.join(10)
+    with _writer_held(db), pytest.raises(WriterBusy), db.no_wait():
+        _add(db, 10)  # waiting would have ended in OperationalError
     with db.no_wait():
         _add(db, 100)
     assert _value(db) == 101
