@@ -120,22 +120,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         sql = "BEGIN IMMEDIATE" if write else "BEGIN"
         raw = conn.connection.dbapi_connection
         no_wait = _NO_WAIT.get() if write else None
-        if no_wait is not None and no_wait.first:
+        if no_wait is not None and not no_wait.first:
+            no_wait = None  # a later write of the block waits as any other
+        if no_wait is not None:
             # another process holds the database: say so at once instead of waiting in
             # SQLite's busy handler (the caller then waits on a thread, not on the event loop)
             no_wait.first = False
             raw.execute("PRAGMA busy_timeout=0")
-            try:
-                raw.execute(sql)
-            except sqlite3.OperationalError as exc:
-                raise WriterBusy(str(exc)) from exc
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            return
         try:
             raw.execute(sql)
         except sqlite3.Error as exc:
+            if no_wait is not None and getattr(exc, "sqlite_errorcode", 0) == sqlite3.SQLITE_BUSY:
+                raise WriterBusy(str(exc)) from exc
             raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+        finally:
+            if no_wait is not None:
+                raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 def serialize(session: Session, name: str) -> None:
