@@ -57,6 +57,7 @@ async def test_a_booking_waits_for_a_busy_writer_without_stopping_the_server(
         assert await asyncio.to_thread(holding.wait, 10)
         booking = asyncio.ensure_future(api("alice", "POST", "v1", "calendar", "reservations",
                                             body={"site": "saf", "start": iso(1), "end": iso(2)}))
+        await asyncio.sleep(0.3)  # the booking reaches the server and waits there
         status, _ = await api("bob", "GET", "v1", "calendar", "reservations", params=week)
         assert status == 200 and not booking.done()  # answered while the booking waits
     finally:
