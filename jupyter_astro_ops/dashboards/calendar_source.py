@@ -121,7 +121,9 @@ class CalendarSource:
         return res.creator_id == self.user.username
 
 
-async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
-    """Await ``reload()`` after ``RESERVATION`` changes in the feed (one per burst)."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE])),
-                           reload)
+async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]],
+                              since: int | None = None) -> None:
+    """Await ``reload()`` after ``RESERVATION`` changes in the feed (one per burst), from
+    ``since`` (a feed cursor read before the page's first load) when given."""
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE]),
+                                         since), reload)

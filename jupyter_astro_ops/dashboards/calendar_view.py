@@ -314,13 +314,13 @@ class CalendarDashboard(Notice, pn.viewable.Viewer):
             self.widgets.update_buttons()
 
     # -- live feed ---------------------------------------------------------------------------------
-    async def follow(self, hub: Any) -> None:
+    async def follow(self, hub: Any, since: int | None = None) -> None:
         """Reload the window after ``RESERVATION`` changes (one reload per burst)."""
         async def reload() -> None:
             rows = await asyncio.to_thread(self.source.window, *self.window)
             with_document(self._doc, partial(self.set_reservations, rows))
 
-        await follow_reservations(hub, reload)
+        await follow_reservations(hub, reload, since)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.widgets.layout()
@@ -336,8 +336,10 @@ async def build(ctx: Any, user: User) -> CalendarDashboard:
     dash = CalendarDashboard(source=CalendarSource(services.calendar.service,
                                                    services.activity.projects, user))
     assert served(), "build() runs in a served session"
+    feed = await ctx.feed()
+    since = feed.cursor  # before the load: nothing committed in between is missed
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say, "the calendar"):
-        follow_while_open(dash.follow(await ctx.feed()))
+        follow_while_open(dash.follow(feed, since))
     return dash
 
 

@@ -58,13 +58,13 @@ class IndexDashboard(pn.viewable.Viewer):
         self.figures = figures
         self.loaded = True
 
-    async def follow(self, hub: Any) -> None:
+    async def follow(self, hub: Any, since: int | None = None) -> None:
         """Recompute the figures after the user's events (one reload per burst)."""
         async def reload() -> None:
             figures = await asyncio.to_thread(self.fetch)
             with_document(self._doc, partial(self.set_figures, figures))
 
-        await reload_on_events(hub.subscribe(self.source.user, EventFilter()), reload)
+        await reload_on_events(hub.subscribe(self.source.user, EventFilter(), since), reload)
 
     # -- views -------------------------------------------------------------------------------
     def card(self, info: AppInfo) -> pmui.Card:
@@ -108,13 +108,15 @@ def build(ctx: Any, user: User) -> IndexDashboard:
     dash = IndexDashboard(source=IndexSource(ctx.services, user))
 
     async def start() -> None:
+        feed = await ctx.feed()
+        since = feed.cursor  # before the load: nothing committed in between is missed
         try:
             figures = await asyncio.to_thread(dash.fetch)
         except Exception:
             log.exception("index: loading the figures failed")
             figures = {}
         with_document(dash._doc, partial(dash.set_figures, figures))
-        follow_while_open(dash.follow(await ctx.feed()))
+        follow_while_open(dash.follow(feed, since))
 
     pn.state.execute(start)
     return dash

@@ -210,7 +210,9 @@ def when(value: datetime | None) -> str:
     return value.strftime(TIME_FMT) if value else ""
 
 
-async def follow_ocat(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
-    """Await ``reload()`` after Ocat changes in the feed (one reload per burst)."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES)),
-                           reload)
+async def follow_ocat(hub: Any, reload: Callable[[], Awaitable[None]],
+                      since: int | None = None) -> None:
+    """Await ``reload()`` after Ocat changes in the feed (one reload per burst), from
+    ``since`` (a feed cursor read before the page's first load) when given."""
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES),
+                                         since), reload)

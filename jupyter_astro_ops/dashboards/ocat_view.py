@@ -265,7 +265,7 @@ class OcatDashboard(pn.viewable.Viewer):
         self.board.load()
         self.rota.load()
 
-    async def follow(self, hub: Any) -> None:
+    async def follow(self, hub: Any, since: int | None = None) -> None:
         """Reload the board and the rota after Ocat events (one reload per burst)."""
         doc = pn.state.curdoc if served() else None
 
@@ -284,7 +284,7 @@ class OcatDashboard(pn.viewable.Viewer):
             else:
                 apply()
 
-        await follow_ocat(hub, reload)
+        await follow_ocat(hub, reload, since)
 
     def __panel__(self) -> pn.viewable.Viewable:
         # Panel's own tabs, not pmui.Tabs: a Material tab panel that is not shown has no
@@ -306,6 +306,8 @@ async def build(ctx: Any, user: User) -> OcatDashboard:
         dash.board.set_rows(data[0])
         dash.rota.set_periods(data[1])
 
+    feed = await ctx.feed()
+    since = feed.cursor  # before the load: nothing committed in between is missed
     if await first_load(fetch, show, dash.board.tell, "the Ocat board"):
-        follow_while_open(dash.follow(await ctx.feed()))
+        follow_while_open(dash.follow(feed, since))
     return dash

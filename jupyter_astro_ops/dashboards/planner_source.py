@@ -295,7 +295,9 @@ class PlannerSource:
         return bool(username) and (username == self.user.username or self.admin)
 
 
-async def follow_planner(hub: Any, reload: Callable[[], Awaitable[None]]) -> None:
-    """Await ``reload()`` after planner changes in the feed (one reload per burst)."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES)),
-                           reload)
+async def follow_planner(hub: Any, reload: Callable[[], Awaitable[None]],
+                         since: int | None = None) -> None:
+    """Await ``reload()`` after planner changes in the feed (one reload per burst), from
+    ``since`` (a feed cursor read before the page's first load) when given."""
+    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES),
+                                         since), reload)

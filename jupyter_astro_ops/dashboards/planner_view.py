@@ -220,7 +220,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         run_blocking(work, done, lambda exc: refused(first_error(exc)))
 
     # -- live feed -------------------------------------------------------------------------
-    async def follow(self, hub: Any) -> None:
+    async def follow(self, hub: Any, since: int | None = None) -> None:
         """Reload after planner changes by anyone (one reload per burst)."""
         doc = pn.state.curdoc if served() else None
 
@@ -232,7 +232,7 @@ class PlannerDashboard(pn.viewable.Viewer):
             else:
                 self._answered(asked, data)
 
-        await follow_planner(hub, reload)
+        await follow_planner(hub, reload, since)
 
     # -- views -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -337,7 +337,9 @@ class PlannerDashboard(pn.viewable.Viewer):
 async def build(ctx: Any, user: User) -> PlannerDashboard:
     """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = PlannerDashboard(source=PlannerSource(ctx.services.planner, user))
+    feed = await ctx.feed()
+    since = feed.cursor  # before the load: nothing committed in between is missed
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.form.refuse,
                         "the planner"):
-        follow_while_open(dash.follow(await ctx.feed()))
+        follow_while_open(dash.follow(feed, since))
     return dash

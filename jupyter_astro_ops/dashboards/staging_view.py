@@ -230,11 +230,11 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
             self.log_text = log_lines(job_log.entries) + failed
 
     # -- live feed ---------------------------------------------------------------------------------
-    async def follow(self, hub: Any) -> None:
+    async def follow(self, hub: Any, since: int | None = None) -> None:
         """Refresh jobs named by the user's ``STAGING_JOB`` events, until cancelled."""
         doc = pn.state.curdoc if served() else None
         user: User = self.source_api.user
-        subscription = hub.subscribe(user, EventFilter(object_type=[OBJECT_TYPE]))
+        subscription = hub.subscribe(user, EventFilter(object_type=[OBJECT_TYPE]), since)
         refreshing: asyncio.Future[None] | None = None
         try:
             async for ev in subscription:
@@ -394,7 +394,8 @@ async def build(ctx: Any, user: User) -> StagingDashboard:
     """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = StagingDashboard(source=StagingSource(ctx.services.staging, user))
     feed = await ctx.feed()  # standalone, this also starts the staging runner
+    since = feed.cursor  # before the load: nothing committed in between is missed
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say,
                         "the staging roots and jobs"):
-        follow_while_open(dash.follow(feed))
+        follow_while_open(dash.follow(feed, since))
     return dash
