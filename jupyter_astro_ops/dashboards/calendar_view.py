@@ -336,8 +336,7 @@ async def build(ctx: Any, user: User) -> CalendarDashboard:
     dash = CalendarDashboard(source=CalendarSource(services.calendar.service,
                                                    services.activity.projects, user))
     assert served(), "build() runs in a served session"
-    feed = await ctx.feed()
-    since = feed.cursor  # before the load: nothing committed in between is missed
+    feed, since = await ctx.feed_from_now()
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say, "the calendar"):
         follow_while_open(dash.follow(feed, since))
     return dash

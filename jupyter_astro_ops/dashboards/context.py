@@ -133,6 +133,13 @@ class Context:
                     await self.services.staging.runner.start()
         return feed
 
+    async def feed_from_now(self) -> tuple[FeedHub, int]:
+        """``feed()`` and its cursor now. A page reads them before its first load and then
+        follows the feed since that cursor, so nothing committed while it loaded is missed
+        (at most one extra reload)."""
+        feed = await self.feed()
+        return feed, feed.cursor
+
     def close(self) -> None:
         """Dispose of the engine (tests and notebooks)."""
         self.db.dispose()

@@ -108,8 +108,7 @@ def build(ctx: Any, user: User) -> IndexDashboard:
     dash = IndexDashboard(source=IndexSource(ctx.services, user))
 
     async def start() -> None:
-        feed = await ctx.feed()
-        since = feed.cursor  # before the load: nothing committed in between is missed
+        feed, since = await ctx.feed_from_now()
         try:
             figures = await asyncio.to_thread(dash.fetch)
         except Exception:

@@ -306,8 +306,7 @@ async def build(ctx: Any, user: User) -> OcatDashboard:
         dash.board.set_rows(data[0])
         dash.rota.set_periods(data[1])
 
-    feed = await ctx.feed()
-    since = feed.cursor  # before the load: nothing committed in between is missed
+    feed, since = await ctx.feed_from_now()
     if await first_load(fetch, show, dash.board.tell, "the Ocat board"):
         follow_while_open(dash.follow(feed, since))
     return dash

@@ -337,8 +337,7 @@ class PlannerDashboard(pn.viewable.Viewer):
 async def build(ctx: Any, user: User) -> PlannerDashboard:
     """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = PlannerDashboard(source=PlannerSource(ctx.services.planner, user))
-    feed = await ctx.feed()
-    since = feed.cursor  # before the load: nothing committed in between is missed
+    feed, since = await ctx.feed_from_now()
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.form.refuse,
                         "the planner"):
         follow_while_open(dash.follow(feed, since))

@@ -393,8 +393,7 @@ def job_progress(job: JobOut) -> list[Any]:
 async def build(ctx: Any, user: User) -> StagingDashboard:
     """Page builder for ``panel serve``: load in a thread before showing, then follow the feed."""
     dash = StagingDashboard(source=StagingSource(ctx.services.staging, user))
-    feed = await ctx.feed()  # standalone, this also starts the staging runner
-    since = feed.cursor  # before the load: nothing committed in between is missed
+    feed, since = await ctx.feed_from_now()  # standalone, this also starts the staging runner
     if await first_load(dash.fetch, lambda data: dash.set_data(*data), dash.say,
                         "the staging roots and jobs"):
         follow_while_open(dash.follow(feed, since))
