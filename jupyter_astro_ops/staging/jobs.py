@@ -286,14 +286,14 @@ class JobRun:
             self.counts["failed"] += 1
             message = f"{f.relpath or os.path.basename(self.job.source)}: {outcome}"
             self.errors.append(message)
-            self._pending.append((f.job_id, f.seq, "failed", None, f.size, str(outcome)[:2000]))
+            self._pending.append((f.size, None, "failed", str(outcome)[:2000], f.job_id, f.seq))
             return
         res = outcome
         self.counts["copied" if res.state == "done" else "skipped"] += 1
         if res.state == "skipped":
             with self._lock:
                 self.counts["bytes"] += res.size
-        self._pending.append((f.job_id, f.seq, res.state, res.checksum, res.size, None))
+        self._pending.append((res.size, res.checksum, res.state, None, f.job_id, f.seq))
 
     def take_pending(self) -> list[tuple[Any, ...]]:
         """The file states not written yet (the job's final write takes them)."""

@@ -61,8 +61,9 @@ _SET_FILE_STATE = DriverStatement(update(_FILES).where(and_(
     state=bindparam("state"), checksum=bindparam("checksum"), size=bindparam("size"),
     error=bindparam("error")))
 _INSERT_FILE = DriverStatement(insert(_FILES), keys=PlannedFile._fields)
-# a file's new state as the run keeps it: (b_job, b_seq, state, checksum, size, error)
-FILE_STATE = ("b_job", "b_seq", "state", "checksum", "size", "error")
+# a file's new state as the run keeps it, in the order of the statement's placeholders on a
+# positional driver (SQLite), which then takes the run's tuples as they are (no per-row copy)
+FILE_STATE = ("size", "checksum", "state", "error", "b_job", "b_seq")
 
 
 class LostClaim(Exception):

@@ -19,7 +19,7 @@ import uuid
 from concurrent.futures import Executor
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
@@ -32,7 +32,7 @@ from .browse import Download, open_download
 from .fserrors import fs_errors
 from .jobs import BatchCopier, Flags, JobRun, Settings, Shutdown
 from .jobstore import OBJECT_TYPE, JobEvents, JobStore, LostClaim
-from .models import StagingFile, StagingJob
+from .models import FAILED, StagingFile, StagingJob
 from .paths import clean_relpath, confine_local, is_within, join_rel
 from .plan import check_links_confined
 from .roots import Root, Roots, build_roots
@@ -242,9 +242,7 @@ class StagingService(LoggingConfigurable):
         with self.db.read() as session:
             job = self._load(session, user, job_id)
             ev = self.store.event(session, job)
-            failed = session.scalars(select(StagingFile).where(
-                StagingFile.job_id == job_id, StagingFile.state == "failed"
-            ).order_by(StagingFile.seq).limit(1000))
+            failed = session.scalars(failed_files(job_id))
             return JobLog(
                 job_id=job.id, status=job.status,  # type: ignore[arg-type]
                 entries=[JobLogEntry(time=e.get("time", ""), level=e.get("level", "info"),
@@ -331,6 +329,12 @@ class StagingService(LoggingConfigurable):
         else:
             self.store.finish(job_id, "succeeded", f"finished: {summary}", [], run,
                               run.take_pending())
+
+
+def failed_files(job_id: str, limit: int = 1000) -> Select[StagingFile]:
+    """The first ``limit`` failed files of a job, by the partial index of failed files."""
+    return (select(StagingFile).where(StagingFile.job_id == job_id, StagingFile.state == FAILED)
+            .order_by(StagingFile.seq).limit(limit))
 
 
 def _compat_source(root: Root, raw: str) -> str:
