@@ -40,11 +40,17 @@ Result = tuple[str, int, str]  # (state, size, checksum), or (AGAIN, 0, why)
 
 
 class Run(NamedTuple):
-    """Files of one source directory going to one target directory (both absolute paths)."""
+    """Files of one source directory going to one target directory (both absolute paths).
+
+    ``fresh``: the target directory held nothing when the job first confined it (it created
+    it, or found it empty), so no name is looked up before its copy is written: a name taken
+    meanwhile still fails the ``linkat`` (which never replaces) and goes to ``Transfer``. A
+    look per file was 8 of the 85 us a 16 KiB file costs here."""
 
     source: str
     target: str
     names: list[str]
+    fresh: bool = False
 
 
 class Batch(NamedTuple):
@@ -96,23 +102,20 @@ def copy_batch(batch: Batch, check: Callable[[], None] | None = None) -> list[Re
             for name in run.names:
                 if check is not None:
                     check()
-                out.append(_copy_one(src_dir, dst_dir, name, batch))
+                out.append(_copy_one(src_dir, dst_dir, name, batch, run.fresh))
         finally:
             os.close(src_dir)
             os.close(dst_dir)
     return out
 
 
-def _copy_one(src_dir: int, dst_dir: int, name: str, batch: Batch) -> Result:
+def _copy_one(src_dir: int, dst_dir: int, name: str, batch: Batch, fresh: bool) -> Result:
     try:
         data = _read_small(src_dir, name, batch.max_size)
         if data is None:
             return (AGAIN, 0, "not a small regular file")
-        try:  # a name already taken: skip-if-identical and replacing are Transfer's
-            os.stat(name, dir_fd=dst_dir, follow_symlinks=False)
+        if not fresh and _taken(dst_dir, name):  # skip-if-identical, replacing: Transfer's
             return (AGAIN, 0, "the target exists")
-        except FileNotFoundError:
-            pass
         fd = os.open(".", os.O_RDWR | TMPFILE | CLOEXEC, 0o644, dir_fd=dst_dir)
         try:
             write_all(fd, data)
@@ -128,6 +131,15 @@ def _copy_one(src_dir: int, dst_dir: int, name: str, batch: Batch) -> Result:
         return ("done", len(data), tagged(xxhash.xxh3_128_hexdigest(data)))
     except OSError as exc:
         return (AGAIN, 0, str(exc))
+
+
+def _taken(dst_dir: int, name: str) -> bool:
+    """Whether something (a link too) is at ``name`` in the directory ``dst_dir``."""
+    try:
+        os.stat(name, dir_fd=dst_dir, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _read_small(src_dir: int, name: str, max_size: int) -> bytes | None:
@@ -151,7 +163,8 @@ def encode(message: object) -> bytes:
 def decode_batch(line: bytes) -> Batch:
     source_base, target_base, runs, max_size, read_only, fsync = json.loads(line)
     return Batch(str(source_base), str(target_base),
-                 [Run(str(s), str(t), [str(n) for n in names]) for s, t, names in runs],
+                 [Run(str(s), str(t), [str(n) for n in names], bool(fresh))
+                  for s, t, names, fresh in runs],
                  int(max_size), bool(read_only), bool(fsync))
 
 

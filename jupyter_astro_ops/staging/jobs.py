@@ -28,7 +28,7 @@ from .batch import AGAIN, Batch, Result, Run, copy_batch
 from .fsops import SOURCE_FLAGS, tmpfile_works
 from .jobstore import PlannedFile
 from .models import StagingJob
-from .paths import check_dir_inside, join_rel, makedirs_confined
+from .paths import check_dir_inside, is_empty_dir, join_rel, makedirs_confined
 from .plan import check_links_confined, plan_source
 from .roots import Root
 from .throttle import Throttle
@@ -128,6 +128,7 @@ class JobRun:
         self._lock = threading.Lock()
         self._src_dirs: dict[str, str] = {}
         self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
+        self._fresh_dirs: set[str] = set()  # target directories empty when first confined
         self._pending: list[tuple[Any, ...]] = []  # jobstore.FILE_STATE each
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
@@ -249,7 +250,7 @@ class JobRun:
                 continue
             source = self._source_dir(src_dir)
             if not runs or runs[-1].source != source or runs[-1].target != directory:
-                runs.append(Run(source, directory, []))
+                runs.append(Run(source, directory, [], directory in self._fresh_dirs))
             runs[-1].names.append(name)
             places.append(count)
             count += 1
@@ -376,9 +377,10 @@ class JobRun:
 
     def _target_of(self, relpath: str) -> tuple[str, str]:
         """The target directory of a planned file (created and confined once per job, for the
-        first file of each source directory; files open with ``O_NOFOLLOW``) and its name
-        there: a dictionary look-up per file after that. A single-file job's one file
-        (``relpath`` empty) is named by the job's target."""
+        first file of each source directory, and noted as fresh if it held nothing then;
+        files open with ``O_NOFOLLOW``) and its name there: a dictionary look-up per file
+        after that. A single-file job's one file (``relpath`` empty) is named by the job's
+        target."""
         src_dir, _, name = relpath.rpartition("/")
         if not relpath:
             name = os.path.basename(self.job.target)
@@ -390,7 +392,10 @@ class JobRun:
                 directory = self._target_dirs.get(src_dir)
                 if directory is None:
                     directory = os.path.join(self.base, rel_dir) if rel_dir else self.base
+                    existed = os.path.lexists(directory)
                     makedirs_confined(self.base, rel_dir)
                     check_dir_inside(directory, self.base, "target")
+                    if not existed or is_empty_dir(directory):
+                        self._fresh_dirs.add(directory)
                     self._target_dirs[src_dir] = directory
         return directory, name

@@ -113,6 +113,12 @@ def makedirs_confined(base: str, rel_dir: str, what: str = "target") -> str:
     return current
 
 
+def is_empty_dir(directory: str) -> bool:
+    """Whether the directory ``directory`` has no entries."""
+    with os.scandir(directory) as entries:
+        return next(entries, None) is None
+
+
 def join_rel(*parts: str) -> str:
     """Join relative path parts with ``/``, ignoring empty parts."""
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))

@@ -70,6 +70,28 @@ def test_everything_but_the_common_case_is_left_to_transfer(tmp_path: Path) -> N
     assert (dst / "taken.dat").read_bytes() == b"old"
 
 
+def test_a_fresh_directory_skips_the_look_and_still_replaces_nothing(tmp_path: Path) -> None:
+    """A run into a directory that was empty (``fresh``) looks up no name first; a name
+    taken meanwhile, by a file or a dangling link, still fails the link: AGAIN, untouched."""
+    src, dst, names = tree(tmp_path, 3)
+    (dst / names[1]).write_bytes(b"theirs")
+    (dst / names[2]).symlink_to(tmp_path / "nowhere")
+    fresh = Batch(str(src), str(dst), [Run(str(src), str(dst), names, True)], 1 << 20,
+                  False, False)
+    workers = CopyWorkers(processes=1)
+    try:
+        for copy in (copy_batch, workers.copy):  # the flag travels to a worker too
+            results = copy(fresh)
+            assert results is not None
+            assert [r[0] for r in results] == ["done", AGAIN, AGAIN]
+            assert (dst / names[1]).read_bytes() == b"theirs"
+            assert os.readlink(dst / names[2]) == str(tmp_path / "nowhere")
+            assert sorted(os.listdir(dst)) == names  # no temporary file left either
+            (dst / names[0]).unlink()
+    finally:
+        workers.stop()
+
+
 def test_a_directory_outside_its_root_is_never_written(tmp_path: Path) -> None:
     src, dst, names = tree(tmp_path, 2)
     outside = tmp_path / "outside"
