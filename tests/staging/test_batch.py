@@ -20,7 +20,7 @@ import xxhash
 from sqlalchemy import select
 
 from jupyter_astro_ops.staging.batch import AGAIN, Batch, Run, copy_batch, open_dir
-from jupyter_astro_ops.staging.jobs import JobRun
+from jupyter_astro_ops.staging.jobs import GROUP_FILES, JobRun
 from jupyter_astro_ops.staging.models import StagingFile
 from jupyter_astro_ops.staging.schemas import JobCreate
 from jupyter_astro_ops.staging.transfer import Cancelled, hash_local, tagged
@@ -251,7 +251,7 @@ async def test_a_job_of_many_small_files_is_copied_by_the_workers(db, users, tmp
 
 async def test_cancelling_a_job_in_the_workers_leaves_only_whole_files(db, users, tmp_path,
                                                                        monkeypatch) -> None:
-    root, home, files = _many(tmp_path, 400)
+    root, home, files = _many(tmp_path, 5 * GROUP_FILES)  # two groups in flight, three not
     started = threading.Event()
     real = JobRun._batch
 
