@@ -14,7 +14,9 @@ Our figure is measured end to end against a real ``jupyter server`` subprocess: 
 database bookkeeping and verification. Every run starts
 with the source in the page cache and no dirty pages (``sync`` before, not timed), the same
 for every tool. Each figure is the median of ``--repeat`` runs; ratios are throughput ratios
-(>1: we are faster). ``--small`` runs 64 MiB / 1,000 files for a quick check.
+(>1: we are faster). Beside them, the CPU seconds each used: ours counts the server and its
+copy worker processes, so a figure bound by two cores shows as such. ``--small`` runs
+64 MiB / 1,000 files for a quick check.
 
 Usage: ``.venv/bin/python benchmarks/bench_staging.py [--small | --quick] [--dir /tmp]
 [--repeat 3] [--only big|small|latency] [--profile DIR]`` (``--quick``: only the 1,000 small
@@ -24,8 +26,10 @@ files; ``--profile``: py-spy samples the server during our runs).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -142,6 +146,39 @@ def fresh(path: Path, delete_file: bool = False) -> None:
     os.sync()
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by the server ``pid`` and its live children
+    (the copy worker processes), or, without ``pid``, by this process's finished children
+    (``cp``, ``rclone``)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            pids += [int(child) for child in children]
+    total = 0
+    for one in pids:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds of each run of each tool (``metered``)
+
+
+def metered(name: str, run: Any, pid: int | None = None) -> Any:
+    """``run`` (answering its seconds), recording the CPU it used under ``name``."""
+    def timed_run() -> float:
+        before = cpu_seconds(pid)
+        seconds = run()
+        CPU.setdefault(name, []).append(cpu_seconds(pid) - before)
+        return float(seconds)
+    return timed_run
+
+
 def median_runs(repeat: int, tools: dict[str, tuple[Any, Any]]) -> dict[str, float]:
     """``{tool: median seconds}``; the tools take turns (ours, cp, ...) in every round, so
     a machine that gets busier or quieter during the benchmark affects them all alike."""
@@ -176,17 +213,23 @@ def bench_copy(server: Server, work: Path, dst: Path, name: str, src_path: Path,
     copy_cmd = ["cp", "-r" if is_dir else "--", str(src_path), str(dst / name)]
     rclone_cmd = (["rclone", "copy", "--checksum", str(src_path), str(dst / name)] if is_dir
                   else ["rclone", "copyto", "--checksum", str(src_path), str(dst / name)])
+    CPU.clear()
     with profiling.profiled(server.proc.pid, profile, f"staging-{name.split('.')[0]}"):
         got = median_runs(repeat, {
             "ours": (lambda: fresh(work / name, True),
-                     lambda: server.stage(src_path.name, name)[0]),
-            "cp": (lambda: fresh(dst / name, True), lambda: timed(copy_cmd)),
-            "rclone": (lambda: fresh(dst / name, True), lambda: timed(rclone_cmd))})
+                     metered("ours", lambda: server.stage(src_path.name, name)[0],
+                             server.proc.pid)),
+            "cp": (lambda: fresh(dst / name, True), metered("cp", lambda: timed(copy_cmd))),
+            "rclone": (lambda: fresh(dst / name, True),
+                       metered("rclone", lambda: timed(rclone_cmd)))})
     ours, cp, rc = got["ours"], got["cp"], got["rclone"]
     fresh(dst / name, True)
     fresh(work / name, True)
+    cpu = {tool: statistics.median(runs) for tool, runs in CPU.items()}
     return [row("cp -r" if is_dir else "cp", ours, cp, size),
-            row("rclone copy --checksum", ours, rc, size)]
+            row("rclone copy --checksum", ours, rc, size),
+            f"  CPU seconds (server and its copy workers; the tool): ours {cpu['ours']:.2f}, "
+            f"{'cp -r' if is_dir else 'cp'} {cpu['cp']:.2f}, rclone {cpu['rclone']:.2f}"]
 
 
 def bench_latency(server: Server, work: Path, n: int,
