@@ -114,9 +114,13 @@ def makedirs_confined(base: str, rel_dir: str, what: str = "target") -> str:
 
 
 def is_empty_dir(directory: str) -> bool:
-    """Whether the directory ``directory`` has no entries."""
-    with os.scandir(directory) as entries:
-        return next(entries, None) is None
+    """Whether the directory ``directory`` has no entries (``False`` if it cannot be listed: a
+    directory one may write but not read is not known to be empty)."""
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def join_rel(*parts: str) -> str:
