@@ -65,3 +65,19 @@ def test_names_the_plan_passes_without_the_full_check_pass_it():
             for rel in (name, f"dir/{name}"):
                 assert clean_relpath(rel, allow_empty=False) == rel
     assert not any(_PLAIN.match(bad) for bad in BAD)
+
+
+def test_a_directory_that_cannot_be_listed_is_not_known_to_be_empty(tmp_path, monkeypatch):
+    from jupyter_astro_ops.staging import paths
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    assert paths.is_empty_dir(str(tmp_path / "empty"))
+    assert not paths.is_empty_dir(str(tmp_path / "full"))
+
+    def unreadable(path):  # root reads every directory: the refusal is simulated
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(paths.os, "scandir", unreadable)
+    assert not paths.is_empty_dir(str(tmp_path / "empty"))
