@@ -9,12 +9,11 @@ Small files go to the pool in groups (``take_group``): one thread hand-off per g
 local root a group is first copied as one batch (``batch.copy_batch``, in a worker process
 when the job has many small files: ``workers.CopyWorkers``); a file the batch leaves
 (``AGAIN``) is copied alone through ``Transfer``, with its own retries, verification and
-outcome.
+outcome. Where each file comes from and goes, confined once per directory: ``places.Places``.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -25,10 +24,11 @@ from typing import Any, Protocol
 
 from ..core.errors import AstroOpsError
 from .batch import AGAIN, Batch, Result, Run, copy_batch
-from .fsops import SOURCE_FLAGS, tmpfile_works
+from .fsops import tmpfile_works
 from .jobstore import PlannedFile
 from .models import StagingJob
-from .paths import check_dir_inside, is_empty_dir, join_rel, makedirs_confined
+from .paths import join_rel, makedirs_confined
+from .places import Places
 from .plan import check_links_confined, plan_source
 from .roots import Root
 from .throttle import Throttle
@@ -116,7 +116,8 @@ class JobRun:
                  settings: Settings, flags: Flags, copier: BatchCopier | None = None) -> None:
         self.store, self.job, self.root = store, job, root
         self.pool, self.s, self.flags = files_pool, settings, flags
-        self.base = os.path.realpath(job.root_dir)
+        self.places = Places(root, job)
+        self.base = self.places.base
         self.tag = job.id[:12]
         # temporary files of this job can exist only if it copied before: it was planned
         # (the plan is stored before the first byte); a fresh job skips their removal
@@ -129,9 +130,6 @@ class JobRun:
                         and not self.resumed)
         self.use_copier = False  # decided when the files to copy are known
         self._lock = threading.Lock()
-        self._src_dirs: dict[str, str] = {}
-        self._target_dirs: dict[str, str] = {}  # directory of a relpath -> target directory
-        self._fresh_dirs: set[str] = set()  # target directories empty when first confined
         self._pending: list[tuple[Any, ...]] = []  # jobstore.FILE_STATE each
         self.counts = {"copied": 0, "skipped": 0, "failed": 0, "bytes": 0}
         self.errors: list[str] = []
@@ -191,7 +189,7 @@ class JobRun:
     def _still_valid(self, f: PlannedFile) -> bool:
         if not self.job.started or f.checksum is None:
             return True  # a fresh job: nothing to re-verify
-        found = hash_local(self._dst(f), self.s.chunk_size)
+        found = hash_local(self.places.dst(f.relpath), self.s.chunk_size)
         return found is not None and found == (f.size, f.checksum)
 
     # -- the file pipeline ---------------------------------------------------------------------
@@ -247,13 +245,13 @@ class JobRun:
         count = 0
         for f in group:
             src_dir, _, name = join_rel(self.job.source, f.relpath).rpartition("/")
-            directory, target_name = self._target_of(f.relpath)
+            directory, target_name = self.places.target_of(f.relpath)
             if target_name != name or not tmpfile_works(directory):
                 places.append(None)  # renamed single file, or no O_TMPFILE there
                 continue
-            source = self._source_dir(src_dir)
+            source = self.places.source_dir(src_dir)
             if not runs or runs[-1].source != source or runs[-1].target != directory:
-                runs.append(Run(source, directory, [], directory in self._fresh_dirs))
+                runs.append(Run(source, directory, [], directory in self.places.fresh))
             runs[-1].names.append(name)
             places.append(count)
             count += 1
@@ -340,13 +338,13 @@ class JobRun:
                 self.counts["bytes"] += n
             self.throttle.sent(n)
 
-        directory, name = self._target_of(f.relpath)
+        directory, name = self.places.target_of(f.relpath)
         t = Transfer(chunk_size=self.s.chunk_size, fsync=self.s.fsync, read_only=self.s.read_only,
                      tag=self.tag, check=self.flags.check, on_bytes=on_bytes,
                      unnamed=self.s.unnamed, leftovers=leftovers)
         src_rel = join_rel(self.job.source, f.relpath)
         if self.root.local:
-            fd_src = self._open_local_source(src_rel)
+            fd_src = self.places.open_local_source(src_rel)
             try:
                 return t.copy_local_fd(fd_src, directory, name)
             finally:
@@ -355,50 +353,3 @@ class JobRun:
         opener: Callable[[], Any] = lambda: self.root.fs.open(  # noqa: E731
             full, "rb", block_size=self.s.chunk_size)
         return t.copy_stream(opener, directory, name, f.size)
-
-    def _source_dir(self, src_dir: str) -> str:
-        """The resolved path of a source directory, confined once per job (cached)."""
-        real_dir = self._src_dirs.get(src_dir)
-        if real_dir is None:
-            real_dir = self._src_dirs.setdefault(src_dir, self.root.resolved(src_dir))
-        return real_dir
-
-    def _open_local_source(self, src_rel: str) -> int:
-        """Open the source file: its directory is re-confined once per job (cached), and the
-        file itself is opened with ``O_NOFOLLOW``; only a link (planning let through links to
-        files inside the root) costs a second look, resolved and confined again."""
-        src_dir, _, name = src_rel.rpartition("/")
-        try:
-            return os.open(os.path.join(self._source_dir(src_dir), name), SOURCE_FLAGS)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:  # ELOOP: the last component is a symlink
-                raise
-        return os.open(self.root.resolved(src_rel), SOURCE_FLAGS)
-
-    def _dst(self, f: PlannedFile) -> str:
-        return os.path.join(self.base, join_rel(self.job.target, f.relpath))
-
-    def _target_of(self, relpath: str) -> tuple[str, str]:
-        """The target directory of a planned file (created and confined once per job, for the
-        first file of each source directory, and noted as fresh if it held nothing then;
-        files open with ``O_NOFOLLOW``) and its name there: a dictionary look-up per file
-        after that. A single-file job's one file (``relpath`` empty) is named by the job's
-        target."""
-        src_dir, _, name = relpath.rpartition("/")
-        if not relpath:
-            name = os.path.basename(self.job.target)
-        directory = self._target_dirs.get(src_dir)
-        if directory is None:
-            rel_dir, _, name = join_rel(self.job.target, relpath).rpartition("/")
-            rel_dir = "" if rel_dir == "." else rel_dir
-            with self._lock:
-                directory = self._target_dirs.get(src_dir)
-                if directory is None:
-                    directory = os.path.join(self.base, rel_dir) if rel_dir else self.base
-                    existed = os.path.lexists(directory)
-                    makedirs_confined(self.base, rel_dir)
-                    check_dir_inside(directory, self.base, "target")
-                    if not existed or is_empty_dir(directory):
-                        self._fresh_dirs.add(directory)
-                    self._target_dirs[src_dir] = directory
-        return directory, name

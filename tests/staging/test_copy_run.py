@@ -18,7 +18,7 @@ from typing import Any
 import xxhash
 from sqlalchemy import select
 
-from jupyter_astro_ops.staging import jobs
+from jupyter_astro_ops.staging import places
 from jupyter_astro_ops.staging.jobs import Flags, JobRun
 from jupyter_astro_ops.staging.models import StagingFile
 from jupyter_astro_ops.staging.schemas import JobCreate
@@ -123,7 +123,7 @@ def test_a_name_taken_after_its_directory_was_found_empty_is_replaced_whole(
     there meanwhile makes its link fail, and ``Transfer`` replaces it with the verified copy
     (the same outcome as a name taken before the job started)."""
     services, job, root, home = _setup(db, users, tmp_path)
-    real = jobs.is_empty_dir
+    real = places.is_empty_dir
     judged: list[str] = []
 
     def empty_then_taken(directory: str) -> bool:
@@ -132,10 +132,10 @@ def test_a_name_taken_after_its_directory_was_found_empty_is_replaced_whole(
         Path(directory, "b.fits").write_bytes(b"written meanwhile")
         return answer
 
-    monkeypatch.setattr(jobs, "is_empty_dir", empty_then_taken)
+    monkeypatch.setattr(places, "is_empty_dir", empty_then_taken)
     run = _run_with_swaps(services, job, lambda: (home / "copy" / "sub").mkdir(parents=True))
     assert judged == [str(home / "copy" / "sub")]  # an existing directory, found empty
-    assert run.batches and run._fresh_dirs == {str(home / "copy" / "sub")}
+    assert run.batches and run.places.fresh == {str(home / "copy" / "sub")}
     assert run.counts == {"copied": 3, "skipped": 0, "failed": 0, "bytes": 18000}
     for name in ("a.fits", "b.fits", "c.fits"):
         assert (home / "copy" / "sub" / name).read_bytes() == name.encode() * 1000
