@@ -66,8 +66,8 @@ class StagingFile(Base):
 
     Only failed files are indexed by state (``ix_staging_files_failed``, partial: the job log
     lists them). An index of every file by state cost each planned file's insert and each
-    progress update a second index write: 10,000 files spent 131-136 ms in the plan's
-    insert and 145-150 ms in the final update with it, 98-112 and 105-115 ms without.
+    progress update a second index write: 10,000 files spent 118-134 ms in the plan's
+    insert and 132-147 ms in the final update with it, 76-100 and 68-87 ms without.
     """
 
     __tablename__ = "staging_files"
