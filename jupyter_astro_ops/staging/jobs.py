@@ -72,6 +72,10 @@ class BatchCopier(Protocol):
     """Where batches of small files can go besides the job's own thread (the worker
     processes, ``workers.CopyWorkers``)."""
 
+    @property
+    def capacity(self) -> int:
+        """How many batches it takes at once."""
+
     def wanted(self, small_files: int) -> bool: ...
 
     def copy(self, batch: Batch) -> list[Result] | None: ...
@@ -196,6 +200,8 @@ class JobRun:
     def _execute(self, todo: list[PlannedFile]) -> None:
         if self.batches and self.copier is not None:
             self.use_copier = self.copier.wanted(sum(1 for f in todo if f.size <= SMALL_FILE))
+            if self.use_copier:  # a batch waiting for a worker holds no CPU here
+                self.in_flight = min(self.s.files_in_flight, self.copier.capacity)
         inflight: dict[Future[list[Outcome]], list[PlannedFile]] = {}
         queue = list(reversed(todo))
         last = time.monotonic()

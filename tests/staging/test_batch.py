@@ -24,7 +24,7 @@ from jupyter_astro_ops.staging.jobs import GROUP_FILES, JobRun
 from jupyter_astro_ops.staging.models import StagingFile
 from jupyter_astro_ops.staging.schemas import JobCreate
 from jupyter_astro_ops.staging.transfer import Cancelled, hash_local, tagged
-from jupyter_astro_ops.staging.workers import CopyWorkers
+from jupyter_astro_ops.staging.workers import CopyWorkers, _Worker
 
 from ..conftest import make_services
 
@@ -134,7 +134,7 @@ def test_worker_processes_copy_like_the_thread(tmp_path: Path) -> None:
         assert (dst / odd).read_bytes() == b"odd"
         for name, (_, size, checksum) in zip([*names, odd], results, strict=True):
             assert hash_local(str(dst / name), 1 << 20) == (size, checksum)
-        worker = workers._idle[0]
+        worker = workers._workers[0]
         assert worker.proc.pid != os.getpid() and worker.proc.poll() is None
     finally:
         workers.stop()
@@ -146,38 +146,89 @@ def test_a_dead_worker_is_replaced_and_its_batch_handed_back(tmp_path: Path) -> 
     workers = CopyWorkers(processes=1)
     try:
         assert workers.copy(batch_of(src, dst, names[:1])) is not None
-        first = workers._idle[0]
+        first = workers._workers[0]
         first.proc.kill()
         first.proc.wait()
         assert workers.copy(batch_of(src, dst, names[1:2])) is None  # the caller copies it
         again = workers.copy(batch_of(src, dst, names[2:3]))
         assert again is not None and again[0][0] == "done"
-        assert workers._idle[0] is not first
+        assert workers._workers[0] is not first
+    finally:
+        workers.stop()
+
+
+def test_a_worker_that_dies_holding_two_batches_hands_both_back(tmp_path: Path) -> None:
+    """Both batches on their way to a worker that dies are answered ``None`` (the askers copy
+    them), none waits forever, and the next batch goes to a new worker."""
+    src, dst, names = tree(tmp_path, 6)
+    workers = CopyWorkers(processes=1)
+    first = workers.copy(batch_of(src, dst, names[:1]))
+    assert first is not None
+    dead = workers._workers[0]
+    # both have been handed the worker before it is killed, and neither asks before
+    gate = threading.Barrier(2, action=lambda: (dead.proc.kill(), dead.proc.wait()))
+    real_ask = _Worker.ask
+
+    def ask_after_kill(self: _Worker, batch: Batch) -> Any:
+        gate.wait(10)
+        return real_ask(self, batch)
+
+    got: list[object] = []
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_Worker, "ask", ask_after_kill)
+            threads = [threading.Thread(target=lambda part=part: got.append(
+                workers.copy(batch_of(src, dst, part)))) for part in (names[1:3], names[3:5])]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+        assert got == [None, None]
+        again = workers.copy(batch_of(src, dst, names[5:]))
+        assert again is not None and again[0][0] == "done"
+        assert workers._workers and workers._workers[0] is not dead
     finally:
         workers.stop()
 
 
 def test_workers_are_shared_and_bounded(tmp_path: Path) -> None:
-    """Two threads asking at once with one worker: one gets it, the other copies itself."""
-    src, dst, names = tree(tmp_path, 40)
+    """Three threads asking at once with one worker: it takes two batches (the second waits
+    in its pipe) and answers each asker its own; the third is refused (it copies itself)."""
+    src, dst, names = tree(tmp_path, 60)
     workers = CopyWorkers(processes=1)
-    got: list[object] = []
-    gate = threading.Barrier(2)
+    got: dict[int, object] = {}
+    gate = threading.Barrier(3)
+    hold = threading.Event()
+    real_ask = _Worker.ask
 
-    def ask(part: list[str]) -> None:
+    def slow_ask(self: _Worker, batch: Batch) -> Any:
+        hold.wait(10)  # no batch is answered before all three have asked
+        return real_ask(self, batch)
+
+    def ask(i: int) -> None:
         gate.wait()
-        got.append(workers.copy(batch_of(src, dst, part)))
+        got[i] = workers.copy(batch_of(src, dst, names[i::3]))
+        hold.set()  # the refused one lets the others go on
 
     try:
-        threads = [threading.Thread(target=ask, args=(names[i::2],)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert workers._count == 1
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_Worker, "ask", slow_ask)
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert len(workers._workers) == 1
     finally:
         workers.stop()
-    assert all(r is None or len(r) == 20 for r in got)
+    assert len(got) == 3
+    for i, results in got.items():
+        if results is None:
+            continue
+        assert isinstance(results, list) and [r[0] for r in results] == ["done"] * 20
+        for name, (_, size, checksum) in zip(names[i::3], results, strict=True):
+            assert hash_local(str(dst / name), 1 << 20) == (size, checksum)
+    assert sum(r is None for r in got.values()) == 1
     assert CopyWorkers(processes=0).wanted(10_000) is False
     assert CopyWorkers(processes=2, min_files=200).wanted(199) is False
     assert CopyWorkers(processes=2, min_files=200).wanted(200) is True
@@ -232,12 +283,12 @@ async def test_a_job_of_many_small_files_is_copied_by_the_workers(db, users, tmp
                                       _job("many"))
         done = await _wait(services.staging.service, users["bob"], job.id)
         copier = services.staging.runner.copier
-        procs = [w.proc for w in copier._idle]
+        procs = [w.proc for w in copier._workers]
     finally:
         await services.staging.runner.stop()
     assert done.status == "succeeded" and done.files_copied == 300
     assert sum(answered) > 0 and procs  # the workers copied (some of) it ...
-    assert all(p.poll() is not None for p in procs) and copier._count == 0  # ... and stopped
+    assert all(p.poll() is not None for p in procs) and copier._workers == []  # ... and stopped
     copied = {str(p.relative_to(home / "copy")): p.read_bytes()
               for p in (home / "copy").rglob("*") if p.is_file()}
     assert copied == {rel.removeprefix("many/"): data for rel, data in files.items()}
