@@ -2,8 +2,8 @@
 
 ``CalendarSource`` is the blocking data access for one user through ``CalendarService`` and
 the activity ``Projects`` (every rule, owner checks included, stays in the service);
-``window_for``/``step`` compute the day, week and month windows; ``follow_reservations`` turns
-``RESERVATION`` events of the live feed into coalesced reloads. How rows and summaries read is
+``window_for``/``step`` compute the day, week and month windows; ``WATCHER`` follows the
+``RESERVATION`` events of the live feed (``tasks.follow_objects``). How rows and summaries read is
 ``calendar_text``; the Viewer is ``calendar_view.CalendarDashboard``, the Bokeh timeline
 ``calendar_timeline.Timeline``.
 """
@@ -11,13 +11,10 @@ the activity ``Projects`` (every rule, owner checks included, stays in the servi
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
 
 from ..activity.projects import Projects
-from ..activity.schemas import EventFilter
 from ..calendar.schemas import (
     ReservationIn,
     ReservationOut,
@@ -26,9 +23,8 @@ from ..calendar.schemas import (
     ValidateIn,
     ValidateOut,
 )
-from ..calendar.service import OBJECT_TYPE, CalendarService
+from ..calendar.service import CalendarService
 from ..core.identity import User
-from .tasks import reload_on_events
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +115,3 @@ class CalendarSource:
 
     def is_mine(self, res: ReservationOut) -> bool:
         return res.creator_id == self.user.username
-
-
-async def follow_reservations(hub: Any, reload: Callable[[], Awaitable[None]],
-                              since: int | None = None) -> None:
-    """Await ``reload()`` after ``RESERVATION`` changes in the feed (one per burst), from
-    ``since`` (a feed cursor read before the page's first load) when given."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=[OBJECT_TYPE]),
-                                         since), reload)

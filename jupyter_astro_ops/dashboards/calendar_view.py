@@ -36,13 +36,14 @@ from ..calendar.schemas import (
     ValidateIn,
     ValidateOut,
 )
+from ..calendar.service import OBJECT_TYPE
 from ..core.errors import Conflict
 from ..core.identity import User
 from ..core.timeutil import utcnow
 from .calendar_source import (
+    WATCHER,
     CalendarSource,
     Catalog,
-    follow_reservations,
     form_utc,
     step,
     window_for,
@@ -52,6 +53,7 @@ from .calendar_timeline import Timeline
 from .calendar_widgets import CalendarWidgets, readonly_text
 from .tasks import (
     first_load,
+    follow_objects,
     follow_while_open,
     run_blocking,
     served,
@@ -320,7 +322,7 @@ class CalendarDashboard(Notice, pn.viewable.Viewer):
             rows = await asyncio.to_thread(self.source.window, *self.window)
             with_document(self._doc, partial(self.set_reservations, rows))
 
-        await follow_reservations(hub, reload, since)
+        await follow_objects(hub, WATCHER, [OBJECT_TYPE], reload, since)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.widgets.layout()

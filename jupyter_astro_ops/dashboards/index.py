@@ -22,11 +22,10 @@ import panel as pn
 import panel_material_ui as pmui
 import param
 
-from ..activity.schemas import EventFilter
 from ..core.identity import User
 from .index_source import Figure, IndexSource, card_for
 from .registry import AppInfo, dashboards
-from .tasks import follow_while_open, reload_on_events, session_document, with_document
+from .tasks import follow_objects, follow_while_open, session_document, with_document
 from .text import escape_md
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class IndexDashboard(pn.viewable.Viewer):
             figures = await asyncio.to_thread(self.fetch)
             with_document(self._doc, partial(self.set_figures, figures))
 
-        await reload_on_events(hub.subscribe(self.source.user, EventFilter(), since), reload)
+        await follow_objects(hub, self.source.user, None, reload, since)
 
     # -- views -------------------------------------------------------------------------------
     def card(self, info: AppInfo) -> pmui.Card:

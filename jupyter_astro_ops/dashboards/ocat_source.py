@@ -3,20 +3,19 @@
 ``OcatSource`` is the blocking data access of one user through the Ocat parts (every rule,
 who may sign what included, stays in the service); ``board_frame``/``values_frame``/
 ``verdict_frame``/``rota_frame`` format what the Viewers show (names, not ids; no NaN, no raw
-booleans; user text escaped because Panel's Markdown renders HTML); ``follow_ocat`` turns
-``OCAT_*`` events of the live feed into coalesced reloads.
+booleans; user text escaped because Panel's Markdown renders HTML); ``WATCHER`` follows the
+``OCAT_*`` events of the live feed (``tasks.follow_objects``).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
-from ..activity.schemas import EventFilter
 from ..compose import OcatParts
 from ..core.identity import User
 from ..ocat.schemas import (
@@ -36,7 +35,6 @@ from ..ocat.schemas import (
     UndoIn,
     WithdrawIn,
 )
-from .tasks import reload_on_events
 
 WATCHER = User("astro-ops:ocat-dashboard", "Ocat dashboard", roles=frozenset({"admin"}))
 OBJECT_TYPES = ["OCAT_REVISION", "OCAT_ROTA", "OCAT_OBSERVATION"]
@@ -208,11 +206,3 @@ def split_label(label: str) -> tuple[int, int]:
 
 def when(value: datetime | None) -> str:
     return value.strftime(TIME_FMT) if value else ""
-
-
-async def follow_ocat(hub: Any, reload: Callable[[], Awaitable[None]],
-                      since: int | None = None) -> None:
-    """Await ``reload()`` after Ocat changes in the feed (one reload per burst), from
-    ``since`` (a feed cursor read before the page's first load) when given."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES),
-                                         since), reload)

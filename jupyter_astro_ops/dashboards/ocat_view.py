@@ -29,8 +29,16 @@ import param
 from ..core.identity import User
 from ..ocat.schemas import BoardRow, CatalogOut, RevisionDetail, RevisionOut, RotaPeriodOut
 from .ocat_forms import ExpressView, RotaView, SubmitView
-from .ocat_source import OcatSource, board_frame, esc, follow_ocat, values_frame, when
-from .tasks import first_load, follow_while_open, run_blocking, served
+from .ocat_source import (
+    OBJECT_TYPES,
+    WATCHER,
+    OcatSource,
+    board_frame,
+    esc,
+    values_frame,
+    when,
+)
+from .tasks import first_load, follow_objects, follow_while_open, run_blocking, served
 from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
@@ -284,7 +292,7 @@ class OcatDashboard(pn.viewable.Viewer):
             else:
                 apply()
 
-        await follow_ocat(hub, reload, since)
+        await follow_objects(hub, WATCHER, OBJECT_TYPES, reload, since)
 
     def __panel__(self) -> pn.viewable.Viewable:
         # Panel's own tabs, not pmui.Tabs: a Material tab panel that is not shown has no

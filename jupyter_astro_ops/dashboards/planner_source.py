@@ -11,13 +11,12 @@ Every piece of user text (names, notes, holiday names) is HTML-escaped here. The
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
-from ..activity.schemas import EventFilter
 from ..compose import PlannerParts
 from ..core.identity import User
 from ..core.timeutil import utcnow
@@ -37,7 +36,6 @@ from ..planner.schemas import (
     SwapOut,
     WhereIsOut,
 )
-from .tasks import reload_on_events
 
 # Planner rows are public inside the organisation; the feed is only a *signal* to reload (read
 # as the session's user), so it is watched with this process-internal identity.
@@ -293,11 +291,3 @@ class PlannerSource:
     def may_edit(self, username: str) -> bool:
         """The service's rule: your own row, or anyone's for a planner admin."""
         return bool(username) and (username == self.user.username or self.admin)
-
-
-async def follow_planner(hub: Any, reload: Callable[[], Awaitable[None]],
-                         since: int | None = None) -> None:
-    """Await ``reload()`` after planner changes in the feed (one reload per burst), from
-    ``since`` (a feed cursor read before the page's first load) when given."""
-    await reload_on_events(hub.subscribe(WATCHER, EventFilter(object_type=OBJECT_TYPES),
-                                         since), reload)

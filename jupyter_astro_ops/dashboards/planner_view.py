@@ -43,19 +43,20 @@ from ..planner.schemas import (
 )
 from .planner_form import FORM_WIDTH, CellForm, clicked, first_error
 from .planner_source import (
+    OBJECT_TYPES,
     ROW_KIND,
     USERNAME,
+    WATCHER,
     WHO,
     PlannerSource,
     describe_swap,
-    follow_planner,
     grid_frame,
     legend_html,
     step,
     window_for,
     window_label,
 )
-from .tasks import first_load, follow_while_open, run_blocking, served
+from .tasks import first_load, follow_objects, follow_while_open, run_blocking, served
 from .widgets import alert, empty_state
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class PlannerDashboard(pn.viewable.Viewer):
             else:
                 self._answered(asked, data)
 
-        await follow_planner(hub, reload, since)
+        await follow_objects(hub, WATCHER, OBJECT_TYPES, reload, since)
 
     # -- views -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:

@@ -10,7 +10,8 @@ Shared by every Viewer so that each follows the same rules under ``panel serve``
   Data set on a next tick after the page showed its Viewer raced the first render of the
   table in Chromium, and now and then an Ocat board stayed empty (a CI run).
 * ``follow_while_open`` keeps a live-feed follower running for as long as the session lives;
-  ``reload_on_events`` turns a feed subscription into coalesced reloads (one per burst).
+  ``reload_on_events`` turns a feed subscription into coalesced reloads (one per burst), and
+  ``follow_objects`` does that for the events of some object types.
 * ``with_document`` applies a change to raw Bokeh models (the calendar's timeline) with the
   session's document lock held. Panel runs some widget callbacks (a Tabulator click) as plain
   asyncio tasks outside that lock: Panel's own models cope, but a raw Bokeh model changed
@@ -29,7 +30,9 @@ from typing import Any, TypeVar
 import panel as pn
 import pydantic
 
+from ..activity.schemas import EventFilter
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationError
+from ..core.identity import User
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,6 +111,15 @@ def follow_while_open(follower: Coroutine[Any, Any, None]) -> None:
         task.cancel()
 
     pn.state.on_session_destroyed(stop)
+
+
+async def follow_objects(hub: Any, watcher: User, object_types: list[str] | None,
+                         reload: Callable[[], Awaitable[None]], since: int | None = None) -> None:
+    """Await ``reload()`` after the feed's events on objects of ``object_types`` (``None``:
+    every event ``watcher`` may see), one reload per burst, from ``since`` (a feed cursor
+    read before the page's first load) when given."""
+    flt = EventFilter() if object_types is None else EventFilter(object_type=object_types)
+    await reload_on_events(hub.subscribe(watcher, flt, since), reload)
 
 
 async def reload_on_events(subscription: AsyncIterator[Any],
