@@ -3,7 +3,9 @@
 ``Browser`` is handed the configured ``Roots`` (and the SKAO-compatible method list) by the
 composition root; the job side is ``service.StagingService``. Downloads are iterators of
 chunks opened lazily in a worker thread, so a file is never held in memory. ``create-file``
-writes only into writable roots.
+writes only into writable roots. ``list_roots``, ``methods`` and ``compat_allowed_methods``
+read configuration only (no I/O), so handlers answer them on the event loop: a thread
+hand-off is what made them slow while a copy kept both CPUs busy.
 """
 
 from __future__ import annotations

@@ -101,14 +101,14 @@ class MethodsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.browser.methods, self.astro_user))
+        self.write_json(self.browser.methods(self.astro_user))  # configuration: no thread
 
 
 class RootsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.browser.list_roots, self.astro_user))
+        self.write_json(self.browser.list_roots(self.astro_user))  # configuration: no thread
 
 
 class LsHandler(StagingBase):
@@ -151,7 +151,7 @@ class CompatMethodsHandler(StagingBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(await self.call(self.browser.compat_allowed_methods, self.astro_user))
+        self.write_json(self.browser.compat_allowed_methods(self.astro_user))  # configuration
 
 
 class CreateFileHandler(StagingBase):
