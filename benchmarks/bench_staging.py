@@ -5,7 +5,8 @@ Prints, in one run:
 1. one 1 GiB file, local to local: our job (xxh3 checksum while copying + re-read of the
    copy) vs ``cp`` and ``rclone copy --checksum``;
 2. 10,000 files of 16 KiB: ours vs ``cp -r`` and ``rclone copy --checksum``;
-3. p99 latency of a small API call (``GET staging/methods``, 500 calls) while 1 GiB jobs run
+3. p99 latency of two small API calls (``GET staging/methods``, answered on the event loop,
+   and ``GET staging/jobs/<id>``, a database read on a thread; 500 each) while 1 GiB jobs run
    back to back (each followed over the live feed, as a notebook does), vs idle: idle and
    busy samples take turns for ``--repeat`` rounds, and the ratio is of the median p99s.
 
@@ -47,6 +48,7 @@ import requests
 
 from jupyter_astro_ops.client import AstroOps
 
+METHODS = "/astro-ops/api/v1/staging/methods"
 TOKEN = "bench-token-000000000001"
 
 
@@ -106,13 +108,15 @@ class Server:
         job = self.ops.stage(("src", path), target).wait(progress=False)
         return time.perf_counter() - t0, job.data
 
-    def latency(self, n: int) -> list[float]:
-        out = []
+    def latency(self, n: int, paths: tuple[str, ...] = (METHODS,)) -> list[list[float]]:
+        """Seconds of ``n`` calls to each of ``paths`` (taking turns, 5 ms apart)."""
+        out: list[list[float]] = [[] for _ in paths]
         for _ in range(n):
-            t0 = time.perf_counter()
-            self.http.get(self.url + "/astro-ops/api/v1/staging/methods").raise_for_status()
-            out.append(time.perf_counter() - t0)
-            time.sleep(0.005)
+            for path, times in zip(paths, out, strict=True):
+                t0 = time.perf_counter()
+                self.http.get(self.url + path).raise_for_status()
+                times.append(time.perf_counter() - t0)
+                time.sleep(0.005)
         return out
 
     def stop(self) -> None:
@@ -253,23 +257,33 @@ def bench_latency(server: Server, work: Path, n: int, repeat: int,
                   profile: Path | None = None) -> list[str]:
     """p99 of ``n`` calls idle, then ``n`` calls while 1 GiB jobs run back to back, ``repeat``
     rounds in turn; the figure is the ratio of the median p99s. (One idle sample ranged from
-    4.3 to 7.4 ms p99 between runs on this VM, so one pair's ratio from 1.05 to 1.91.)"""
-    server.latency(50)  # warm-up: the first calls of a fresh server are slower
-    idle: list[float] = []
-    busy: list[float] = []
-    ratios: list[float] = []
+    4.3 to 7.4 ms p99 between runs on this VM, so one pair's ratio from 1.05 to 1.91.) Two
+    calls take turns: ``staging/methods`` (configuration, answered on the event loop) and
+    one job's ``staging/jobs/<id>`` (a database read on a worker thread)."""
+    one = server.ops.stage(("src", "small/d00/f00000.dat"), "lat-one.dat").wait(progress=False)
+    paths = (METHODS, f"/astro-ops/api/v1/staging/jobs/{one.id}")
+    server.latency(50, paths)  # warm-up: the first calls of a fresh server are slower
+    idle: list[list[float]] = [[] for _ in paths]
+    busy: list[list[float]] = [[] for _ in paths]
     with profiling.profiled(server.proc.pid, profile, "staging-latency"):
         for _ in range(repeat):
-            idle.append(p99(server.latency(n)))
-            busy.append(p99(busy_latency(server, work, n)))
-            ratios.append(busy[-1] / idle[-1])
-    ratio = statistics.median(busy) / statistics.median(idle)
-    return [f"  p99 idle {statistics.median(idle):7.2f} ms   p99 during a job "
-            f"{statistics.median(busy):7.2f} ms   ratio {ratio:5.2f} (aim <= 1.5; "
-            f"rounds {min(ratios):.2f}-{max(ratios):.2f})"]
+            for i, times in enumerate(server.latency(n, paths)):
+                idle[i].append(p99(times))
+            for i, times in enumerate(busy_latency(server, work, n, paths)):
+                busy[i].append(p99(times))
+    out = []
+    for label, idle_p99, busy_p99 in zip(("staging/methods", "staging/jobs/<id>"), idle, busy,
+                                         strict=True):
+        ratios = [b / i for i, b in zip(idle_p99, busy_p99, strict=True)]
+        ratio = statistics.median(busy_p99) / statistics.median(idle_p99)
+        out.append(f"  {label:<18} p99 idle {statistics.median(idle_p99):6.2f} ms   during a "
+                   f"job {statistics.median(busy_p99):6.2f} ms   ratio {ratio:5.2f} (aim <= "
+                   f"1.5; rounds {min(ratios):.2f}-{max(ratios):.2f})")
+    return out
 
 
-def busy_latency(server: Server, work: Path, n: int) -> list[float]:
+def busy_latency(server: Server, work: Path, n: int, paths: tuple[str, ...]
+                 ) -> list[list[float]]:
     """``n`` calls while 1 GiB-class jobs run back to back (each followed over the live feed,
     progress once a second); the last job is waited for before this returns."""
     done = threading.Event()
@@ -283,7 +297,7 @@ def busy_latency(server: Server, work: Path, n: int) -> list[float]:
     worker.start()
     time.sleep(0.2)
     try:
-        return server.latency(n)
+        return server.latency(n, paths)
     finally:
         done.set()
         worker.join()
@@ -329,7 +343,7 @@ def main() -> None:
                                        args.repeat, n_small * (16 << 10), args.profile)),
                   flush=True)
         if "latency" in parts:
-            print(f"3. latency of GET staging/methods (500 calls idle, 500 during a job; "
+            print(f"3. latency of two GET calls (500 each idle, 500 each during a job; "
                   f"median of {args.repeat} rounds):")
             print("\n".join(bench_latency(server, work, 500, args.repeat, args.profile)),
                   flush=True)
