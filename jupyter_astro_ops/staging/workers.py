@@ -166,12 +166,11 @@ class CopyWorkers(LoggingConfigurable):
             least = min(self._workers, key=lambda w: w.load, default=None)
             if least is None or (least.load > 0 and len(self._workers) < self.size):
                 try:
-                    least = _Worker(self.nice)
-                except OSError as exc:
+                    self._workers.append(_Worker(self.nice))
+                    least = self._workers[-1]
+                except OSError as exc:  # the running ones (if any) may still have room
                     self.log.warning("staging: cannot start a copy worker: %s", exc)
-                    return None
-                self._workers.append(least)
-            if least.load >= DEPTH:
+            if least is None or least.load >= DEPTH:
                 return None
             least.load += 1
             return least

@@ -191,6 +191,36 @@ def test_a_worker_that_dies_holding_two_batches_hands_both_back(tmp_path: Path) 
         workers.stop()
 
 
+def test_a_worker_that_cannot_start_leaves_the_running_one_in_use(tmp_path: Path) -> None:
+    """With room for two workers, a second that cannot start does not turn batches away
+    while the first still has room in its pipe."""
+    src, dst, names = tree(tmp_path, 4)
+    workers = CopyWorkers(processes=2)
+    real_init = _Worker.__init__
+    starts: list[int] = []
+
+    def second_fails(self: _Worker, nice: int) -> None:
+        starts.append(1)
+        if len(starts) > 1:
+            raise OSError(24, "Too many open files")
+        real_init(self, nice)
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_Worker, "__init__", second_fails)
+            first = workers._take()  # starts the first worker, which now holds a batch
+            assert first is not None and first.load == 1
+            again = workers._take()  # a second cannot start: the first takes this one too
+            assert again is first and first.load == 2 and len(starts) == 2
+            assert workers._take() is None  # and the third must wait: its pipe is full
+        for worker in (first, first):
+            workers._give_back(worker)
+        results = workers.copy(batch_of(src, dst, names))
+        assert results is not None and [r[0] for r in results] == ["done"] * 4
+    finally:
+        workers.stop()
+
+
 def test_workers_are_shared_and_bounded(tmp_path: Path) -> None:
     """Three threads asking at once with one worker: it takes two batches (the second waits
     in its pipe) and answers each asker its own; the third is refused (it copies itself)."""
