@@ -371,18 +371,9 @@ class PlannerService(LoggingConfigurable):
         return start, last
 
     def _days(self, spec: EntryIn) -> list[date]:
-        last = spec.end_date or spec.start_date
-        if last < spec.start_date:
-            raise ValidationError("end_date must not be before start_date")
-        if (last - spec.start_date).days + 1 > self.max_range_days:
-            raise ValidationError(f"a write spans at most {self.max_range_days} days "
-                                  f"({spec.start_date.isoformat()}..{last.isoformat()} is "
-                                  f"{(last - spec.start_date).days + 1})")
-        chosen = [d for d in timing.days(spec.start_date, last)
-                  if spec.weekdays is None or WEEKDAYS[d.weekday()] in spec.weekdays]
-        if not chosen:
-            raise ValidationError("no day of the range is one of the chosen weekdays")
-        return chosen
+        weekdays = None if spec.weekdays is None else {WEEKDAYS.index(d) for d in spec.weekdays}
+        return timing.chosen_days(spec.start_date, spec.end_date or spec.start_date, weekdays,
+                                  self.max_range_days)
 
     def _live(self, session: Session, entry_id: str) -> Entry:
         row = session.get(Entry, entry_id)

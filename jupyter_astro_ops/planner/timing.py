@@ -11,6 +11,7 @@ Ambiguous local times (the repeated hour in autumn) take their first occurrence.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,5 +112,22 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-__all__ = ["CLOCKS", "DAY_MINUTES", "clock", "clock_of", "days", "interval", "local_clock",
-           "local_day", "local_instant", "local_minutes", "minutes", "shift_minutes", "zone"]
+def chosen_days(first: date, last: date, weekdays: Collection[int] | None,
+                max_days: int) -> list[date]:
+    """The days of a write from ``first`` to ``last`` on the ``weekdays`` (0 is Monday;
+    ``None``: every day). ``ValidationError`` for a range that runs backwards, spans more than
+    ``max_days`` or holds none of the chosen weekdays."""
+    if last < first:
+        raise ValidationError("end_date must not be before start_date")
+    if (last - first).days + 1 > max_days:
+        raise ValidationError(f"a write spans at most {max_days} days ({first.isoformat()}.."
+                              f"{last.isoformat()} is {(last - first).days + 1})")
+    chosen = [d for d in days(first, last) if weekdays is None or d.weekday() in weekdays]
+    if not chosen:
+        raise ValidationError("no day of the range is one of the chosen weekdays")
+    return chosen
+
+
+__all__ = ["CLOCKS", "DAY_MINUTES", "chosen_days", "clock", "clock_of", "days", "interval",
+           "local_clock", "local_day", "local_instant", "local_minutes", "minutes",
+           "shift_minutes", "zone"]

@@ -299,6 +299,23 @@ def test_multi_day_entry_is_atomic(put: Any, planner: Any, users: Any, db: Any) 
     assert all(e.entered_by == "dave" and e.username == "bob" for e in done)
 
 
+def test_a_write_range_is_refused_before_anything_is_written(put: Any, planner: Any,
+                                                            users: Any) -> None:
+    """Backwards, longer than ``max_range_days``, or without one chosen weekday: a 400 each,
+    and no entry is stored."""
+    too_long = MON + timedelta(days=planner.max_range_days)  # one day past the limit
+    saturday = MON + timedelta(days=5)
+    for end, weekdays, words in ((MON - timedelta(days=1), None, "before start_date"),
+                                 (too_long, None, f"at most {planner.max_range_days} days"),
+                                 (saturday + timedelta(days=1), ["mon"], "chosen weekdays")):
+        with pytest.raises(ValidationError) as err:
+            put("bob", saturday if weekdays else MON, ("HQ", "08:00", "12:00"), by="dave",
+                end=end, weekdays=weekdays)
+        assert words in err.value.message
+    assert planner.list_entries(users["bob"], MON - timedelta(days=1),
+                                MON + timedelta(days=13)) == []
+
+
 def test_every_change_is_an_event_with_old_and_new(put: Any, planner: Any, users: Any,
                                                    db: Any) -> None:
     [entry] = put("bob", MON, ("HQ", "08:00", "12:00"), seats=2)
