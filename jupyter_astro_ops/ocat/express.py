@@ -7,7 +7,8 @@ separators ``,`` ``;`` ``:`` or whitespace). It is bounded twice: by length in t
 
 Verdicts (the original's express page): ``approvable``; ``already approved``; ``unknown``
 (not in the catalog); ``blocked: observed or canceled``; ``blocked: no SI mode``; ``warning:
-opened by another POC`` (approvable, with a warning).
+opened by another POC`` (approvable, with a warning). After approving, ``mark_revisions``
+gives each approved item its new revision and ``skipped`` groups the others by verdict.
 """
 
 from __future__ import annotations
@@ -92,4 +93,22 @@ def verdicts(session: Session, user: User, obsids: Sequence[int], *,
         else:
             item = ExpressItem(obsid=obsid, verdict="approvable", detail=obs.target_name)
         out.append(item)
+    return out
+
+
+def mark_revisions(todo: Sequence[ExpressItem], labels: Sequence[str]) -> list[str]:
+    """Give each approved item its new revision (``labels``: ``"obsid.rev"``); the labels in
+    the order the obsids were asked."""
+    by_obsid = {int(label.split(".")[0]): label for label in labels}
+    for item in todo:
+        item.revision = by_obsid.get(item.obsid)
+    return [i.revision for i in todo if i.revision]
+
+
+def skipped(items: Sequence[ExpressItem]) -> dict[str, list[int]]:
+    """The obsids not approved, by verdict."""
+    out: dict[str, list[int]] = {}
+    for item in items:
+        if item.verdict not in APPROVABLE:
+            out.setdefault(item.verdict, []).append(item.obsid)
     return out

@@ -387,18 +387,12 @@ class OcatService(LoggingConfigurable):
                 approved += self.writer.insert_many(
                     session, user, group, kind="asis",
                     comment=spec.comment or "express approval", initial=initial, now=now)
-            by_obsid = {int(label.split(".")[0]): label for label in approved}
-            for item in todo:
-                item.revision = by_obsid.get(item.obsid)
-            approved = [i.revision for i in todo if i.revision]  # in the order asked
+            approved = ex.mark_revisions(todo, approved)
             if approved:
                 self.notices.approved(session, user, approved,
                                       {o.poc for o in observations.values() if o.poc})
-        skipped: dict[str, list[int]] = {}
-        for item in items:
-            if item.verdict not in ex.APPROVABLE:
-                skipped.setdefault(item.verdict, []).append(item.obsid)
-        return ExpressOut(dry_run=False, items=items, approved=approved, skipped=skipped)
+        return ExpressOut(dry_run=False, items=items, approved=approved,
+                          skipped=ex.skipped(items))
 
     def _verdicts(self, session: Session, user: User, obsids: list[int]) -> list[Any]:
         return ex.verdicts(session, user, obsids, blocked_statuses=self.blocked_statuses,
