@@ -63,9 +63,12 @@ log = logging.getLogger(__name__)
 ALL = "(all)"
 DECIDED = {"accept": "Accepted", "decline": "Declined", "approve": "Approved", "deny": "Denied",
            "withdraw": "Withdrawn"}
-# at 1400 px the page (sidebar included) leaves ~1130 px: a week or a month must fit in it
-WIDTHS = {"day": 420, "week": 126, "month": 31}
-WHO_WIDTHS = {"day": 300, "week": 240, "month": 140}
+# at 1400 px the page (sidebar included) leaves ~1130 px: a day or a week fills it, with room
+# for a week's "HQ 08:00-17:00" chips; a month scrolls sideways beside the frozen "Who" column
+# (squeezed to fit, its "0/1" badges and "M07" headers were cut to "0/" and "M")
+WIDTHS = {"day": 820, "week": 134, "month": 56}
+WHO_WIDTHS = {"day": 300, "week": 190, "month": 240}
+DAY_MIN_WIDTH = 56  # fit_columns shrinks no column below its minimum: the table scrolls
 
 Data = tuple[PlannerSettings, dict[str, str], GridOut, CoverageOut, list[SwapOut]]
 
@@ -147,7 +150,8 @@ class PlannerDashboard(pn.viewable.Viewer):
         width = WIDTHS[self.view]
         with pn.io.hold():  # columns, widths and rows reach the browser as one change
             self._table.param.update(
-                formatters={label: "html" for label in self.labels},
+                # a long name wraps in its cell (the row grows) rather than being cut
+                formatters={WHO: "textarea", **{label: "html" for label in self.labels}},
                 widths={WHO: WHO_WIDTHS[self.view], **{label: width for label in self.labels}})
             self.frame = frame
             self.form.refill()
@@ -259,7 +263,7 @@ class PlannerDashboard(pn.viewable.Viewer):
             sortable=False, hidden_columns=[USERNAME, ROW_KIND], frozen_columns=[WHO],
             titles={WHO: "Who"}, layout="fit_columns", pagination=None,
             sizing_mode="stretch_width", name="planner-grid",
-            configuration={"columnDefaults": {"headerSort": False, "minWidth": 24}})
+            configuration={"columnDefaults": {"headerSort": False, "minWidth": DAY_MIN_WIDTH}})
         self._table.on_click(self._clicked_cell)
         self._legend = pn.pane.HTML("", sizing_mode="stretch_width")
         self.form = CellForm(self.source, self._cell, self.reload)

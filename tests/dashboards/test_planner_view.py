@@ -15,6 +15,7 @@ from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import RoleMap, User
 from jupyter_astro_ops.dashboards.planner_form import NONE
 from jupyter_astro_ops.dashboards.planner_source import (
+    WHO,
     PlannerSource,
     column_label,
     step,
@@ -176,7 +177,9 @@ def test_filters_where_is_and_empty_state(services: Services) -> None:
 def test_month_view_is_readable(services: Services) -> None:
     dash = dashboard(services, "bob")
     dash.view = "month"
-    assert len(dash.labels) == 31 and dash._table.widths[column_label(MON, "month")] == 31
+    assert len(dash.labels) == 31 and dash._table.widths[column_label(MON, "month")] == 56
+    assert dash._table.formatters[WHO] == "textarea"  # a long name wraps (the browser test
+    # checks that nothing in the grid is cut)
     dash.navigate(1)
     assert dash.day == date(2030, 2, 1) and len(dash.labels) == 28
 
