@@ -192,6 +192,13 @@ class Ui:
         expect((page or self.page).get_by_text(f"Signed in as {label}")).to_be_visible(
             timeout=60_000)
 
+    def cut_off(self, page: Page | None = None) -> list[str]:
+        """The texts of table headers and cells that do not fit (shown cut, with "...")."""
+        return list((page or self.page).locator(
+            ".tabulator-col-title, .tabulator-cell").evaluate_all(
+            "els => els.filter(e => e.scrollWidth > e.clientWidth + 1 && e.textContent.trim())"
+            ".map(e => e.textContent.trim())"))
+
     def shot(self, name: str, page: Page | None = None) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         target = ARTIFACTS / f"{name}.png"

@@ -32,6 +32,7 @@ def test_approve_a_request_that_appeared_live(ui: Ui) -> None:
     row = page.locator(".tabulator-row", has_text="Live Feed Survey").first
     expect(row).to_be_visible(timeout=20_000)  # live, no reload
     assert page.evaluate("window.__no_reload_marker") == 42
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("activity-live")
 
     row.locator(".tabulator-cell", has_text="Live Feed Survey").click()
@@ -48,6 +49,7 @@ def test_approve_a_request_that_appeared_live(ui: Ui) -> None:
     assert "attempt 1 by worker" not in body  # internal bookkeeping stays hidden
     assert "NaN" not in body and "REQ PROJECT" not in body
     assert not re.search(r"\b[0-9a-f]{32}\b", page.locator(".tabulator").first.inner_text())
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("activity-approved")
     event = ui.server.api("alice", "GET", f"activity/{created.json()['id']}").json()
     assert any(e["message"] == "approved by alice: go ahead" for e in event["log"])

@@ -46,6 +46,7 @@ def test_book_with_the_conflict_preview(ui: Ui) -> None:
     expect(row).to_contain_text("Bob")
     cell.click()  # defect 2: this raised RuntimeError on the server
     expect(page.get_by_text("read-only for you").first).to_be_visible(timeout=15_000)
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("calendar-selected")
 
     page.get_by_role("button", name="New booking").click()
@@ -72,6 +73,7 @@ def test_book_with_the_conflict_preview(ui: Ui) -> None:
         timeout=15_000)
     expect(book).to_be_disabled()
     expect(page.get_by_role("button", name="Save changes")).to_be_enabled()
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("calendar-booked")
     stored = ui.server.api("carol", "GET", "calendar/reservations", params={
         "site": "saf", "start": _at(0).isoformat(), "end": _at(24).isoformat()}).json()

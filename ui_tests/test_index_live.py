@@ -21,6 +21,7 @@ def test_the_index_shows_live_cards_and_links_every_dashboard(ui: Ui) -> None:
                    r"jobs? of yours running or queued", r"revisions? waiting for your sign-off",
                    r"uncovered shifts? this week"):  # one live figure per card
         expect(page.get_by_text(re.compile(figure)).first).to_be_visible(timeout=20_000)
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("index")
     for title, name in (("Activity", "activity"), ("Calendar", "calendar"), ("Ocat", "ocat"),
                         ("People Planner", "planner"), ("Staging", "staging")):

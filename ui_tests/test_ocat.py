@@ -65,6 +65,7 @@ def test_sign_a_column_and_another_user_sees_it(ui: Ui) -> None:
     print(f"\nbob signs -> alice's board shows it: {time.monotonic() - signed:.2f} s")
     assert watcher.evaluate("window.__no_reload_marker") == 7  # same page: no reload
     ui.shot("ocat-bob-after", signer)
+    assert not ui.cut_off(watcher), ui.cut_off(watcher)  # every column of the board reads
     ui.shot("ocat-alice-board")
     row.locator(".tabulator-cell", has_text=label).click()
     expect(watcher.get_by_role("button", name="Sign Verification")).to_be_visible(

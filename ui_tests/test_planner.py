@@ -12,7 +12,7 @@ import time
 from datetime import date
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from .conftest import Ui, UiServer
 
@@ -30,13 +30,6 @@ def planner_server(server: UiServer) -> UiServer:
     return server
 
 
-def cut_off(page: Page) -> list[str]:
-    """The texts of the grid's headers and cells that do not fit (shown cut, with "...")."""
-    return list(page.locator(".tabulator-col-title, .tabulator-cell").evaluate_all(
-        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1 && e.textContent.trim())"
-        ".map(e => e.textContent.trim())"))
-
-
 def test_edit_own_cell_and_see_another_users_change_live(planner_server: UiServer,
                                                         ui: Ui) -> None:
     server = planner_server
@@ -48,7 +41,7 @@ def test_edit_own_cell_and_see_another_users_change_live(planner_server: UiServe
     expect(mine).to_be_visible(timeout=45_000)
     print(f"\nplanner grid rendered: {time.monotonic() - started:.2f} s")
     expect(page.locator(".pp-gap").first).to_be_visible()  # uncovered nights are red
-    assert not cut_off(page), cut_off(page)  # long names wrap; chips fit their days
+    assert not ui.cut_off(), ui.cut_off()  # long names wrap; chips fit their days
     ui.shot("planner-week")
     page.evaluate("window.__no_reload_marker = 7")
 
@@ -91,13 +84,13 @@ def test_edit_own_cell_and_see_another_users_change_live(planner_server: UiServe
     expect(mine.locator(".pp-stored", has_text="WFH")).to_be_visible()
     # a month is wider than the page: it scrolls sideways rather than cutting its headers
     # ("M07" to "M") and badges ("0/1" to "0/")
-    assert not cut_off(page), cut_off(page)
+    assert not ui.cut_off(), ui.cut_off()
     holder = page.locator(".tabulator-tableholder").first
     assert holder.evaluate("h => h.scrollWidth > h.clientWidth")
     ui.shot("planner-month")
     page.get_by_role("button", name="day", exact=True).click()
     expect(mine.locator(".pp-stored", has_text="Working from home 08:00-17:00 · cell 555-0100")
            ).to_be_visible(timeout=15_000)
-    assert not cut_off(page), cut_off(page)
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("planner-day")
 

@@ -25,6 +25,7 @@ def test_stage_a_folder_and_watch_it_finish(ui: Ui) -> None:
     expect(folder).to_be_visible(timeout=30_000)
     folder.click()
     expect(page.get_by_text("night1/: 3 files (6.0 MiB)")).to_be_visible(timeout=15_000)
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("staging-selected")
     page.get_by_role("button", name="Start staging").click()
     # "Queued archive:night1 ..." shows until the runner picks the job up, which may be
@@ -34,6 +35,7 @@ def test_stage_a_folder_and_watch_it_finish(ui: Ui) -> None:
     expect(job).to_contain_text("succeeded", timeout=60_000)
     expect(page.get_by_text("Queued archive:night1")).to_have_count(0, timeout=15_000)
     expect(page.get_by_text("finished").first).to_be_visible(timeout=15_000)  # the log
+    assert not ui.cut_off(), ui.cut_off()
     ui.shot("staging-finished")
     jobs = ui.server.api("carol", "GET", "staging/jobs").json()
     assert [(j["status"], j["files_done"], j["target"]) for j in jobs] == [

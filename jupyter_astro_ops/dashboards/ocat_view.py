@@ -42,8 +42,15 @@ from .tasks import first_load, follow_objects, follow_while_open, run_blocking, 
 from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
+SIGNOFF_WIDTH = 110  # "signed (Bob)" on one line, a longer name on two
+DETAIL_WIDTH = 900  # a revision's detail below the board: its tables read best this wide
 EMPTY_BOARD = ("No open revisions, and none closed in the last 36 hours. Submit one on the "
                "**Submit** tab.")
+
+
+def signoff_width(title: str) -> int:
+    """Pixels for a sign-off column: ``SIGNOFF_WIDTH``, or its title and sort arrow."""
+    return max(SIGNOFF_WIDTH, 9 * len(title) + 30)
 
 
 class BoardView(pn.viewable.Viewer):
@@ -71,8 +78,12 @@ class BoardView(pn.viewable.Viewer):
             titles={"revision": "Revision", "target": "Target", "kind": "Kind",
                     "submitter": "Submitter", "submitted": "Submitted", "state": "State",
                     "notes": "Notes", **self.labels},
-            pagination="local", page_size=20, sizing_mode="stretch_width",
-            layout="fit_data_table", frozen_columns=["revision"], name="ocat-board")
+            pagination="local", page_size=10, sizing_mode="stretch_width",
+            layout="fit_data_table", frozen_columns=["revision"], name="ocat-board",
+            # widths from the first data would cut a later "signed (Observer One)": the
+            # sign-off columns and the notes have their own, and their text wraps
+            widths={"notes": 220, **{c: signoff_width(label) for c, label in self.labels.items()}},
+            formatters={c: "textarea" for c in ["notes", *self.labels]})
         self._table.param.watch(self._on_selection, "selection")
 
     # -- data --------------------------------------------------------------------------------
@@ -250,10 +261,12 @@ class BoardView(pn.viewable.Viewer):
         return pn.pane.Markdown(EMPTY_BOARD) if self.frame.empty else pn.Spacer(height=0)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Row(
-            pn.Column(pmui.RadioButtonGroup.from_param(self.param.sort), self._empty,
-                      self._table, sizing_mode="stretch_width"),
-            pn.Column(self._notice, self._actions, width=470))
+        # the board spans the page, so every sign-off column shows without scrolling (beside
+        # a detail pane it showed only up to "General"); the selected revision opens below
+        return pn.Column(
+            pmui.RadioButtonGroup.from_param(self.param.sort), self._empty, self._table,
+            self._notice, pn.Column(self._actions, max_width=DETAIL_WIDTH),
+            sizing_mode="stretch_width")
 
 
 class OcatDashboard(pn.viewable.Viewer):
