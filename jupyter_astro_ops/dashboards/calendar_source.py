@@ -2,7 +2,7 @@
 
 ``CalendarSource`` is the blocking data access for one user through ``CalendarService`` and
 the activity ``Projects`` (every rule, owner checks included, stays in the service);
-``window_for``/``step`` compute the day, week and month windows; ``WATCHER`` follows the
+``window_for`` is a view's window in UTC (``windows.days_of``); ``WATCHER`` follows the
 ``RESERVATION`` events of the live feed (``tasks.follow_objects``). How rows and summaries read is
 ``calendar_text``; the Viewer is ``calendar_view.CalendarDashboard``, the Bokeh timeline
 ``calendar_timeline.Timeline``.
@@ -25,6 +25,7 @@ from ..calendar.schemas import (
 )
 from ..calendar.service import CalendarService
 from ..core.identity import User
+from .windows import days_of
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +37,9 @@ WATCHER = User("astro-ops:calendar-dashboard", "Calendar dashboard", roles=froze
 
 def window_for(view: str, day: date) -> tuple[datetime, datetime]:
     """``[start, end)`` in UTC of the day, the week (Monday first) or the month of ``day``."""
-    if view == "day":
-        first = day
-        last = day + timedelta(days=1)
-    elif view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=7)
-    else:
-        first = day.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1)
+    first, last = days_of(view, day)
     return (datetime.combine(first, time(), timezone.utc),
-            datetime.combine(last, time(), timezone.utc))
-
-
-def step(view: str, day: date, direction: int) -> date:
-    """``day`` moved one view-length forwards (``+1``) or backwards (``-1``)."""
-    if view == "day":
-        return day + timedelta(days=direction)
-    if view == "week":
-        return day + timedelta(days=7 * direction)
-    month = day.month - 1 + direction
-    return date(day.year + month // 12, month % 12 + 1, 1)
+            datetime.combine(last + timedelta(days=1), time(), timezone.utc))
 
 
 def form_utc(value: date | None) -> datetime | None:

@@ -45,7 +45,6 @@ from .calendar_source import (
     CalendarSource,
     Catalog,
     form_utc,
-    step,
     window_for,
 )
 from .calendar_text import COLUMNS, TYPE_LABELS, Names, reservation_row
@@ -62,6 +61,7 @@ from .tasks import (
 )
 from .text import escape_md, short_span
 from .widgets import KINDS, Notice
+from .windows import step
 
 log = logging.getLogger(__name__)
 NO_PROJECT = "(no project)"

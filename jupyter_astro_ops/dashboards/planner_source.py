@@ -1,8 +1,8 @@
 """People Planner dashboard, data side: ``PlannerSource``, windows, cell rendering, live feed.
 
 ``PlannerSource`` is the blocking data access of one user through the planner's parts (every
-rule, authorization included, stays in the service); ``window_for``/``step`` compute the day,
-week and month windows; ``grid_frame`` turns a grid and its coverage into the table the Viewer
+rule, authorization included, stays in the service); ``window_for`` is a view's first and last
+day (``windows.days_of``); ``grid_frame`` turns a grid and its coverage into the table the Viewer
 shows: coverage rows first (a gap is red), then one row per employee, one HTML cell per day.
 Every piece of user text (names, notes, holiday names) is HTML-escaped here. The Viewer is
 ``planner_view.PlannerDashboard``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -36,6 +36,7 @@ from ..planner.schemas import (
     SwapOut,
     WhereIsOut,
 )
+from .windows import days_of
 
 # Planner rows are public inside the organisation; the feed is only a *signal* to reload (read
 # as the session's user), so it is watched with this process-internal identity.
@@ -48,25 +49,7 @@ GAP_COLOUR = "#d62728"
 OK_COLOUR = "#e3f2e6"
 
 
-def window_for(view: str, day: date) -> tuple[date, date]:
-    """``(first, last)`` day of the day, the week (Monday first) or the month of ``day``."""
-    if view == "day":
-        return day, day
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        return first, first + timedelta(days=6)
-    first = day.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
-def step(view: str, day: date, direction: int) -> date:
-    """``day`` moved one view-length forwards (``+1``) or backwards (``-1``)."""
-    if view == "day":
-        return day + timedelta(days=direction)
-    if view == "week":
-        return day + timedelta(days=7 * direction)
-    month = day.month - 1 + direction
-    return date(day.year + month // 12, month % 12 + 1, 1)
+window_for = days_of  # (first, last) day of the view, both included
 
 
 def window_label(view: str, day: date | None) -> str:

@@ -52,12 +52,12 @@ from .planner_source import (
     describe_swap,
     grid_frame,
     legend_html,
-    step,
     window_for,
     window_label,
 )
 from .tasks import first_load, follow_objects, follow_while_open, run_blocking, served
 from .widgets import alert, empty_state
+from .windows import step
 
 log = logging.getLogger(__name__)
 ALL = "(all)"

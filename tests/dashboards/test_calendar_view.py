@@ -14,8 +14,9 @@ from jupyter_astro_ops.calendar.service import CalendarService
 from jupyter_astro_ops.compose import ActivityParts, Services
 from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.identity import User
-from jupyter_astro_ops.dashboards.calendar_source import CalendarSource, step, window_for
+from jupyter_astro_ops.dashboards.calendar_source import CalendarSource, window_for
 from jupyter_astro_ops.dashboards.calendar_view import NO_PROJECT, CalendarDashboard
+from jupyter_astro_ops.dashboards.windows import step
 
 from ..conftest import make_services
 

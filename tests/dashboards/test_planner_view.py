@@ -18,10 +18,10 @@ from jupyter_astro_ops.dashboards.planner_source import (
     WHO,
     PlannerSource,
     column_label,
-    step,
     window_for,
 )
 from jupyter_astro_ops.dashboards.planner_view import PlannerDashboard
+from jupyter_astro_ops.dashboards.windows import step
 from jupyter_astro_ops.planner.schemas import BlockIn, EmployeeRecord, EntryIn
 
 from ..conftest import ROLES, make_services
