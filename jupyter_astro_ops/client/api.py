@@ -79,7 +79,7 @@ class AstroOps:
         self.session.headers["Accept"] = "application/json"
         if self.server.token:
             self.session.headers["Authorization"] = f"token {self.server.token}"
-        self.planner = PlannerClient(self)
+        self.planner = PlannerClient(self, checked)
         self.ocat = OcatClient(self, checked)  # Ocat sign-off (client/ocat.py)
 
     def __repr__(self) -> str:

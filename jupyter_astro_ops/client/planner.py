@@ -18,12 +18,11 @@ message, e.g. the 409 naming the block in the way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import pydantic
 import requests
 
 from ..planner.import_schemas import ImportResult, PlannerImportStatus
@@ -37,7 +36,6 @@ from ..planner.schemas import (
     SwapOut,
     WhereIsOut,
 )
-from .errors import ProtocolError
 
 Block = tuple[str, str, str] | dict[str, str]
 
@@ -51,17 +49,6 @@ class Transport(Protocol):
     def me(self) -> dict[str, Any]: ...
 
 
-_ADAPTERS: dict[Any, pydantic.TypeAdapter[Any]] = {}
-
-
-def _checked(kind: Any, body: Any) -> Any:
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        adapter = _ADAPTERS[kind] = pydantic.TypeAdapter(kind)
-    try:
-        return adapter.dump_python(adapter.validate_python(body), mode="json")
-    except pydantic.ValidationError as exc:
-        raise ProtocolError(f"the server's answer is not a {kind}: {exc}") from exc
 
 
 def _day(value: date | str | None) -> str | None:
@@ -142,18 +129,20 @@ class CoverageRows(list[dict[str, Any]]):
 class PlannerClient:
     """The planner part of ``AstroOps`` (``ops.planner``)."""
 
-    def __init__(self, ops: Transport) -> None:
+    def __init__(self, ops: Transport, checked: Callable[[Any, Any], Any]) -> None:
         self.ops = ops
+        self._checked = checked  # the client's one answer check (``api.checked``)
 
     def settings(self) -> dict[str, Any]:
         """Location types (and which you may set), coverage rules, limits."""
-        return dict(_checked(PlannerSettings, self.ops._get_json("planner/settings")))
+        return dict(self._checked(PlannerSettings, self.ops._get_json("planner/settings")))
 
     def employees(self, department: str | None = None,
                   include_inactive: bool = False) -> list[dict[str, Any]]:
         query = {"department": department, "include_inactive": "true" if include_inactive
                  else None}
-        return list(_checked(list[EmployeeOut], self.ops._get_json("planner/employees", query)))
+        employees = self.ops._get_json("planner/employees", query)
+        return list(self._checked(list[EmployeeOut], employees))
 
     def grid(self, start: date | str, end: date | str | None = None, *,
              department: str | None = None, location: str | None = None,
@@ -161,13 +150,13 @@ class PlannerClient:
         """The resolved grid of ``[start, end]`` (defaults included, marked as such)."""
         query = {"start": _day(start), "end": _day(end), "department": department,
                  "location": location, "role": role, "user": user}
-        return GridRows(_checked(GridOut, self.ops._get_json("planner/grid", query)))
+        return GridRows(self._checked(GridOut, self.ops._get_json("planner/grid", query)))
 
     def whereis(self, user: str | None = None, at: datetime | str | None = None
                 ) -> dict[str, Any]:
         """Where ``user`` (default: you) is at ``at`` (default: now); see ``["summary"]``."""
         query = {"user": user, "at": _instant(at)}
-        return dict(_checked(WhereIsOut, self.ops._get_json("planner/whereis", query)))
+        return dict(self._checked(WhereIsOut, self.ops._get_json("planner/whereis", query)))
 
     def entries(self, start: date | str, end: date | str | None = None, *,
                 user: str | None = None, department: str | None = None
@@ -175,7 +164,7 @@ class PlannerClient:
         """Stored entries (hand and imported, no defaults)."""
         query = {"start": _day(start), "end": _day(end), "user": user,
                  "department": department}
-        return list(_checked(list[EntryOut], self.ops._get_json("planner/entries", query)))
+        return list(self._checked(list[EntryOut], self.ops._get_json("planner/entries", query)))
 
     def set_entry(self, day: date | str, *blocks: Block, user: str | None = None,
                   until: date | str | None = None, weekdays: Iterable[str] | None = None,
@@ -192,14 +181,14 @@ class PlannerClient:
                 patch = {"blocks": body_blocks, "note": note, "version": mine[0]["version"],
                          **transport}
                 out = self.ops._send_json("PATCH", f"planner/entries/{mine[0]['id']}", patch)
-                return [dict(_checked(EntryOut, out))]
+                return [dict(self._checked(EntryOut, out))]
         body: dict[str, Any] = {"start_date": _day(day), "end_date": _day(until),
                                 "blocks": body_blocks, "note": note, **transport}
         if user is not None:
             body["username"] = user
         if weekdays is not None:
             body["weekdays"] = list(weekdays)
-        return list(_checked(list[EntryOut], self.ops._send_json("POST", "planner/entries",
+        return list(self._checked(list[EntryOut], self.ops._send_json("POST", "planner/entries",
                                                                  body)))
 
     def delete_entry(self, entry_id: str) -> None:
@@ -209,40 +198,40 @@ class PlannerClient:
     def coverage(self, start: date | str, end: date | str | None = None) -> CoverageRows:
         """Every coverage rule x day: required, covered, who, gap (``.gaps``)."""
         query = {"start": _day(start), "end": _day(end)}
-        return CoverageRows(_checked(CoverageOut, self.ops._get_json("planner/coverage",
+        return CoverageRows(self._checked(CoverageOut, self.ops._get_json("planner/coverage",
                                                                      query)))
 
     def holidays(self, start: date | str, end: date | str | None = None,
                  calendar: str | None = None) -> list[dict[str, Any]]:
         query = {"start": _day(start), "end": _day(end), "calendar": calendar}
-        return list(_checked(list[HolidayOut], self.ops._get_json("planner/holidays", query)))
+        return list(self._checked(list[HolidayOut], self.ops._get_json("planner/holidays", query)))
 
     def swaps(self, open_only: bool = False) -> list[dict[str, Any]]:
         """Swaps asked by you or of you."""
         query = {"open": "true" if open_only else None}
-        return list(_checked(list[SwapOut], self.ops._get_json("planner/swaps", query)))
+        return list(self._checked(list[SwapOut], self.ops._get_json("planner/swaps", query)))
 
     def ask_swap(self, entry_id: str, to_user: str, position: int = 0,
                  message: str = "") -> dict[str, Any]:
         """Ask ``to_user`` to take block ``position`` of your entry ``entry_id``."""
         body = {"entry_id": entry_id, "to_user": to_user, "position": position,
                 "message": message}
-        return dict(_checked(SwapOut, self.ops._send_json("POST", "planner/swaps", body)))
+        return dict(self._checked(SwapOut, self.ops._send_json("POST", "planner/swaps", body)))
 
     def decide_swap(self, swap_id: str, decision: str, message: str = "") -> dict[str, Any]:
         """``accept``/``decline`` (asked), ``approve``/``deny`` (admin), ``withdraw``."""
         body = {"decision": decision, "message": message}
-        return dict(_checked(SwapOut, self.ops._send_json("PUT", f"planner/swaps/{swap_id}",
+        return dict(self._checked(SwapOut, self.ops._send_json("PUT", f"planner/swaps/{swap_id}",
                                                           body)))
 
     def imports(self) -> list[dict[str, Any]]:
         """The last run of each import."""
-        return list(_checked(list[PlannerImportStatus], self.ops._get_json("planner/imports")))
+        return list(self._checked(list[PlannerImportStatus], self.ops._get_json("planner/imports")))
 
     def run_import(self, name: str, dry_run: bool = False) -> dict[str, Any]:
         """Run the configured ``night`` or ``leave`` import now (planner admins)."""
         body = {"dry_run": dry_run}
-        return dict(_checked(ImportResult, self.ops._send_json(
+        return dict(self._checked(ImportResult, self.ops._send_json(
             "POST", f"planner/imports/{quote(name)}", body)))
 
 
