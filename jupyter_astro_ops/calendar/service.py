@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets import Dict, Float, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
@@ -105,17 +106,23 @@ class CalendarService(LoggingConfigurable):
         try:
             if self._synced:
                 return
-            with self.db.write() as session:
-                for code, spec in self.sites.items():
-                    row = session.get(Site, code)
-                    if row is None:
-                        row = Site(code=code, max_span_s=0, created_by="config", created=utcnow())
-                        session.add(row)
-                    row.name = spec.get("name", code)
-                    row.timezone = spec.get("timezone", "UTC")
+            try:
+                self._write_sites()
+            except IntegrityError:  # another process (a second worker) inserted one first:
+                self._write_sites()  # its row is committed now, so this run updates it
             self._synced = True
         finally:
             self._sync_lock.release()
+
+    def _write_sites(self) -> None:
+        with self.db.write() as session:
+            for code, spec in self.sites.items():
+                row = session.get(Site, code)
+                if row is None:
+                    row = Site(code=code, max_span_s=0, created_by="config", created=utcnow())
+                    session.add(row)
+                row.name = spec.get("name", code)
+                row.timezone = spec.get("timezone", "UTC")
 
     def list_sites(self, user: User) -> list[SiteOut]:
         """Every site, by code."""

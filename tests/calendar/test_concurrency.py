@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from jupyter_astro_ops.calendar.schemas import ReservationIn, ReservationPatch
+from jupyter_astro_ops.core.db import Database
 from jupyter_astro_ops.core.errors import Conflict
 
-from .conftest import at
+from ..conftest import make_services
+from .conftest import SITES, at
 
 N = 8
 
@@ -115,3 +119,28 @@ def test_a_writer_past_the_busy_timeout_gets_sqlalchemys_error(db: Any, tmp_path
     finally:
         other.close()
         impatient.dispose()
+
+
+def test_two_processes_writing_the_sites_at_once_both_start(db: Any, users: Any) -> None:
+    """Two JupyterHub workers start together on one PostgreSQL database: the second to insert
+    a configured site used to fail its start-up with a duplicate key. Here the other process's
+    insert lands between this one's look-up and its commit (forced, not left to timing)."""
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite's write lock makes the second writer wait for the first")
+    other_db = Database(str(db.engine.url.render_as_string(hide_password=False)))
+    try:
+        mine = make_services(db, {"CalendarService": {"sites": SITES}}).calendar.service
+        other = make_services(other_db, {"CalendarService": {"sites": SITES}}).calendar.service
+        raced: list[bool] = []
+
+        def other_process_first(session: Any, *_: Any) -> None:
+            if not raced:
+                raced.append(True)
+                other.ensure_sites()  # commits both sites on its own connection
+
+        db.on_session_event("before_flush", other_process_first)
+        mine.ensure_sites()
+        assert raced == [True]
+        assert [s.code for s in mine.list_sites(users["bob"])] == ["mrc", "saf"]
+    finally:
+        other_db.dispose()
