@@ -175,7 +175,8 @@ class SubmitView(_Form):
                     f"{esc(cell(self.current.get(p.name))) or 'not set'}")
         table = pn.widgets.Tabulator(pd.DataFrame(rows, columns=["Parameter", "Current",
                                                                  "Requested"]),
-                                     show_index=False, disabled=True, name="ocat-changes",
+                                     show_index=False, disabled=True, selectable=False,
+                                     name="ocat-changes",
                                      sizing_mode="stretch_width") if rows else \
             pn.pane.Markdown("*No changes yet: pick a parameter, type a value, Add change.*")
         return pn.Column(pn.pane.Markdown(hint), table, sizing_mode="stretch_width")

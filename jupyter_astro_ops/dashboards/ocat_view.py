@@ -241,7 +241,7 @@ class BoardView(pn.viewable.Viewer):
                           "warning")] if d.warnings else []
         values = values_frame(d)
         table = (pn.widgets.Tabulator(values, show_index=False, disabled=True,
-                                      sizing_mode="stretch_width")
+                                      selectable=False, sizing_mode="stretch_width")
                  if len(values) else pn.pane.Markdown("*No parameter changes.*"))
         self._actions[:] = [pn.pane.Markdown(head), *warnings, table,
                             pmui.TextInput.from_param(self.param.note),
