@@ -42,7 +42,7 @@ from .tasks import first_load, follow_objects, follow_while_open, run_blocking, 
 from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
-SIGNOFF_WIDTH = 110  # "signed (Bob)" on one line, a longer name on two
+SIGNOFF_WIDTH = 110  # five of them fit beside the other columns at 1400 px; text wraps
 DETAIL_WIDTH = 900  # a revision's detail below the board: its tables read best this wide
 EMPTY_BOARD = ("No open revisions, and none closed in the last 36 hours. Submit one on the "
                "**Submit** tab.")
