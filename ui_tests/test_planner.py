@@ -16,16 +16,18 @@ from playwright.sync_api import expect
 
 from .conftest import Ui, UiServer
 
-STAFF = {"bob": ("Bob Night", "Operations", ["night_attendant"]),
-         "carol": ("Carol Assist", "Operations", ["observing_assistant"]),
-         "alice": ("Alice Ops", "Science", ["staff_astronomer"])}
+# carol works from Kona by default: the widest default chip ("Kona 08:00-17:00", "Kona")
+STAFF = {"bob": ("Bob Night", "Operations", ["night_attendant"], "HQ"),
+         "carol": ("Carol Assist", "Operations", ["observing_assistant"], "Kona"),
+         "alice": ("Alice Ops", "Science", ["staff_astronomer"], "HQ")}
 
 
 @pytest.fixture(scope="module")
 def planner_server(server: UiServer) -> UiServer:
-    for name, (display, dept, roles) in STAFF.items():
+    for name, (display, dept, roles, where) in STAFF.items():
         resp = server.api("alice", "PUT", f"planner/employees/{name}",
-                          json={"display_name": display, "department": dept, "roles": roles})
+                          json={"display_name": display, "department": dept, "roles": roles,
+                                "primary_location": where})
         assert resp.status_code in (200, 201), resp.text
     return server
 

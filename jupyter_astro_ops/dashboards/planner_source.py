@@ -92,7 +92,9 @@ def block_html(block: GridBlock, types: Mapping[str, LocationTypeOut], view: str
         text = f"{_label(block, types)} {times}"
         if block.note:
             text += f" · {block.note[:60]}"
-    style = "display:inline-block;padding:1px 4px;margin:1px;border-radius:3px;white-space:nowrap;"
+    # a week's "FamilySick 08:00-17:00" wraps inside its chip rather than being cut by the cell
+    wrap = "nowrap" if view in ("month", "legend") else "normal"
+    style = f"display:inline-block;padding:1px 4px;margin:1px;border-radius:3px;white-space:{wrap};"
     if view == "month":
         style += "font-size:85%;padding:1px 2px;"
     elif view == "week":
@@ -156,7 +158,8 @@ def coverage_html(cell: CoverageCell | None, view: str,
     else:
         style, klass = f"background:{OK_COLOUR};color:#1b5e20", "pp-covered"
     return (f'<span class="{klass}" title="{html.escape(tip)}" style="display:inline-block;'
-            f'padding:1px 4px;border-radius:3px;{style}">{html.escape(text)}</span>')
+            f'padding:1px 4px;border-radius:3px;white-space:normal;{style}">'
+            f"{html.escape(text)}</span>")  # who covers wraps, as a long name needs
 
 
 def grid_frame(grid: GridOut, coverage: CoverageOut | None,

@@ -69,6 +69,10 @@ DECIDED = {"accept": "Accepted", "decline": "Declined", "approve": "Approved", "
 WIDTHS = {"day": 820, "week": 134, "month": 56}
 WHO_WIDTHS = {"day": 300, "week": 190, "month": 240}
 DAY_MIN_WIDTH = 56  # fit_columns shrinks no column below its minimum: the table scrolls
+# a day's chips get the cell's width: the theme's side padding of each cell left a default
+# "Kona" chip of the month, and "Kona 08:00-17:00" of the week, a few pixels short
+GRID_CSS = (".tabulator-row .tabulator-cell { padding-left: 3px !important; "
+            "padding-right: 3px !important; }")
 
 Data = tuple[PlannerSettings, dict[str, str], GridOut, CoverageOut, list[SwapOut]]
 
@@ -263,7 +267,8 @@ class PlannerDashboard(pn.viewable.Viewer):
             sortable=False, hidden_columns=[USERNAME, ROW_KIND], frozen_columns=[WHO],
             titles={WHO: "Who"}, layout="fit_columns", pagination=None,
             sizing_mode="stretch_width", name="planner-grid",
-            configuration={"columnDefaults": {"headerSort": False, "minWidth": DAY_MIN_WIDTH}})
+            configuration={"columnDefaults": {"headerSort": False, "minWidth": DAY_MIN_WIDTH}},
+            stylesheets=[GRID_CSS])
         self._table.on_click(self._clicked_cell)
         self._legend = pn.pane.HTML("", sizing_mode="stretch_width")
         self.form = CellForm(self.source, self._cell, self.reload)
