@@ -42,12 +42,11 @@ from .activity_text import (
 )
 from .tasks import first_load, follow_while_open, run_blocking, served
 from .text import escape_md
-from .widgets import Notice, TableOrEmpty, alert, empty_state
+from .widgets import WRAP, Notice, TableOrEmpty, alert, empty_state
 
 log = logging.getLogger(__name__)
 FILTER_WIDTH = 230
 FLUSH_MS = 200
-WRAP = {"type": "textarea"}
 EMPTY = ("No events match the filters. Clear a filter above, or wait: new events appear here "
          "live, without a reload.")
 NOTHING_SELECTED = "Select a row to see the event's details and log; a pending request you " \
@@ -213,7 +212,8 @@ class ActivityDashboard(Notice, pn.viewable.Viewer):
             self.param.frame, show_index=False, selectable=1, disabled=True,
             pagination="local", page_size=10, sizing_mode="stretch_width",
             layout="fit_columns", titles=TITLES, widths=WIDTHS, hidden_columns=HIDDEN,
-            formatters={"what": WRAP, "last_message": WRAP}, name="events",
+            formatters={c: WRAP for c in ("user", "what", "project", "last_message")},
+            name="events",
         )
         self._table.param.watch(self._on_selection, "selection")
         self._view = TableOrEmpty(self._table, empty_state(EMPTY, name="no-events"))

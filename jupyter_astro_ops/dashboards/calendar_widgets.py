@@ -21,7 +21,7 @@ from ..calendar.schemas import ReservationOut
 from .calendar_source import form_utc, window_for
 from .calendar_text import HIDDEN, TITLES, Names, conflict_list, selected_ids, selected_summary
 from .text import escape_md, span
-from .widgets import IsoDatetimeInput, TableOrEmpty, alert, empty_state
+from .widgets import WRAP, IsoDatetimeInput, TableOrEmpty, alert, empty_state
 
 
 class BookingState(Protocol):
@@ -56,7 +56,6 @@ FORM_WIDTH = 330
 # each cell of "When" names its zones (UTC, then the site's); wide enough for each title
 # beside its sort arrow
 WIDTHS = {"site": 125, "times": 195, "kind": 90, "who": 120, "project": 110}
-WRAP = {"type": "textarea"}
 LEGEND = ("Bars are coloured by project; yours have a dark outline, the selected one is "
           "orange. The dashed outline is the slot in the form (green: free, red: something is "
           "in the way); the red line is now. Hover a bar for details, click it to select.")
@@ -100,7 +99,7 @@ class CalendarWidgets:
             p.frame, show_index=False, selectable=1, disabled=True, hidden_columns=HIDDEN,
             titles=TITLES, pagination="local", page_size=12, sizing_mode="stretch_width",
             layout="fit_columns", widths=WIDTHS,
-            formatters={"times": WRAP, "title": WRAP, "project": WRAP},
+            formatters={c: WRAP for c in ("site", "times", "title", "kind", "who", "project")},
             name="reservations")
         self.table.param.watch(self._on_table_selection, "selection")
         self.empty = empty_state(empty_text(dash.view, dash.day), name="no-reservations")
