@@ -50,7 +50,8 @@ USERS = {
 }
 ROLES = {"admin": ["group:ops-leads"], "stager": ["bob", "carol"],
          "arcops": ["group:arcops"], "usint": ["carol"]}  # test_ocat.py
-SITES = {"saf": {"name": "Santa Fe", "timezone": "America/Denver"},
+# a long site name: the calendar's table must wrap it, not cut it (``Ui.cut_off``)
+SITES = {"saf": {"name": "Santa Fe Observatory", "timezone": "America/Denver"},
          "mrc": {"name": "Mars Hill", "timezone": "America/Phoenix"}}
 # What a server log line reporting a problem looks like: Jupyter's "[E ..." and "[C ...",
 # Python's tracebacks and logging "ERROR"/"CRITICAL", asyncio's "Task was destroyed".

@@ -42,7 +42,7 @@ def test_book_with_the_conflict_preview(ui: Ui) -> None:
     cell = page.locator(".tabulator-cell", has_text="Bob's M31 night").first
     expect(cell).to_be_visible(timeout=45_000)
     row = page.locator(".tabulator-row", has_text="Bob's M31 night").first
-    expect(row).to_contain_text("Santa Fe (saf)")  # names, not codes
+    expect(row).to_contain_text("Santa Fe Observatory (saf)")  # names, not codes
     expect(row).to_contain_text("Bob")
     cell.click()  # defect 2: this raised RuntimeError on the server
     expect(page.get_by_text("read-only for you").first).to_be_visible(timeout=15_000)
@@ -51,7 +51,7 @@ def test_book_with_the_conflict_preview(ui: Ui) -> None:
 
     page.get_by_role("button", name="New booking").click()
     page.get_by_label("Site").click()
-    page.locator("li").filter(has_text=re.compile(r"^Santa Fe \(saf\)$")).click()
+    page.locator("li").filter(has_text=re.compile(r"^Santa Fe Observatory \(saf\)$")).click()
     _type_instant(page, "Start (UTC)", _at(3))
     _type_instant(page, "End (UTC)", _at(4))
     expect(page.get_by_text("In the way: 1 reservation(s).")).to_be_visible(timeout=15_000)
@@ -65,7 +65,8 @@ def test_book_with_the_conflict_preview(ui: Ui) -> None:
     book = page.get_by_role("button", name="Book", exact=True)
     expect(book).to_be_enabled()
     book.click()
-    expect(page.get_by_text("Booked Carol at Santa Fe (saf)")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Booked Carol at Santa Fe Observatory (saf)")).to_be_visible(
+        timeout=15_000)
     mine = page.locator(".tabulator-row", has_text="You").first
     expect(mine).to_be_visible(timeout=15_000)
     # the new booking is selected: the form is about it, not a free slot to book again
