@@ -60,13 +60,19 @@ LOG_PROBLEM = re.compile(r"^\[[EC] |Traceback \(most recent call last\)|\bERROR\
 # Known upstream noise, not ours: when a page is left while panel still sends, the proxy's
 # message_cb writes to the browser's closed websocket and tornado logs WebSocketClosedError
 # (jupyter-server-proxy's handlers.py; see jupyterhub/jupyter-server-proxy and
-# rapidsai/jupyterlab-nvdashboard#28). Only exactly these two tracebacks are forgiven.
+# rapidsai/jupyterlab-nvdashboard#28), and panel's ``_dispatch_msgs`` logs the same closed
+# socket as a task exception. Only exactly these three tracebacks are forgiven.
 PROXY_CLOSED = [
     re.compile(r"^\[E [^\]]*\] Uncaught exception\n(?:    .*\n)*?"
                r"(?=(?:    .*\n)*?    .*jupyter_server_proxy/handlers\.py)(?:    .*\n)*?"
                r"    tornado\.websocket\.WebSocketClosedError\n", re.M),
     re.compile(r"^.*Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
                r"coro=<WebSocketProtocol13\.write_message\.<locals>\.wrapper\(\).*"
+               r"exception=WebSocketClosedError\(\)>\n(?:.*\n)*?"
+               r"tornado\.websocket\.WebSocketClosedError\n", re.M),
+    # panel's own sender, when the page goes while it still dispatches a change to it
+    re.compile(r"^.*Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+               r"coro=<_dispatch_msgs\(\) done, defined at .*panel/io/document\.py:\d+> "
                r"exception=WebSocketClosedError\(\)>\n(?:.*\n)*?"
                r"tornado\.websocket\.WebSocketClosedError\n", re.M),
 ]

@@ -23,7 +23,7 @@ JOB_TITLES = {"created": "Created (UTC)", "what": "What", "status": "Status",
               "bytes_pct": "Progress", "rate": "Rate", "eta": "Time left"}
 # wide enough for each title beside its sort arrow at 1400 px ("What" takes the rest)
 JOB_WIDTHS = {"created": 150, "status": 105, "method": 100, "files": 85, "bytes": 150,
-              "bytes_pct": 115, "rate": 95, "eta": 115}
+              "bytes_pct": 115, "rate": 110, "eta": 115}
 NO_JOBS = "No jobs yet: pick a folder on the left and press **Start staging**."
 EMPTY_DIR = "This folder is empty. Go **Up**, or pick another storage root."
 NO_ROOTS = ("No storage root is open to you. Ask an administrator for the *stager* role or "

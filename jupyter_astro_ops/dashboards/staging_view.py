@@ -49,7 +49,7 @@ from .staging_text import (
 )
 from .tasks import DOMAIN_ERRORS, first_load, follow_while_open, run_blocking, served, with_document
 from .text import escape_md
-from .widgets import Notice, TableOrEmpty, alert, empty_state
+from .widgets import WRAP, Notice, TableOrEmpty, alert, empty_state
 
 SIDE_WIDTH = 340
 
@@ -281,7 +281,9 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         self._jobs_table = pn.widgets.Tabulator.from_param(
             self.param.jobs, show_index=False, selectable=1, disabled=True,
             titles=JOB_TITLES, hidden_columns=JOB_HIDDEN,
-            formatters={"files_pct": BAR, "bytes_pct": BAR, "what": {"type": "textarea"}},
+            # a rate of "1023.4 MiB/s" or bytes of "812.5 MiB / 1.0 GiB" wrap, never cut
+            formatters={"files_pct": BAR, "bytes_pct": BAR,
+                        **{c: WRAP for c in ("what", "status", "files", "bytes", "rate", "eta")}},
             pagination="local", page_size=10, sizing_mode="stretch_width",
             layout="fit_columns", widths=JOB_WIDTHS, name="jobs")
         self._jobs_table.param.watch(self._on_job_selection, "selection")
