@@ -49,8 +49,6 @@ class Transport(Protocol):
     def me(self) -> dict[str, Any]: ...
 
 
-
-
 def _day(value: date | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -188,8 +186,8 @@ class PlannerClient:
             body["username"] = user
         if weekdays is not None:
             body["weekdays"] = list(weekdays)
-        return list(self._checked(list[EntryOut], self.ops._send_json("POST", "planner/entries",
-                                                                 body)))
+        out = self.ops._send_json("POST", "planner/entries", body)
+        return list(self._checked(list[EntryOut], out))
 
     def delete_entry(self, entry_id: str) -> None:
         """Delete one of your entries (the day falls back to its default)."""
@@ -198,8 +196,8 @@ class PlannerClient:
     def coverage(self, start: date | str, end: date | str | None = None) -> CoverageRows:
         """Every coverage rule x day: required, covered, who, gap (``.gaps``)."""
         query = {"start": _day(start), "end": _day(end)}
-        return CoverageRows(self._checked(CoverageOut, self.ops._get_json("planner/coverage",
-                                                                     query)))
+        coverage = self.ops._get_json("planner/coverage", query)
+        return CoverageRows(self._checked(CoverageOut, coverage))
 
     def holidays(self, start: date | str, end: date | str | None = None,
                  calendar: str | None = None) -> list[dict[str, Any]]:
@@ -221,8 +219,8 @@ class PlannerClient:
     def decide_swap(self, swap_id: str, decision: str, message: str = "") -> dict[str, Any]:
         """``accept``/``decline`` (asked), ``approve``/``deny`` (admin), ``withdraw``."""
         body = {"decision": decision, "message": message}
-        return dict(self._checked(SwapOut, self.ops._send_json("PUT", f"planner/swaps/{swap_id}",
-                                                          body)))
+        out = self.ops._send_json("PUT", f"planner/swaps/{swap_id}", body)
+        return dict(self._checked(SwapOut, out))
 
     def imports(self) -> list[dict[str, Any]]:
         """The last run of each import."""
