@@ -41,8 +41,8 @@ from .activity_text import (
     who,
 )
 from .tasks import first_load, follow_while_open, run_blocking, served
-from .text import escape_md
-from .widgets import WRAP, Notice, TableOrEmpty, alert, empty_state
+from .text import WRAP, escape_md
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
 log = logging.getLogger(__name__)
 FILTER_WIDTH = 230

@@ -20,8 +20,8 @@ import panel_material_ui as pmui
 from ..calendar.schemas import ReservationOut
 from .calendar_source import form_utc, window_for
 from .calendar_text import HIDDEN, TITLES, Names, conflict_list, selected_ids, selected_summary
-from .text import escape_md, span
-from .widgets import WRAP, IsoDatetimeInput, TableOrEmpty, alert, empty_state
+from .text import WRAP, escape_md, span
+from .widgets import IsoDatetimeInput, TableOrEmpty, alert, empty_state
 
 
 class BookingState(Protocol):

@@ -39,6 +39,7 @@ from .ocat_source import (
     when,
 )
 from .tasks import first_load, follow_objects, follow_while_open, run_blocking, served
+from .text import WRAP
 from .widgets import alert
 
 SORTS = {"Newest first": "submitted", "Obsid": "obsid", "Submitter": "submitter"}
@@ -83,7 +84,7 @@ class BoardView(pn.viewable.Viewer):
             # widths from the first data would cut a later "signed (Observer One)": the
             # sign-off columns and the notes have their own, and their text wraps
             widths={"notes": 220, **{c: signoff_width(label) for c, label in self.labels.items()}},
-            formatters={c: "textarea" for c in ["notes", *self.labels]})
+            formatters={c: WRAP for c in ["notes", *self.labels]})
         self._table.param.watch(self._on_selection, "selection")
 
     # -- data --------------------------------------------------------------------------------

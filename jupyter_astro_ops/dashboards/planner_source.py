@@ -1,8 +1,8 @@
 """People Planner dashboard, data side: ``PlannerSource``, windows, cell rendering, live feed.
 
 ``PlannerSource`` is the blocking data access of one user through the planner's parts (every
-rule, authorization included, stays in the service); ``window_for`` is a view's first and last
-day (``windows.days_of``); ``grid_frame`` turns a grid and its coverage into the table the Viewer
+rule, authorization included, stays in the service); ``window_label`` names a view's days
+(``windows.days_of``); ``grid_frame`` turns a grid and its coverage into the table the Viewer
 shows: coverage rows first (a gap is red), then one row per employee, one HTML cell per day.
 Every piece of user text (names, notes, holiday names) is HTML-escaped here. The Viewer is
 ``planner_view.PlannerDashboard``.
@@ -49,12 +49,9 @@ GAP_COLOUR = "#d62728"
 OK_COLOUR = "#e3f2e6"
 
 
-window_for = days_of  # (first, last) day of the view, both included
-
-
 def window_label(view: str, day: date | None) -> str:
     """``**Mon 07 Dec 2026** to **Sun 13 Dec 2026**``: the window in words."""
-    first, last = window_for(view, day or utcnow().date())
+    first, last = days_of(view, day or utcnow().date())
     text = f"**{first:%a %d %b %Y}**"
     return text if view == "day" else f"{text} to **{last:%a %d %b %Y}**"
 

@@ -52,12 +52,12 @@ from .planner_source import (
     describe_swap,
     grid_frame,
     legend_html,
-    window_for,
     window_label,
 )
 from .tasks import first_load, follow_objects, follow_while_open, run_blocking, served
+from .text import WRAP
 from .widgets import alert, empty_state
-from .windows import step
+from .windows import days_of, step
 
 log = logging.getLogger(__name__)
 ALL = "(all)"
@@ -110,7 +110,7 @@ class PlannerDashboard(pn.viewable.Viewer):
     # -- data ------------------------------------------------------------------------------
     @property
     def window(self) -> tuple[date, date]:
-        return window_for(self.view, self.day or utcnow().date())
+        return days_of(self.view, self.day or utcnow().date())
 
     def _filters(self) -> dict[str, Any]:
         pick = {k: getattr(self, k) for k in ("department", "location", "role")}
@@ -155,7 +155,7 @@ class PlannerDashboard(pn.viewable.Viewer):
         with pn.io.hold():  # columns, widths and rows reach the browser as one change
             self._table.param.update(
                 # a long name wraps in its cell (the row grows) rather than being cut
-                formatters={WHO: "textarea", **{label: "html" for label in self.labels}},
+                formatters={WHO: WRAP, **{label: "html" for label in self.labels}},
                 widths={WHO: WHO_WIDTHS[self.view], **{label: width for label in self.labels}})
             self.frame = frame
             self.form.refill()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..staging.schemas import JobLogEntry, JobOut, LsEntry, LsOut
-from .text import human_bytes, human_duration, plural
+from .text import WRAP, human_bytes, human_duration, plural
 
 TIME_FMT = "%d %b %H:%M:%S"
 JOB_COLUMNS = ["created", "what", "status", "method", "files", "files_pct", "bytes",
@@ -29,6 +29,9 @@ EMPTY_DIR = "This folder is empty. Go **Up**, or pick another storage root."
 NO_ROOTS = ("No storage root is open to you. Ask an administrator for the *stager* role or "
             "for a root of your group.")
 BAR = {"type": "progress", "max": 100, "legend": True, "color": "#2b7bb9"}
+# a rate of "1023.4 MiB/s" or bytes of "812.5 MiB / 1.0 GiB" wrap, never cut
+JOB_FORMATTERS = {"files_pct": BAR, "bytes_pct": BAR,
+                  **{c: WRAP for c in ("what", "status", "files", "bytes", "rate", "eta")}}
 LS_COLUMNS = ["name", "type", "size", "path"]
 
 def job_row(job: JobOut) -> dict[str, Any]:

@@ -30,9 +30,9 @@ from ..staging.schemas import CreateFileOut, JobLog, JobOut, LsOut, RootOut
 from ..staging.service import OBJECT_TYPE
 from .staging_source import FINAL, JOB_METHODS, StagingSource
 from .staging_text import (
-    BAR,
     EMPTY_DIR,
     JOB_COLUMNS,
+    JOB_FORMATTERS,
     JOB_HIDDEN,
     JOB_TITLES,
     JOB_WIDTHS,
@@ -49,7 +49,7 @@ from .staging_text import (
 )
 from .tasks import DOMAIN_ERRORS, first_load, follow_while_open, run_blocking, served, with_document
 from .text import escape_md
-from .widgets import WRAP, Notice, TableOrEmpty, alert, empty_state
+from .widgets import Notice, TableOrEmpty, alert, empty_state
 
 SIDE_WIDTH = 340
 
@@ -281,9 +281,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         self._jobs_table = pn.widgets.Tabulator.from_param(
             self.param.jobs, show_index=False, selectable=1, disabled=True,
             titles=JOB_TITLES, hidden_columns=JOB_HIDDEN,
-            # a rate of "1023.4 MiB/s" or bytes of "812.5 MiB / 1.0 GiB" wrap, never cut
-            formatters={"files_pct": BAR, "bytes_pct": BAR,
-                        **{c: WRAP for c in ("what", "status", "files", "bytes", "rate", "eta")}},
+            formatters=JOB_FORMATTERS,
             pagination="local", page_size=10, sizing_mode="stretch_width",
             layout="fit_columns", widths=JOB_WIDTHS, name="jobs")
         self._jobs_table.param.watch(self._on_job_selection, "selection")

@@ -17,6 +17,9 @@ from ..core.timeutil import as_utc
 
 DAY_TIME = "%a %d %b %H:%M"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# a Tabulator formatter: a cell's text wraps onto more lines (the row grows) instead of being
+# cut with "...", so that names, titles and figures of any length read whole
+WRAP = {"type": "textarea"}
 
 
 def escape_md(text: object) -> str:

@@ -20,9 +20,6 @@ import panel_material_ui as pmui
 import param
 
 KINDS = ["info", "success", "warning", "error"]
-# a Tabulator formatter: the cell's text wraps onto more lines (the row grows) instead of being
-# cut with "...", as names and titles of any length must read whole
-WRAP = {"type": "textarea"}
 
 
 def parse_typed_instant(text: str) -> datetime | None:

@@ -18,10 +18,10 @@ from jupyter_astro_ops.dashboards.planner_source import (
     WHO,
     PlannerSource,
     column_label,
-    window_for,
 )
 from jupyter_astro_ops.dashboards.planner_view import PlannerDashboard
-from jupyter_astro_ops.dashboards.windows import step
+from jupyter_astro_ops.dashboards.text import WRAP
+from jupyter_astro_ops.dashboards.windows import days_of, step
 from jupyter_astro_ops.planner.schemas import BlockIn, EmployeeRecord, EntryIn
 
 from ..conftest import ROLES, make_services
@@ -178,7 +178,7 @@ def test_month_view_is_readable(services: Services) -> None:
     dash = dashboard(services, "bob")
     dash.view = "month"
     assert len(dash.labels) == 31 and dash._table.widths[column_label(MON, "month")] == 56
-    assert dash._table.formatters[WHO] == "textarea"  # a long name wraps (the browser test
+    assert dash._table.formatters[WHO] == WRAP  # a long name wraps (the browser test
     # checks that nothing in the grid is cut)
     dash.navigate(1)
     assert dash.day == date(2030, 2, 1) and len(dash.labels) == 28
@@ -196,8 +196,8 @@ def test_a_read_that_began_before_a_newer_one_is_not_shown(services: Services) -
 
 
 def test_window_helpers() -> None:
-    assert window_for("week", date(2030, 1, 9)) == (MON, MON + timedelta(days=6))
-    assert window_for("month", date(2030, 12, 9)) == (date(2030, 12, 1), date(2030, 12, 31))
+    assert days_of("week", date(2030, 1, 9)) == (MON, MON + timedelta(days=6))
+    assert days_of("month", date(2030, 12, 9)) == (date(2030, 12, 1), date(2030, 12, 31))
     assert step("month", date(2030, 12, 9), 1) == date(2031, 1, 1)
     assert step("day", MON, -1) == MON - timedelta(days=1)
 
