@@ -19,6 +19,7 @@ How the parts depend on each other (arrows: "is handed")::
        ^            ^
        |            +-------------------------------+
     JobStore <- StagingService <- Runner, Browser   |
+                StagingService.starter = Runner (a job created here starts in a free slot)
     CopyWorkers <- Runner (worker processes for small files)
     ReservationWriter, ReservationIndex (EventLog, FeedHub) <- CalendarService <- ICalFeeds,
                                                             CalendarCompat, LcoImporter
@@ -264,6 +265,7 @@ def _staging(parent: Configurable, wiring: Wiring, db: Database, events: EventLo
                     max_files=service.max_files_in_flight, poll_interval=service.poll_interval,
                     log=service.log, nice=service.worker_nice,
                     copier=CopyWorkers(nice=service.worker_nice, parent=parent))
+    service.starter = runner
     browser = Browser(service.storage, service.compat_methods)
     return StagingParts(service=service, browser=browser, runner=runner)
 

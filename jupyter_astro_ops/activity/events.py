@@ -51,7 +51,8 @@ class EventLog:
         self.db = db
         self.log = log or logging.getLogger(__name__)
         self._object_types = set(BASE_OBJECT_TYPES)
-        self._listeners: list[tuple[Listener, frozenset[str] | None]] = []
+        # (listener, object types or None for all, whether this process's commits wake it)
+        self._listeners: list[tuple[Listener, frozenset[str] | None, bool]] = []
         self._lock = threading.Lock()
         self._info_key = f"astro_activity_written_{id(self):x}"
         self._seqs_key = f"astro_activity_seqs_{id(self):x}"
@@ -75,29 +76,31 @@ class EventLog:
     def object_types(self) -> frozenset[str]:
         return frozenset(self._object_types)
 
-    def add_listener(self, listener: Listener, object_types: Iterable[str] | None = None
-                     ) -> None:
+    def add_listener(self, listener: Listener, object_types: Iterable[str] | None = None,
+                     *, local: bool = True) -> None:
         """Call ``listener(types)`` after each commit that wrote events of ``object_types``
-        (any type when ``None``), with the set of types written.
+        (any type when ``None``), with the set of types written; with ``local=False`` only
+        after other processes' commits (``remote.RemoteChanges``).
 
         Runs in the committing thread; listeners must be cheap and thread-safe (a background
         loop's ``wake`` is).
         """
         types = None if object_types is None else frozenset(object_types)
         with self._lock:
-            self._listeners.append((listener, types))
+            self._listeners.append((listener, types, local))
 
     def remove_listener(self, listener: Listener) -> None:
         """Undo ``add_listener`` (no error if it was not registered)."""
         with self._lock:
-            self._listeners = [(fn, t) for fn, t in self._listeners if fn != listener]
+            self._listeners = [entry for entry in self._listeners if entry[0] != listener]
 
-    def notify(self, written: frozenset[str]) -> None:
-        """Tell in-process listeners that events of the types ``written`` were committed."""
+    def notify(self, written: frozenset[str], *, remote: bool = False) -> None:
+        """Tell in-process listeners that events of the types ``written`` were committed (by
+        another process if ``remote``)."""
         with self._lock:
             listeners = list(self._listeners)
-        for listener, types in listeners:
-            if types is not None and not types & written:
+        for listener, types, local in listeners:
+            if (types is not None and not types & written) or not (local or remote):
                 continue
             try:
                 listener(written)

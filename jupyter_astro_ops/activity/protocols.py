@@ -53,7 +53,9 @@ class EventRecorder(Protocol):
     def find(self, session: Session, event_id: str | None) -> ActivityEvent | None: ...
 
     def add_listener(self, listener: Callable[[frozenset[str]], None],
-                     object_types: Iterable[str] | None = ...) -> None: ...
+                     object_types: Iterable[str] | None = ..., *, local: bool = ...) -> None:
+        """Call ``listener`` after commits of events of ``object_types`` (``local=False``:
+        only other processes' commits)."""
 
     def remove_listener(self, listener: Callable[[frozenset[str]], None]) -> None: ...
 

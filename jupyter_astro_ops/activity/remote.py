@@ -50,7 +50,7 @@ class Notifier(Protocol):
     db: Database
     tracking: bool
 
-    def notify(self, written: frozenset[str]) -> None: ...
+    def notify(self, written: frozenset[str], *, remote: bool = False) -> None: ...
     def take_local(self, seqs: Iterable[int]) -> set[int]: ...
 
 
@@ -121,7 +121,7 @@ class RemoteChanges(LoggingConfigurable):
     def _wake(self, written: frozenset[str]) -> None:
         if written:
             self.wakeups += 1
-            self.events.notify(written)
+            self.events.notify(written, remote=True)
 
     # -- PostgreSQL: LISTEN ------------------------------------------------------------------
     def _listen_postgres(self) -> None:

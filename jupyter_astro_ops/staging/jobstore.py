@@ -141,14 +141,12 @@ class JobStore(LoggingConfigurable):
                     self.act.transition(session, ev, "WAITING", message=message)
             return [j.id for j in jobs]
 
-    def claim_if_queued(self, limit: int) -> list[str]:
-        """``claim``, after a read finds a queued job of this scope at all: a wake-up by some
-        other job's progress then costs a read, not a write lock."""
+    def any_queued(self) -> bool:
+        """Whether a job of this scope is queued (a read: a wake-up by some other process's
+        event then costs no write lock, and holds no runner slot)."""
         with self.db.read() as session:
             stmt = self._scoped(select(StagingJob.id).where(StagingJob.status == "queued"))
-            if session.scalar(stmt.limit(1)) is None:
-                return []
-        return self.claim(limit)
+            return session.scalar(stmt.limit(1)) is not None
 
     def claim(self, limit: int) -> list[str]:
         """Move up to ``limit`` queued jobs of this scope to ``running``, leased to us."""
@@ -159,15 +157,20 @@ class JobStore(LoggingConfigurable):
                 stmt = stmt.with_for_update(skip_locked=True)
             jobs = [j for j in session.scalars(stmt).all() if self.scope.serves(j)][:limit]
             for job in jobs:
-                resumed = job.started is not None
-                job.status = "running"
-                job.started = job.started or utcnow()
-                job.claimed_by, job.lease_until = self.owner, self._lease()
-                ev = self.event(session, job)
-                if ev is not None and ev.status in ("NEW", "WAITING"):
-                    self.act.transition(session, ev, "RUNNING", message=(
-                        "resumed" if resumed else "started"))
+                self.take(session, job)
             return [j.id for j in jobs]
+
+    def take(self, session: Session, job: StagingJob) -> None:
+        """Move ``job`` (queued, or being created in ``session``) to ``running``, leased to
+        this runner, and its event to RUNNING, in the caller's transaction."""
+        resumed = job.started is not None
+        job.status = "running"
+        job.started = job.started or utcnow()
+        job.claimed_by, job.lease_until = self.owner, self._lease()
+        ev = self.event(session, job)
+        if ev is not None and ev.status in ("NEW", "WAITING"):
+            self.act.transition(session, ev, "RUNNING", message=(
+                "resumed" if resumed else "started"))
 
     def renew(self, job_ids: list[str]) -> None:
         """Extend the leases of jobs this runner holds (its heartbeat, each runner round)."""

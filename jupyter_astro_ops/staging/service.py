@@ -3,7 +3,9 @@
 Jobs are validated here (root, method, roles, confined source and target) before anything is
 written, and stored with an activity event (``STAGING_JOB``, WAITING). The runner
 (``runner.py``, built beside this service by the composition root) is woken by that event's
-commit, claims the job and calls ``run_job`` in a worker thread (``jobs.JobRun``). A cancel is
+commit, claims the job and calls ``run_job`` in a worker thread (``jobs.JobRun``). When the
+runner of this process has a free slot (``starter``), the job is claimed in the transaction
+that creates it and handed to the runner at once: it never waits in the queue. A cancel is
 written to the job row; the running job reads it at its next progress write (about once a
 second). Browsing, streamed downloads and ``create-file`` are the ``browse.Browser``'s, handed
 the same ``Roots`` (``self.storage``) by the composition root. The SKAO-compatible
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -47,6 +49,22 @@ from .schemas import (
     SourceRef,
 )
 from .transfer import Cancelled
+
+
+class JobStarter(Protocol):
+    """The runner of this process, which can take a job as it is created (``runner.Runner``)."""
+
+    def reserve(self) -> bool:
+        """Take a free slot (``False``: none, or the runner is not running)."""
+
+    def unreserve(self) -> None: ...
+
+    def launch(self, job: StagingJob) -> None:
+        """Run ``job``, claimed by the store in the transaction that created it."""
+
+    def wake(self) -> None:
+        """Look for queued jobs now (one was queued here without a slot)."""
+
 
 COMPAT_METHODS = ("local_copy", "local_symlink", "direct_download", "jupyter_copy")
 COMPAT_TO_JOB = {"local_copy": "copy", "jupyter_copy": "copy", "local_symlink": "symlink"}
@@ -139,6 +157,9 @@ class StagingService(LoggingConfigurable):
         self.store = store
         events.register_object_type(OBJECT_TYPE)
         self.storage = Roots(build_roots(dict(self.roots)), self.compat_root)
+        # the runner built beside this service (set by the composition root; the runner is
+        # handed this service, so one of the two is wired after the other)
+        self.starter: JobStarter | None = None
 
     # -- roots -------------------------------------------------------------------------------
     def root(self, user: User, name: str, method: str | None = None) -> Root:
@@ -173,15 +194,30 @@ class StagingService(LoggingConfigurable):
             planned=False, files_total=0, files_done=0, files_skipped=0, files_failed=0,
             bytes_total=0 if is_dir else int(info.get("size") or 0), bytes_done=0,
             created=utcnow())
-        with self.db.write() as session:
-            session.add(job)
-            ev = self.events.record(
-                session, job.username, action="ADD", object_type=OBJECT_TYPE, object_id=job.id,
-                status="WAITING", data={"root": root.name, "source": src, "target": target,
-                                        "method": req.method},
-                message=f"{req.method} {root.name}:{src or '/'} -> {target or '.'} queued"
-                        + (f" by {user.username}" if owner and owner != user.username else ""))
-            job.event_id = ev.id
+        starter = self.starter if self.store.scope.serves(job) else None
+        start_now = starter is not None and starter.reserve()
+        try:
+            with self.db.write() as session:
+                session.add(job)
+                ev = self.events.record(
+                    session, job.username, action="ADD", object_type=OBJECT_TYPE,
+                    object_id=job.id, status="WAITING",
+                    data={"root": root.name, "source": src, "target": target,
+                          "method": req.method},
+                    message=f"{req.method} {root.name}:{src or '/'} -> {target or '.'} queued"
+                            + (f" by {user.username}" if owner and owner != user.username
+                               else ""))
+                job.event_id = ev.id
+                if start_now:
+                    self.store.take(session, job)
+        except BaseException:
+            if start_now and starter is not None:
+                starter.unreserve()
+            raise
+        if start_now and starter is not None:
+            starter.launch(job)
+        elif starter is not None:
+            starter.wake()
         return to_out(job)
 
     def _final_target(self, base: str, raw: str, src: str, root: Root, is_dir: bool) -> str:
@@ -278,17 +314,18 @@ class StagingService(LoggingConfigurable):
                         max_bytes_per_second=max(0, self.max_bytes_per_second))
 
     def run_job(self, job_id: str, flags: Flags, files_pool: Executor,
-                copier: BatchCopier | None = None) -> None:
-        """Run one claimed job to its end (called by the runner in a job thread)."""
+                copier: BatchCopier | None = None, job: StagingJob | None = None) -> None:
+        """Run one claimed job to its end (called by the runner in a job thread); ``job``:
+        its row as the claim committed it, when the caller has it."""
         try:
-            self._run_job(job_id, flags, files_pool, copier)
+            self._run_job(job_id, flags, files_pool, copier, job)
         except Exception as exc:  # never leave a job running because of a bug
             self.log.exception("staging job %s crashed", job_id)
             self.store.finish(job_id, "failed", f"internal error: {exc}", [])
 
     def _run_job(self, job_id: str, flags: Flags, files_pool: Executor,
-                 copier: BatchCopier | None) -> None:
-        job = self.store.load_job(job_id)
+                 copier: BatchCopier | None, job: StagingJob | None) -> None:
+        job = job or self.store.load_job(job_id)
         if job is None:
             return
         if job.cancel_requested_by:
