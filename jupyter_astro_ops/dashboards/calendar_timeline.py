@@ -2,8 +2,9 @@
 
 Reservations are ``hbar`` glyphs (``left=start``, ``right=end``) on a categorical y axis of
 site names (``Santa Fe (saf)``), coloured by project (realtime bookings share one colour) with
-a legend, labelled with their title and booker (the title alone on a narrow bar), and with hover
-tooltips (UTC and site time, booker, type, project, note). The user's own bookings have a dark
+a legend, labelled with their title and booker (the title alone on a narrow bar; a label is
+cut, or left out, where it would run into the next bar of its row), and with hover tooltips
+(UTC and site time, booker, type, project, note). The user's own bookings have a dark
 outline; the candidate booking of the form is a dashed outline, green when it fits and red
 when it clashes, so the conflict is visible before anything is booked; a red line marks now.
 
@@ -37,11 +38,15 @@ OTHERS_LINE = "#ffffff"
 ROW_PX = 46
 LABEL_MIN_FRACTION = 0.045  # bars narrower than this share of the window: title only
 SHORT_LABEL = 16  # characters of a narrow bar's title (it runs past the bar's end)
+# a label must fit before the next bar of its row, measured on a plot this wide (the figure
+# stretches with the page; this is a narrow one) in characters of the 11 px font this wide
+PLOT_PX = 640
+CHAR_PX = 6.5
 TOOLTIPS = [("", "@title"), ("site", "@site"), ("UTC", "@when"), ("at the site", "@local"),
             ("booked by", "@who"), ("type", "@kind"), ("project", "@project"),
             ("note", "@note")]
-COLUMNS = ("id", "site", "left", "right", "mid", "title", "label", "who", "kind", "project",
-           "group", "note", "when", "local", "color", "line", "width")
+COLUMNS = ("id", "site", "left", "label_x", "right", "mid", "title", "label", "who", "kind",
+           "project", "group", "note", "when", "local", "color", "line", "width")
 
 
 def _naive(t: datetime) -> datetime:
@@ -49,8 +54,38 @@ def _naive(t: datetime) -> datetime:
     return t.replace(tzinfo=None)
 
 
-def _short(title: str) -> str:
-    return title if len(title) <= SHORT_LABEL else title[:SHORT_LABEL - 1] + "…"
+def _cut(text: str, chars: int) -> str:
+    """``text`` in at most ``chars`` characters (an ellipsis marks a cut); "" below 4."""
+    if len(text) <= chars:
+        return text
+    return text[:chars - 1] + "…" if chars >= 4 else ""
+
+
+def labels(rows: Sequence[dict[str, Any]], window: tuple[datetime, datetime]) -> list[str]:
+    """The label of each row's bar: title and booker on a wide bar (the title once when it is
+    the booker's name, the default), the title (at most ``SHORT_LABEL`` characters) on a
+    narrow one; either cut to the room before the next bar of the same site (or the window's
+    end), so labels never run over each other."""
+    start, end = window
+    length = (end - start).total_seconds() or 1.0
+    by_site: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_site.setdefault(str(row["site"]), []).append(i)
+    out = [""] * len(rows)
+    for order in by_site.values():
+        order.sort(key=lambda i: rows[i]["start_utc"])
+        for k, i in enumerate(order):
+            row = rows[i]
+            left = max(row["start_utc"], start)
+            stop = min(rows[order[k + 1]]["start_utc"], end) if k + 1 < len(order) else end
+            room = int(((stop - left).total_seconds() / length * PLOT_PX - 4) // CHAR_PX)
+            bar = (row["end_utc"] - row["start_utc"]).total_seconds() / length
+            title = str(row["title"])
+            who = str(row["who"])
+            text = ((title if who == title else f"{title} · {who}") if bar >= LABEL_MIN_FRACTION
+                    else _cut(title, SHORT_LABEL))
+            out[i] = text if len(text) <= room else _cut(title, room)
+    return out
 
 
 def group_of(row: dict[str, Any]) -> str:
@@ -82,7 +117,7 @@ class Timeline:
                         line_width="width", legend_field="group",
                         nonselection_fill_alpha=0.95, nonselection_fill_color="color",
                         selection_fill_color=SELECTED)
-        fig.text(x="left", y="site", text="label", source=self.bookings, text_align="left",
+        fig.text(x="label_x", y="site", text="label", source=self.bookings, text_align="left",
                  text_baseline="middle", text_font_size="11px", text_color="#1b1b1b",
                  x_offset=3)
         fig.hbar(y="site", left="left", right="right", height=0.85, source=self.proposal,
@@ -117,20 +152,18 @@ class Timeline:
                selected: str | None, now: datetime) -> None:
         """Show ``frame`` (the dashboard's rows) over ``window`` with ``sites`` (labels) as rows."""
         start, end = window
-        length = (end - start).total_seconds() or 1.0
         rows = frame.to_dict("records") if not frame.empty else []
         ids = list(frame.index)
         data: dict[str, list[Any]] = {k: [] for k in COLUMNS}
-        for rid, row in zip(ids, rows, strict=True):
+        for rid, row, label in zip(ids, rows, labels(rows, window), strict=True):
             left, right = row["start_utc"], row["end_utc"]
-            wide = (right - left).total_seconds() / length >= LABEL_MIN_FRACTION
             group = group_of(row)
             values = {"id": rid, "site": row["site"], "left": _naive(left),
+                      "label_x": _naive(max(left, start)),
                       "right": _naive(right), "mid": _naive(left + (right - left) / 2),
                       "title": row["title"], "who": row["who"], "kind": row["kind"],
-                      "label": f"{row['title']} · {row['who']}" if wide else
-                      _short(str(row["title"])),
-                      "project": row["project"], "group": group, "note": row["note"],
+                      "label": label, "project": row["project"], "group": group,
+                      "note": row["note"],
                       "when": row["when"], "local": row["local"],
                       "color": SELECTED if rid == selected else self.color_of(group, row["kind"]),
                       "line": MINE_LINE if row["mine"] else OTHERS_LINE,
