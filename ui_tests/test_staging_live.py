@@ -24,7 +24,7 @@ def test_stage_a_folder_and_watch_it_finish(ui: Ui) -> None:
     folder = page.locator(".tabulator-cell", has_text="night1/").first
     expect(folder).to_be_visible(timeout=30_000)
     folder.click()
-    expect(page.get_by_text("night1/: 3 files (6.0 MiB)")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("To stage: night1/ (3 files, 6.0 MiB)")).to_be_visible(timeout=15_000)
     assert not ui.cut_off(), ui.cut_off()
     ui.shot("staging-selected")
     page.get_by_role("button", name="Start staging").click()

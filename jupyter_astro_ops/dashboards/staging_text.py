@@ -59,7 +59,7 @@ def job_title(job: JobOut, method: bool = True) -> str:
 
 
 def dir_summary(out: LsOut) -> str:
-    """``3 files (6.0 MiB), 1 folder``: what a directory holds at its top level."""
+    """``3 files, 6.0 MiB; 1 folder``: what a directory holds at its top level."""
     files = [e for e in out.entries if e.type == "file"]
     dirs = sum(1 for e in out.entries if e.type == "directory")
     if not out.entries:
@@ -67,10 +67,10 @@ def dir_summary(out: LsOut) -> str:
     parts = []
     if files:
         total = sum(e.size or 0 for e in files)
-        parts.append(f"{plural(len(files), 'file')} ({human_bytes(total)})")
+        parts.append(f"{plural(len(files), 'file')}, {human_bytes(total)}")
     if dirs:
         parts.append(plural(dirs, "folder"))
-    return ", ".join(parts)
+    return "; ".join(parts)
 
 
 def listing_row(entry: LsEntry) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
     log_text = param.String(default="", doc="The selected job's log.")
     new_file = param.String(default="", label="New file (path in the root)")
     new_content = param.String(default="", label="Content")
-    picked = param.String(default="", doc="What the selected listing entry holds, in words.")
+    picked = param.String(default="", doc="What Start staging takes (the row, or the folder).")
 
     def __init__(self, source: StagingSource, **params: Any) -> None:
         super().__init__(**params)
@@ -144,7 +144,8 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         self._ls_table.selection = []  # a row index of the previous directory means nothing
         self._ls_view.show(bool(out.entries))
         self.source_path = out.path
-        self.picked = f"/{out.path}: {dir_summary(out)}" if out.path else dir_summary(out)
+        where = f"this folder, /{out.path}" if out.path else f"all of {self.root}"  # no row
+        self.picked = f"{where} ({dir_summary(out)})"
 
     def open_selected(self) -> None:
         """Enter the selected directory."""
@@ -165,15 +166,15 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
         row = self._listing_row()
         self.source_path = row["path"] if row is not None else self.path
         if row is not None and row["type"] == "directory" and self.root:
-            self.picked = f"{row['name']}: counting..."
+            self.picked = f"{row['name']} (counting...)"
             run_blocking(partial(self.source_api.ls, self.root, row["path"]), self._counted,
                          self._refused)
         elif row is not None:
-            self.picked = f"{row['name']}: {row['size']}"
+            self.picked = f"{row['name']} ({row['size']})"
 
     def _counted(self, out: LsOut) -> None:
         if out.path == self.source_path:  # still the selected folder
-            self.picked = f"{out.path.rsplit('/', 1)[-1]}/: {dir_summary(out)}"
+            self.picked = f"{out.path.rsplit('/', 1)[-1]}/ ({dir_summary(out)})"
 
     # -- actions -----------------------------------------------------------------------------------
     def start_job(self) -> None:
@@ -331,7 +332,7 @@ class StagingDashboard(Notice, pn.viewable.Viewer):
     def _side(self) -> pn.viewable.Viewable:
         parts: list[Any] = []
         if self.picked:
-            parts.append(pmui.Typography(f"Selected: {escape_md(self.picked)}",
+            parts.append(pmui.Typography(f"To stage: {escape_md(self.picked)}",
                                          variant="body2", name="picked", margin=(0, 10)))
         if self.notice:
             parts.append(alert(self.notice, self.notice_kind))

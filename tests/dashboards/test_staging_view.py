@@ -82,10 +82,10 @@ def test_browsing_lists_the_root(staging, users) -> None:
     assert sorted(dash.listing["path"]) == ["night1", "single.fits"]
     assert dash.listing.set_index("path").loc["single.fits", "size"] == "1.2 KiB"
     assert dash.listing.set_index("path").loc["night1", "size"] == "folder"
-    assert dash.picked == "1 file (1.2 KiB), 1 folder"
+    assert dash.picked == "all of archive (1 file, 1.2 KiB; 1 folder)"  # no row: the root
     select_entry(dash, "night1")
     assert dash.source_path == "night1"
-    assert dash.picked == "night1/: 1 file (10.0 KiB), 1 folder"  # size and count
+    assert dash.picked == "night1/ (1 file, 10.0 KiB; 1 folder)"  # size and count
     assert "raw frames" in _text(dash._root_text())  # the root's description
     dash._buttons["Open"].clicks += 1
     assert dash.path == "night1" and dash.source_path == "night1"
