@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..core.db import UTCDateTime
 from ..core.driver import DriverStatement
+from ..core.timeutil import utcnow
 from .models import Reservation, Site
 from .schemas import ReservationOut, SiteOut
 
@@ -55,6 +56,17 @@ def row_out(values: Any) -> ReservationOut:
 def site_out(row: Site) -> SiteOut:
     return SiteOut(code=row.code, name=row.name, timezone=row.timezone,
                    created_by=row.created_by, created=row.created)
+
+
+def upsert_sites(session: Session, sites: dict[str, dict[str, Any]]) -> None:
+    """Insert the configured ``sites`` (code -> name, timezone) or update their rows."""
+    for code, spec in sites.items():
+        row = session.get(Site, code)
+        if row is None:
+            row = Site(code=code, max_span_s=0, created_by="config", created=utcnow())
+            session.add(row)
+        row.name = spec.get("name", code)
+        row.timezone = spec.get("timezone", "UTC")
 
 
 def max_spans(session: Session, sites: Sequence[str] | None) -> dict[str, int]:

@@ -18,7 +18,7 @@ from ..core.errors import Conflict, ValidationError
 from ..core.timeutil import as_utc, isoformat, utcnow
 from . import queries as q
 from .models import Reservation
-from .schemas import ReservationOut
+from .schemas import ReservationOut, SiteIn
 
 
 def check_timezone(name: str) -> str:
@@ -28,6 +28,18 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(f"unknown time zone {name!r}") from exc
     return name
+
+
+def check_site_config(sites: dict[str, Any], error: type[Exception]) -> dict[str, Any]:
+    """``sites`` (``c.CalendarService.sites``: code -> name, timezone) if every entry is a
+    valid site; else ``error`` naming the first that is not."""
+    for code, spec in sites.items():
+        try:
+            SiteIn(code=code, **spec)
+            check_timezone(spec.get("timezone", "UTC"))
+        except Exception as exc:
+            raise error(f"CalendarService.sites[{code!r}]: {exc}") from exc
+    return sites
 
 
 def check_times(start: datetime, end: datetime, min_minutes: float,

@@ -86,14 +86,7 @@ class CalendarService(LoggingConfigurable):
 
     @validate("sites")
     def _valid_sites(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        for code, spec in value.items():
-            try:
-                SiteIn(code=code, **spec)
-                r.check_timezone(spec.get("timezone", "UTC"))
-            except Exception as exc:
-                raise TraitError(f"CalendarService.sites[{code!r}]: {exc}") from exc
-        return value
+        return r.check_site_config(proposal["value"], TraitError)
 
     # -- sites ---------------------------------------------------------------------------------
     def ensure_sites(self) -> None:
@@ -116,13 +109,7 @@ class CalendarService(LoggingConfigurable):
 
     def _write_sites(self) -> None:
         with self.db.write() as session:
-            for code, spec in self.sites.items():
-                row = session.get(Site, code)
-                if row is None:
-                    row = Site(code=code, max_span_s=0, created_by="config", created=utcnow())
-                    session.add(row)
-                row.name = spec.get("name", code)
-                row.timezone = spec.get("timezone", "UTC")
+            q.upsert_sites(session, self.sites)
 
     def list_sites(self, user: User) -> list[SiteOut]:
         """Every site, by code."""
