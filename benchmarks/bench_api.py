@@ -61,6 +61,13 @@ def bench_db(workdir: Path, postgres: bool = False, url: str | None = None) -> I
         cluster.stop()
 
 
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (the nearest rank below; every benchmark's p50/p99);
+    NaN when nothing was timed."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -185,10 +192,10 @@ def measure(port: int, path: str, clients: int, seconds: float) -> dict[str, Any
     elapsed = time.perf_counter() - began
     if errors:
         raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
-    flat = sorted(x for lat in latencies for x in lat)
+    flat = [x for lat in latencies for x in lat]
     return {
         "requests": len(flat), "rps": len(flat) / elapsed,
-        "p50": statistics.median(flat), "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))],
+        "p50": statistics.median(flat), "p99": pct(flat, 0.99),
         "bytes": max(sizes),
     }
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import bench_api
 import profiling
-from bench_api import BARE, free_port, start_server, stop_server
+from bench_api import BARE, free_port, pct, start_server, stop_server
 from sqlalchemy import text
 
 from jupyter_astro_ops.core import migrate
@@ -248,11 +248,6 @@ def server_times(port: int) -> dict[str, list[float]]:
         return json.loads(call(conn, ("GET", f"{STATS}?reset=1", None)))
     finally:
         conn.close()
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def scenarios(sites: list[str], rows: int) -> dict[str, tuple[str, str, Callable[[], Request]]]:

@@ -43,7 +43,7 @@ from typing import Any
 
 import aiohttp
 import psutil
-from bench_calendar import pct
+from bench_api import pct
 from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent

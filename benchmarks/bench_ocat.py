@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_api
-from bench_api import free_port, start_server, stop_server
-from bench_calendar import pct
+from bench_api import free_port, pct, start_server, stop_server
 from sqlalchemy import insert, select, text
 from traitlets.config import Config, Configurable
 

@@ -42,8 +42,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import bench_api
-from bench_api import BARE, free_port, start_server, stop_server
-from bench_calendar import measure, pct, server_times
+from bench_api import BARE, free_port, pct, start_server, stop_server
+from bench_calendar import measure, server_times
 from sqlalchemy import insert, text
 from traitlets.config import Config, Configurable
 

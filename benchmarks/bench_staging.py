@@ -45,7 +45,7 @@ from typing import Any
 
 import profiling
 import requests
-from bench_calendar import pct
+from bench_api import pct
 
 from jupyter_astro_ops.client import AstroOps
 
