@@ -12,10 +12,37 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from jupyter_astro_ops.activity.models import ActivityEvent
 from jupyter_astro_ops.staging import jobs
 
 from .test_service import make_service, req, wait
+
+
+@pytest.fixture
+def gated_runs(monkeypatch):
+    """Every job run waits for ``gate`` (up to 30 s) before it copies; ``active[0]`` counts the
+    runs under way, ``most[0]`` the most there ever were at once."""
+    gate = threading.Event()
+    lock = threading.Lock()
+    active, most = [0], [0]
+    real_run = jobs.JobRun.run
+
+    def gated_run(self):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            gate.wait(30)
+            real_run(self)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(jobs.JobRun, "run", gated_run)
+    yield gate, active, most
+    gate.set()
 
 
 async def test_a_job_created_here_is_running_when_created(db, tmp_path, staging_config,
@@ -36,24 +63,8 @@ async def test_a_job_created_here_is_running_when_created(db, tmp_path, staging_
 
 
 async def test_hand_overs_and_claims_share_the_slots(db, tmp_path, staging_config, users,
-                                                     archive, monkeypatch):
-    gate = threading.Event()
-    lock = threading.Lock()
-    active, most = [0], [0]
-    real_run = jobs.JobRun.run
-
-    def gated_run(self):
-        with lock:
-            active[0] += 1
-            most[0] = max(most[0], active[0])
-        try:
-            gate.wait(30)
-            real_run(self)
-        finally:
-            with lock:
-                active[0] -= 1
-
-    monkeypatch.setattr(jobs.JobRun, "run", gated_run)
+                                                     archive, gated_runs):
+    gate, active, most = gated_runs
     svc = make_service(db, tmp_path, staging_config, poll_interval=3600,
                        max_concurrent_jobs=2)
     await svc.runner.start()
@@ -66,15 +77,41 @@ async def test_hand_overs_and_claims_share_the_slots(db, tmp_path, staging_confi
             if active[0] == 2:
                 break
             await asyncio.sleep(0.05)
-        gate.set()  # the third starts when a slot frees: a wake-up, not the hour's poll
+        # six more at once, from six threads, while both slots are taken
+        created += await asyncio.gather(*(
+            asyncio.to_thread(svc.service.create_job, users["bob"],
+                              req("single.fits", f"copy{i}.fits")) for i in range(3, 9)))
+        assert [j.status for j in created[3:]] == ["queued"] * 6
+        gate.set()  # the rest start as slots free: wake-ups, not the hour's poll
         done = [await wait(svc, users["bob"], j.id) for j in created]
     finally:
         gate.set()
         await svc.runner.stop()
-    assert [j.status for j in done] == ["succeeded"] * 3
-    assert most[0] == 2
+    assert [j.status for j in done] == ["succeeded"] * 9
+    assert most[0] == 2  # never more than max_concurrent_jobs, hand-overs and claims together
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == [
-        "copy0.fits", "copy1.fits", "copy2.fits"]
+        f"copy{i}.fits" for i in range(9)]
+
+
+async def test_jobs_created_at_once_never_take_more_than_the_slots(
+        db, tmp_path, staging_config, users, archive, gated_runs):
+    gate, active, most = gated_runs
+    svc = make_service(db, tmp_path, staging_config, poll_interval=3600,
+                       max_concurrent_jobs=3)
+    await svc.runner.start()
+    try:
+        created = await asyncio.gather(*(
+            asyncio.to_thread(svc.service.create_job, users["bob"],
+                              req("single.fits", f"c{i}.fits")) for i in range(8)))
+        # each job was handed over or queued, as the slots allowed when it was created
+        assert sorted(j.status for j in created).count("running") <= 3
+        gate.set()
+        done = [await wait(svc, users["bob"], j.id) for j in created]
+    finally:
+        gate.set()
+        await svc.runner.stop()
+    assert [j.status for j in done] == ["succeeded"] * 8
+    assert 1 <= most[0] <= 3
 
 
 async def test_the_jobs_own_events_do_not_wake_the_runner(db, tmp_path, staging_config,
