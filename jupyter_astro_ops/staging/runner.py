@@ -119,9 +119,14 @@ class Runner:
 
     def launch(self, job: StagingJob) -> None:
         """Run ``job``, created and claimed by this runner's store in one transaction, in the
-        slot reserved for it (its row is the committed one: nothing is read again)."""
+        slot reserved for it (its row is the committed one: nothing is read again). If the
+        event loop has closed meanwhile (the server is stopping), the slot is given back and
+        the job's lease runs out: any runner of its scope resumes it then."""
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._launch, job.id, job)
+        try:
+            self._loop.call_soon_threadsafe(self._launch, job.id, job)
+        except RuntimeError:  # the loop is closed
+            self._slots.release()
 
     def wake(self, _written: frozenset[str] = frozenset()) -> None:
         """Look for queued jobs now (callable from any thread)."""

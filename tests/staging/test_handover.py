@@ -16,6 +16,7 @@ import pytest
 
 from jupyter_astro_ops.activity.models import ActivityEvent
 from jupyter_astro_ops.staging import jobs
+from jupyter_astro_ops.staging.models import StagingJob
 
 from .test_service import make_service, req, wait
 
@@ -133,5 +134,24 @@ async def test_the_jobs_own_events_do_not_wake_the_runner(db, tmp_path, staging_
         await asyncio.sleep(0.2)
         # started, planned and finished: three commits of its event, and a single round
         assert svc.runner.loop.rounds == before + 1
+    finally:
+        await svc.runner.stop()
+
+
+async def test_a_hand_over_to_a_closed_loop_gives_its_slot_back(db, tmp_path, staging_config):
+    svc = make_service(db, tmp_path, staging_config, poll_interval=3600,
+                       max_concurrent_jobs=1)
+    await svc.runner.start()
+    try:
+        assert svc.runner.reserve()
+        closed = asyncio.new_event_loop()
+        closed.close()
+        live, svc.runner._loop = svc.runner._loop, closed  # the server's loop, as at exit
+        try:
+            svc.runner.launch(StagingJob(id="f" * 32))  # never run: only the slot matters
+        finally:
+            svc.runner._loop = live
+        assert svc.runner.reserve()  # the one slot is free again
+        svc.runner.unreserve()
     finally:
         await svc.runner.stop()
