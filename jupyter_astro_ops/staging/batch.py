@@ -29,12 +29,11 @@ from typing import BinaryIO, NamedTuple
 
 import xxhash
 
-from .fsops import CLOEXEC, NOFOLLOW, SOURCE_FLAGS, TMPFILE, link_fd, write_all
+from .fsops import CLOEXEC, DIR_FLAGS, SOURCE_FLAGS, TMPFILE, link_fd, write_all
 from .paths import is_within
 from .transfer import tagged
 
 AGAIN = "again"  # the state of a file this fast path left to ``Transfer``
-DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | CLOEXEC
 
 Result = tuple[str, int, str]  # (state, size, checksum), or (AGAIN, 0, why)
 

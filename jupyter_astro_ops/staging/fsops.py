@@ -21,6 +21,8 @@ from typing import Any
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TMPFILE = getattr(os, "O_TMPFILE", 0)
+# how a directory is opened: never through a link (the walk, the small-file batches)
+DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | CLOEXEC
 # how a source file is opened: never through a link, and a FIFO swapped in does not block
 SOURCE_FLAGS = os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0)
 AT_FDCWD, AT_EMPTY_PATH = -100, 0x1000

@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..core.errors import Forbidden, ValidationError
+from .fsops import DIR_FLAGS, NOFOLLOW
 from .paths import MAX_PATH, clean_relpath, is_within, join_rel
 from .roots import Root
 
 MAX_CHECKED = 1_000_000  # entries a symlink check reads at most
-CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-TOP_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC  # the source (confined)
-SUBDIR_FLAGS = TOP_FLAGS | getattr(os, "O_NOFOLLOW", 0)  # below it: never through a link
+TOP_FLAGS = DIR_FLAGS & ~NOFOLLOW  # the source itself, confined by ``Root.path``
 # A name of these ASCII characters, below a directory that passed, passes ``clean_relpath``'s
 # rules whatever its place (no ``~``, ``:``, ``%``, ``\\``, control character, ``.`` or
 # ``..``; NFKC leaves ASCII alone), so only other names pay for the full
@@ -92,7 +91,7 @@ def _walk_local(root: Root, source: str, plan: Plan) -> Iterator[tuple[str, int]
             name = here.subdirs.pop()
             rel = f"{here.rel}/{name}" if here.rel else name
             try:
-                fd = os.open(name, SUBDIR_FLAGS, dir_fd=here.fd)
+                fd = os.open(name, DIR_FLAGS, dir_fd=here.fd)  # below it: never a link
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise Forbidden(f"source: {join_rel(source, rel)!r} was replaced while "

@@ -195,7 +195,7 @@ class StagingService(LoggingConfigurable):
             bytes_total=0 if is_dir else int(info.get("size") or 0), bytes_done=0,
             created=utcnow())
         starter = self.starter if self.store.scope.serves(job) else None
-        start_now = starter is not None and starter.reserve()
+        slot = starter if starter is not None and starter.reserve() else None
         try:
             with self.db.write() as session:
                 session.add(job)
@@ -208,14 +208,14 @@ class StagingService(LoggingConfigurable):
                             + (f" by {user.username}" if owner and owner != user.username
                                else ""))
                 job.event_id = ev.id
-                if start_now:
+                if slot is not None:
                     self.store.take(session, job)
         except BaseException:
-            if start_now and starter is not None:
-                starter.unreserve()
+            if slot is not None:
+                slot.unreserve()
             raise
-        if start_now and starter is not None:
-            starter.launch(job)
+        if slot is not None:
+            slot.launch(job)
         elif starter is not None:
             starter.wake()
         return to_out(job)
