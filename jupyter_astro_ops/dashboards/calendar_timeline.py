@@ -42,6 +42,7 @@ SHORT_LABEL = 16  # characters of a narrow bar's title (it runs past the bar's e
 # stretches with the page; this is a narrow one) in characters of the 11 px font this wide
 PLOT_PX = 640
 CHAR_PX = 6.5
+LABEL_OFFSET_PX = 3  # a label starts this far right of its bar's start
 TOOLTIPS = [("", "@title"), ("site", "@site"), ("UTC", "@when"), ("at the site", "@local"),
             ("booked by", "@who"), ("type", "@kind"), ("project", "@project"),
             ("note", "@note")]
@@ -78,7 +79,8 @@ def labels(rows: Sequence[dict[str, Any]], window: tuple[datetime, datetime]) ->
             row = rows[i]
             left = max(row["start_utc"], start)
             stop = min(rows[order[k + 1]]["start_utc"], end) if k + 1 < len(order) else end
-            room = int(((stop - left).total_seconds() / length * PLOT_PX - 4) // CHAR_PX)
+            room = int(((stop - left).total_seconds() / length * PLOT_PX - LABEL_OFFSET_PX - 1)
+                       // CHAR_PX)
             bar = (row["end_utc"] - row["start_utc"]).total_seconds() / length
             title = str(row["title"])
             who = str(row["who"])
@@ -119,7 +121,7 @@ class Timeline:
                         selection_fill_color=SELECTED)
         fig.text(x="label_x", y="site", text="label", source=self.bookings, text_align="left",
                  text_baseline="middle", text_font_size="11px", text_color="#1b1b1b",
-                 x_offset=3)
+                 x_offset=LABEL_OFFSET_PX)
         fig.hbar(y="site", left="left", right="right", height=0.85, source=self.proposal,
                  fill_alpha=0.12, fill_color="color", line_color="color", line_width=2,
                  line_dash="dashed")
